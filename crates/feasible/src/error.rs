@@ -1,0 +1,180 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+
+/// Which of a constraint's reported values an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// The differentiable value, which drives the primal update.
+    Differentiable,
+    /// The strict value, which drives the dual update (proxy constraints).
+    Strict,
+}
+
+impl std::fmt::Display for ValueKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueKind::Differentiable => f.write_str("differentiable value"),
+            ValueKind::Strict => f.write_str("strict value"),
+        }
+    }
+}
+
+/// Everything that can go wrong in `feasible`.
+///
+/// Every variant names what was wrong (the constraint, the entry, the
+/// hyperparameter, the file). An operation that returns an error has changed
+/// no state: the multipliers, the dual optimizer state and the step count are
+/// as they were before the call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeasibleError {
+    /// A constraint reported a NaN or infinite value.
+    #[error("constraint `{constraint}`: {kind} of entry {entry} is {value}, not a finite number")]
+    NonFiniteValue {
+        /// The constraint's name.
+        constraint: String,
+        /// The entry (0 for a scalar constraint).
+        entry: usize,
+        /// The offending value.
+        value: f64,
+        /// Which value was not finite.
+        kind: ValueKind,
+    },
+    /// The loss was NaN or infinite.
+    #[error("the loss is {value}, not a finite number")]
+    NonFiniteLoss {
+        /// The offending loss.
+        value: f64,
+    },
+    /// A constraint's reported values do not have the declared number of entries.
+    #[error("constraint `{constraint}`: {kind} has {got} entries, the constraint declares {expected}")]
+    SizeMismatch {
+        /// The constraint's name.
+        constraint: String,
+        /// The declared number of entries.
+        expected: usize,
+        /// The number of entries reported.
+        got: usize,
+        /// Which value had the wrong size.
+        kind: ValueKind,
+    },
+    /// A name that no declared constraint has.
+    #[error("unknown constraint `{name}` (declared: {declared})")]
+    UnknownConstraint {
+        /// The name that was looked up.
+        name: String,
+        /// The declared names, comma separated.
+        declared: String,
+    },
+    /// Two constraints were declared with the same name.
+    #[error("constraint `{name}` is declared twice")]
+    DuplicateConstraint {
+        /// The repeated name.
+        name: String,
+    },
+    /// A step's measurements left out a declared constraint.
+    #[error("constraint `{constraint}` was not measured in this step (every declared constraint must be)")]
+    MissingMeasurement {
+        /// The constraint that was not measured.
+        constraint: String,
+    },
+    /// A step's measurements named the same constraint twice.
+    #[error("constraint `{constraint}` was measured twice in this step")]
+    DuplicateMeasurement {
+        /// The constraint that was measured twice.
+        constraint: String,
+    },
+    /// A hyperparameter outside its valid range (a negative learning rate, a
+    /// negative penalty coefficient, a NaN).
+    #[error("{owner}: {name} = {value} is invalid: {requirement}")]
+    InvalidHyperparameter {
+        /// What the hyperparameter belongs to (a constraint, an optimizer).
+        owner: String,
+        /// The hyperparameter's name.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What a valid value is.
+        requirement: &'static str,
+    },
+    /// A constraint declaration that cannot be used (no entries, an empty name).
+    #[error("constraint `{constraint}`: {reason}")]
+    InvalidConstraint {
+        /// The constraint's name.
+        constraint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A constraint specification string could not be parsed.
+    #[error("cannot parse constraint `{input}`: {reason} (expected e.g. `rate >= 0.7`, `density <= 0.5`, `norm == 1`)")]
+    ParseConstraint {
+        /// The text that was parsed.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A dual state that does not fit the declared constraints.
+    #[error("the dual state does not fit this problem: {reason}")]
+    StateMismatch {
+        /// How it does not fit.
+        reason: String,
+    },
+    /// A file (a checkpoint, a log) could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint file is truncated, corrupted or not a checkpoint.
+    #[error("checkpoint {} is unusable: {reason}", path.display())]
+    CorruptCheckpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The dual state could not be (de)serialized.
+    #[error("dual state (de)serialization failed: {source}")]
+    Serialization {
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An observer failed to record a step; the step was not committed.
+    #[error("observer `{observer}` failed, the step was not committed: {source}")]
+    Observer {
+        /// The observer's name.
+        observer: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The primal problem (the caller's model) failed; no dual state changed.
+    #[error("the primal problem failed, no dual state changed: {source}")]
+    Primal {
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// `Result` with [`FeasibleError`].
+pub type Result<T, E = FeasibleError> = std::result::Result<T, E>;
+
+/// Checks that a hyperparameter is finite and `>= 0`.
+pub(crate) fn check_nonnegative(owner: &str, name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(FeasibleError::InvalidHyperparameter {
+            owner: owner.to_string(),
+            name,
+            value,
+            requirement: "must be a finite number >= 0",
+        })
+    }
+}

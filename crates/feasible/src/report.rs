@@ -1,0 +1,48 @@
+//! The record of one step: what was measured, what moved, what holds.
+
+use serde::{Deserialize, Serialize};
+
+/// One constraint in a [`StepReport`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstraintReport {
+    /// The constraint's name.
+    pub name: String,
+    /// The differentiable values at the step's starting point `x_t`.
+    pub value: Vec<f64>,
+    /// The strict values that drove the dual update (at `x_{t+1}` for the
+    /// alternating primal→dual scheme), when the caller gave any.
+    pub strict_value: Option<Vec<f64>>,
+    /// The strict violations that drove the dual update (positive: not
+    /// satisfied); the differentiable ones when no strict value was given.
+    pub violation: Vec<f64>,
+    /// The weights `w` of `∇g` used in the primal step.
+    pub primal_weight: Vec<f64>,
+    /// The multipliers after the step (`None` for a fixed penalty).
+    pub multipliers: Option<Vec<f64>>,
+    /// Whether every entry's violation is within the tolerance.
+    pub feasible: bool,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// The step's number, counting from 1.
+    pub step: u64,
+    /// The loss `f(x_t)`.
+    pub loss: f64,
+    /// The objective the primal step descended, at `x_t`:
+    /// `f + Σ contributions` (for the Lagrangian, `f + λ·g` with the
+    /// differentiable violations and the multipliers of the primal step).
+    pub lagrangian: f64,
+    /// Whether every constraint holds (by its strict violation).
+    pub feasible: bool,
+    /// One entry per constraint, in declaration order.
+    pub constraints: Vec<ConstraintReport>,
+}
+
+impl StepReport {
+    /// The report of the constraint called `name`.
+    pub fn constraint(&self, name: &str) -> Option<&ConstraintReport> {
+        self.constraints.iter().find(|c| c.name == name)
+    }
+}

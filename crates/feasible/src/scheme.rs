@@ -1,0 +1,88 @@
+//! Update schemes: the order of the primal and dual steps, and the
+//! [`PrimalProblem`] through which a scheme drives the caller's model.
+//!
+//! With `x` the model, `λ` the dual variables and `t` the step:
+//!
+//! | scheme | primal step uses | dual step uses | evaluations |
+//! |---|---|---|---|
+//! | [`UpdateScheme::Simultaneous`] | `λ_t` | `g(x_t)` | 1 |
+//! | [`UpdateScheme::AlternatingDualPrimal`] | `λ_{t+1}` | `g(x_t)` | 1 |
+//! | [`UpdateScheme::AlternatingPrimalDual`] | `λ_t` | `g(x_{t+1})` | 2 |
+//!
+//! *Simultaneous* is textbook gradient descent-ascent:
+//! `x_{t+1} = x_t - η_x ∇_x L(x_t, λ_t)`, `λ_{t+1} = Π(λ_t + η_λ g(x_t))`.
+//! *Alternating dual→primal* updates the multipliers first from the same
+//! measurement, then the model with the fresh multipliers; it costs nothing
+//! extra. *Alternating primal→dual* steps the model first and re-measures
+//! the constraints at the new point for the dual step (one more constraint
+//! evaluation per step).
+
+use serde::{Deserialize, Serialize};
+
+use crate::measurement::Measurements;
+use crate::weights::PrimalWeights;
+
+/// The order of the primal and dual steps within one step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateScheme {
+    /// Both steps from the same point: `(x_t, λ_t) → (x_{t+1}, λ_{t+1})`.
+    Simultaneous,
+    /// Dual step from `g(x_t)`, then the primal step with `λ_{t+1}` (no extra
+    /// evaluation; the default, as recommended by Cooper).
+    #[default]
+    AlternatingDualPrimal,
+    /// Primal step with `λ_t`, then the dual step from `g(x_{t+1})`, measured
+    /// again at the new point.
+    AlternatingPrimalDual,
+}
+
+impl UpdateScheme {
+    /// Whether the scheme measures the constraints a second time, after the
+    /// primal step.
+    pub fn remeasures(self) -> bool {
+        matches!(self, UpdateScheme::AlternatingPrimalDual)
+    }
+
+    /// A short name: `simultaneous`, `alternating_dual_primal`, `alternating_primal_dual`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateScheme::Simultaneous => "simultaneous",
+            UpdateScheme::AlternatingDualPrimal => "alternating_dual_primal",
+            UpdateScheme::AlternatingPrimalDual => "alternating_primal_dual",
+        }
+    }
+}
+
+/// The caller's side of constrained training: measuring a point and taking
+/// a primal step from it.
+///
+/// A `Point` is whatever the primal step changes (model parameters and,
+/// if it has any, the primal optimizer's state). The
+/// [`ConstrainedOptimizer`](crate::ConstrainedOptimizer) never holds it: a
+/// step borrows the current point and returns the next one, so a step that
+/// fails leaves the caller with the point it had.
+///
+/// `descend` is always called with the point most recently passed to
+/// `measure`, so an autodiff implementation can keep that evaluation's graph
+/// and call backward on it instead of evaluating again.
+pub trait PrimalProblem {
+    /// The primal variables (and primal optimizer state).
+    type Point;
+    /// The caller's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The loss and every constraint's values at `point`.
+    fn measure(&mut self, point: &Self::Point) -> Result<Measurements, Self::Error>;
+
+    /// The constraints' values at `point`, for the dual step of
+    /// [`UpdateScheme::AlternatingPrimalDual`]. The loss in the result is not
+    /// used. Defaults to [`PrimalProblem::measure`].
+    fn measure_constraints(&mut self, point: &Self::Point) -> Result<Measurements, Self::Error> {
+        self.measure(point)
+    }
+
+    /// One primal step from `point` along `-(∇f + Σ w ∇g)`, with `w` from
+    /// `weights`. Returns the new point.
+    fn descend(&mut self, point: &Self::Point, weights: &PrimalWeights) -> Result<Self::Point, Self::Error>;
+}
