@@ -81,7 +81,9 @@ pub fn read_verified(path: &Path, kind: &str) -> Result<Vec<u8>> {
         return Err(corrupt("not a feasible checkpoint".to_string()));
     }
     if version != VERSION {
-        return Err(corrupt(format!("unsupported version {version} (this build reads {VERSION})")));
+        return Err(corrupt(format!(
+            "unsupported version {version} (this build reads {VERSION})"
+        )));
     }
     if file_kind != kind {
         return Err(corrupt(format!("it holds a `{file_kind}`, expected a `{kind}`")));
@@ -139,9 +141,19 @@ mod tests {
         assert!(corrupted.contains("checksum mismatch"), "{corrupted}");
 
         fs::write(&path, b"").unwrap();
-        assert!(read_verified(&path, "dual_state").unwrap_err().to_string().contains("no header"));
+        assert!(
+            read_verified(&path, "dual_state")
+                .unwrap_err()
+                .to_string()
+                .contains("no header")
+        );
         fs::write(&path, b"hello world\n").unwrap();
-        assert!(read_verified(&path, "dual_state").unwrap_err().to_string().contains("malformed header"));
+        assert!(
+            read_verified(&path, "dual_state")
+                .unwrap_err()
+                .to_string()
+                .contains("malformed header")
+        );
     }
 
     #[test]

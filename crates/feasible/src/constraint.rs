@@ -215,19 +215,12 @@ impl Constraint {
             return Err(invalid("the name is empty"));
         }
         if !self.target.is_finite() {
-            return Err(invalid(&format!(
-                "the target {} is not a finite number",
-                self.target
-            )));
+            return Err(invalid(&format!("the target {} is not a finite number", self.target)));
         }
         if self.entries == 0 {
             return Err(invalid("it has 0 entries (at least 1 is needed)"));
         }
-        crate::error::check_nonnegative(
-            &format!("constraint `{}`", self.name),
-            "tolerance",
-            self.tolerance,
-        )?;
+        crate::error::check_nonnegative(&format!("constraint `{}`", self.name), "tolerance", self.tolerance)?;
         self.formulation.validate(self)
     }
 }

@@ -114,6 +114,16 @@ pub enum FeasibleError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A name (of a scheme, an optimizer) that is not one of the known ones.
+    #[error("unknown {kind} `{name}` (known: {known})")]
+    UnknownName {
+        /// What kind of thing was named.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The known names, comma separated.
+        known: String,
+    },
     /// A dual state that does not fit the declared constraints.
     #[error("the dual state does not fit this problem: {reason}")]
     StateMismatch {

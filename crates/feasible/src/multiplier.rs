@@ -10,11 +10,14 @@
 pub fn ascend(multipliers: &mut [f64], steps: &[f64], inequality: bool) {
     debug_assert_eq!(multipliers.len(), steps.len());
     for (m, s) in multipliers.iter_mut().zip(steps) {
-        *m += s;
-        if inequality {
-            *m = project_nonnegative(*m);
-        }
+        *m = ascend_one(*m, *s, inequality);
     }
+}
+
+/// One entry: `λ + step`, projected onto `λ >= 0` for an inequality.
+pub fn ascend_one(multiplier: f64, step: f64, inequality: bool) -> f64 {
+    let next = multiplier + step;
+    if inequality { project_nonnegative(next) } else { next }
 }
 
 /// `max(0, λ)`, with `-0.0` turned into `0.0` so that serialized states and

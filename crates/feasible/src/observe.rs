@@ -167,7 +167,7 @@ impl<O: Observer> Observer for Every<O> {
     }
 
     fn on_step(&mut self, report: &StepReport) -> Result<(), ObserverError> {
-        if report.step % self.n == 0 {
+        if report.step.is_multiple_of(self.n) {
             self.inner.on_step(report)
         } else {
             Ok(())

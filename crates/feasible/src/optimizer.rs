@@ -2,6 +2,7 @@
 //! the update scheme, and the step that ties them to the caller's model.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::constraint::{Constraint, ConstraintId};
 use crate::error::{FeasibleError, Result, ValueKind};
@@ -58,6 +59,8 @@ impl ConstrainedOptimizerBuilder {
             .map(|c| c.formulation().init(c.entries()))
             .collect();
         Ok(ConstrainedOptimizer {
+            names: self.constraints.iter().map(|c| Arc::from(c.name())).collect(),
+            signs: self.constraints.iter().map(|c| c.sense().sign()).collect(),
             constraints: self.constraints,
             states,
             scheme: self.scheme,
@@ -85,6 +88,10 @@ impl ConstrainedOptimizerBuilder {
 /// ```
 pub struct ConstrainedOptimizer {
     constraints: Vec<Constraint>,
+    /// The constraints' names, shared with every report.
+    names: Vec<Arc<str>>,
+    /// `sign` of each constraint's sense, shared with every `PrimalWeights`.
+    signs: Arc<[f64]>,
     states: Vec<FormulationState>,
     scheme: UpdateScheme,
     steps: u64,
@@ -98,7 +105,10 @@ impl fmt::Debug for ConstrainedOptimizer {
             .field("states", &self.states)
             .field("scheme", &self.scheme)
             .field("steps", &self.steps)
-            .field("observers", &self.observers.iter().map(|o| o.name()).collect::<Vec<_>>())
+            .field(
+                "observers",
+                &self.observers.iter().map(|o| o.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -152,12 +162,7 @@ impl ConstrainedOptimizer {
     fn unknown(&self, name: &str) -> FeasibleError {
         FeasibleError::UnknownConstraint {
             name: name.to_string(),
-            declared: self
-                .constraints
-                .iter()
-                .map(|c| c.name())
-                .collect::<Vec<_>>()
-                .join(", "),
+            declared: self.constraints.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "),
         }
     }
 
@@ -225,17 +230,15 @@ impl ConstrainedOptimizer {
                     c.entries()
                 )));
             }
-            if let Some(m) = s.state.multipliers() {
-                if let Some((entry, value)) = m
-                    .iter()
+            if let Some((entry, value)) = s.state.multipliers().and_then(|m| {
+                m.iter()
                     .enumerate()
                     .find(|(_, v)| !v.is_finite() || (c.sense().is_inequality() && **v < 0.0))
-                {
-                    return Err(mismatch(format!(
-                        "constraint `{}`: multiplier entry {entry} is {value}",
-                        c.name()
-                    )));
-                }
+            }) {
+                return Err(mismatch(format!(
+                    "constraint `{}`: multiplier entry {entry} is {value}",
+                    c.name()
+                )));
             }
         }
         self.steps = state.steps;
@@ -271,7 +274,7 @@ impl ConstrainedOptimizer {
         let primal = |source: P::Error| FeasibleError::Primal {
             source: Box::new(source),
         };
-        let first = self.observe(&problem.measure(point).map_err(primal)?)?;
+        let first = self.observe(problem.measure(point).map_err(primal)?)?;
         let (next, report, states) = match self.scheme {
             UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => {
                 let states = self.dual_update(&first);
@@ -280,7 +283,7 @@ impl ConstrainedOptimizer {
                     _ => &states,
                 };
                 let weights = self.primal_weights(primal_states, &first);
-                let report = self.report(&first, &first, &weights, primal_states, &states);
+                let report = self.report(first, None, &weights, primal_states, &states);
                 self.notify(&report)?;
                 let next = problem.descend(point, &weights).map_err(primal)?;
                 (next, report, states)
@@ -288,9 +291,9 @@ impl ConstrainedOptimizer {
             UpdateScheme::AlternatingPrimalDual => {
                 let weights = self.primal_weights(&self.states, &first);
                 let next = problem.descend(point, &weights).map_err(primal)?;
-                let second = self.observe(&problem.measure_constraints(&next).map_err(primal)?)?;
+                let second = self.observe(problem.measure_constraints(&next).map_err(primal)?)?;
                 let states = self.dual_update(&second);
-                let report = self.report(&first, &second, &weights, &self.states, &states);
+                let report = self.report(first, Some(second), &weights, &self.states, &states);
                 self.notify(&report)?;
                 (next, report, states)
             }
@@ -312,18 +315,18 @@ impl ConstrainedOptimizer {
 
     /// Validates measurements: every constraint measured exactly once, by a
     /// known name or id, with the declared number of finite values.
-    fn observe(&self, measurements: &Measurements) -> Result<Observation> {
+    fn observe(&self, measurements: Measurements) -> Result<Observation> {
         if !measurements.loss.is_finite() {
             return Err(FeasibleError::NonFiniteLoss {
                 value: measurements.loss,
             });
         }
-        let mut slots: Vec<Option<&Measurement>> = vec![None; self.constraints.len()];
-        for (key, measurement) in &measurements.constraints {
+        let mut slots: Vec<Option<Measurement>> = (0..self.constraints.len()).map(|_| None).collect();
+        for (key, measurement) in measurements.constraints {
             let id = match key {
-                ConstraintKey::Id(id) if id.0 < self.constraints.len() => *id,
+                ConstraintKey::Id(id) if id.0 < self.constraints.len() => id,
                 ConstraintKey::Id(id) => return Err(self.unknown(&format!("#{}", id.0))),
-                ConstraintKey::Name(name) => self.id(name)?,
+                ConstraintKey::Name(name) => self.id(&name)?,
             };
             if slots[id.0].replace(measurement).is_some() {
                 return Err(FeasibleError::DuplicateMeasurement {
@@ -349,8 +352,8 @@ impl ConstrainedOptimizer {
                     None => violation.clone(),
                 };
                 Ok(Observed {
-                    value: m.value.clone(),
-                    strict_value: m.strict.clone(),
+                    value: m.value,
+                    strict_value: m.strict,
                     violation,
                     strict_violation,
                     primal: m.primal,
@@ -380,7 +383,7 @@ impl ConstrainedOptimizer {
             .collect();
         PrimalWeights {
             weights,
-            signs: self.constraints.iter().map(|c| c.sense().sign()).collect(),
+            signs: Arc::clone(&self.signs),
         }
     }
 
@@ -401,32 +404,39 @@ impl ConstrainedOptimizer {
             .collect()
     }
 
+    /// The step's report, taking the observations' vectors: `first` was
+    /// measured at `x_t`; `second`, if any, at `x_{t+1}` for the dual step.
     fn report(
         &self,
-        first: &Observation,
-        dual: &Observation,
+        first: Observation,
+        second: Option<Observation>,
         weights: &PrimalWeights,
         primal_states: &[FormulationState],
         states: &[FormulationState],
     ) -> StepReport {
         let mut lagrangian = first.loss;
+        let mut dual_side = second.map(|o| o.constraints.into_iter());
         let constraints: Vec<ConstraintReport> = self
             .constraints
             .iter()
+            .zip(first.constraints)
             .enumerate()
-            .map(|(i, c)| {
-                let (o, d) = (&first.constraints[i], &dual.constraints[i]);
+            .map(|(i, (c, o))| {
                 if o.primal {
                     lagrangian += c.formulation().primal_contribution(&primal_states[i], &o.violation);
                 }
+                let (strict_value, violation) = match dual_side.as_mut().and_then(Iterator::next) {
+                    Some(d) => (d.strict_value, d.strict_violation),
+                    None => (o.strict_value, o.strict_violation),
+                };
                 ConstraintReport {
-                    name: c.name().to_string(),
-                    value: o.value.clone(),
-                    strict_value: d.strict_value.clone(),
-                    violation: d.strict_violation.clone(),
+                    name: Arc::clone(&self.names[i]),
+                    feasible: violation.iter().all(|g| c.is_satisfied(*g)),
+                    value: o.value,
+                    strict_value,
+                    violation,
                     primal_weight: weights.weights[i].clone(),
                     multipliers: states[i].multipliers().map(<[f64]>::to_vec),
-                    feasible: d.strict_violation.iter().all(|g| c.is_satisfied(*g)),
                 }
             })
             .collect();

@@ -1,12 +1,14 @@
 //! The record of one step: what was measured, what moved, what holds.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// One constraint in a [`StepReport`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConstraintReport {
-    /// The constraint's name.
-    pub name: String,
+    /// The constraint's name (shared with the optimizer: no copy per step).
+    pub name: Arc<str>,
     /// The differentiable values at the step's starting point `x_t`.
     pub value: Vec<f64>,
     /// The strict values that drove the dual update (at `x_{t+1}` for the
@@ -43,6 +45,6 @@ pub struct StepReport {
 impl StepReport {
     /// The report of the constraint called `name`.
     pub fn constraint(&self, name: &str) -> Option<&ConstraintReport> {
-        self.constraints.iter().find(|c| c.name == name)
+        self.constraints.iter().find(|c| &*c.name == name)
     }
 }

@@ -17,8 +17,11 @@
 //! the constraints at the new point for the dual step (one more constraint
 //! evaluation per step).
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
+use crate::error::FeasibleError;
 use crate::measurement::Measurements;
 use crate::weights::PrimalWeights;
 
@@ -54,6 +57,32 @@ impl UpdateScheme {
     }
 }
 
+impl UpdateScheme {
+    /// Every scheme.
+    pub const ALL: [UpdateScheme; 3] = [
+        UpdateScheme::Simultaneous,
+        UpdateScheme::AlternatingDualPrimal,
+        UpdateScheme::AlternatingPrimalDual,
+    ];
+}
+
+impl FromStr for UpdateScheme {
+    type Err = FeasibleError;
+
+    /// Parses a scheme's [`name`](UpdateScheme::name) (`-` and `_` alike).
+    fn from_str(name: &str) -> Result<Self, FeasibleError> {
+        let normalized = name.trim().replace('-', "_");
+        UpdateScheme::ALL
+            .into_iter()
+            .find(|s| s.name() == normalized)
+            .ok_or_else(|| FeasibleError::UnknownName {
+                kind: "update scheme",
+                name: name.to_string(),
+                known: UpdateScheme::ALL.map(UpdateScheme::name).join(", "),
+            })
+    }
+}
+
 /// The caller's side of constrained training: measuring a point and taking
 /// a primal step from it.
 ///
@@ -85,4 +114,25 @@ pub trait PrimalProblem {
     /// One primal step from `point` along `-(∇f + Σ w ∇g)`, with `w` from
     /// `weights`. Returns the new point.
     fn descend(&mut self, point: &Self::Point, weights: &PrimalWeights) -> Result<Self::Point, Self::Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_refuses_unknown_ones() {
+        for scheme in UpdateScheme::ALL {
+            assert_eq!(scheme.name().parse::<UpdateScheme>().unwrap(), scheme);
+        }
+        assert_eq!(
+            "alternating-dual-primal".parse::<UpdateScheme>().unwrap(),
+            UpdateScheme::AlternatingDualPrimal
+        );
+        let err = "gda".parse::<UpdateScheme>().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown update scheme `gda`") && err.contains("simultaneous"),
+            "{err}"
+        );
+    }
 }

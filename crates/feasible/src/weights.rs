@@ -8,13 +8,15 @@
 //! `loss + Σ_i coef_i * value_i` with the coefficients as constants (outside
 //! the autodiff graph) and call backward.
 
+use std::sync::Arc;
+
 use crate::constraint::ConstraintId;
 
 /// Per constraint, per entry: the weight `w` of `∇g` in the primal direction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrimalWeights {
     pub(crate) weights: Vec<Vec<f64>>,
-    pub(crate) signs: Vec<f64>,
+    pub(crate) signs: Arc<[f64]>,
 }
 
 impl PrimalWeights {

@@ -86,7 +86,12 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 }
 
 /// Runs `steps` steps, returning the last point and every report.
-fn run(optimizer: &mut ConstrainedOptimizer, problem: &mut impl PrimalProblem<Point = Vec<f64>>, x0: &[f64], steps: usize) -> (Vec<f64>, Vec<StepReport>) {
+fn run(
+    optimizer: &mut ConstrainedOptimizer,
+    problem: &mut impl PrimalProblem<Point = Vec<f64>>,
+    x0: &[f64],
+    steps: usize,
+) -> (Vec<f64>, Vec<StepReport>) {
     let mut x = x0.to_vec();
     let mut reports = Vec::new();
     for _ in 0..steps {
@@ -102,7 +107,10 @@ fn run(optimizer: &mut ConstrainedOptimizer, problem: &mut impl PrimalProblem<Po
 // primal step 0.1, dual step 0.5. g(x) = x - 1, ∇f = 2(x - 2).
 // ---------------------------------------------------------------------------
 
-fn one_dimensional(scheme: UpdateScheme, formulation: Formulation) -> (ConstrainedOptimizer, LinearlyConstrainedQuadratic) {
+fn one_dimensional(
+    scheme: UpdateScheme,
+    formulation: Formulation,
+) -> (ConstrainedOptimizer, LinearlyConstrainedQuadratic) {
     let optimizer = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_most("x", 1.0).with_formulation(formulation))
         .scheme(scheme)
@@ -117,7 +125,11 @@ fn simultaneous_first_two_steps_match_hand_computation() {
     let (mut opt, mut p) = one_dimensional(UpdateScheme::Simultaneous, lagrangian(0.5));
     let (x, reports) = run(&mut opt, &mut p, &[3.0], 2);
     // Step 1: x1 = 3 - 0.1 (2·1 + 0) = 2.8 ; λ1 = 0 + 0.5·2 = 1.0
-    assert!(close(reports[0].constraints[0].multipliers.as_ref().unwrap()[0], 1.0, 1e-15));
+    assert!(close(
+        reports[0].constraints[0].multipliers.as_ref().unwrap()[0],
+        1.0,
+        1e-15
+    ));
     assert_eq!(reports[0].constraints[0].primal_weight, vec![0.0]);
     assert!(close(reports[0].lagrangian, 1.0, 1e-15)); // f(3) + λ0 g(3)
     // Step 2: g1 = 1.8 ; x2 = 2.8 - 0.1 (2·0.8 + 1.0) = 2.54 ; λ2 = 1.0 + 0.5·1.8 = 1.9
@@ -175,7 +187,8 @@ fn at_least_constraint_descends_the_right_way_and_the_strict_value_drives_the_mu
     // differentiable 0.5) drives λ1 = 2 + 0.5 (0.7 - 0.4) = 2.15.
     let mut opt = ConstrainedOptimizer::builder()
         .constraint(
-            Constraint::at_least("rate", 0.7).with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.5), 2.0)),
+            Constraint::at_least("rate", 0.7)
+                .with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.5), 2.0)),
         )
         .scheme(UpdateScheme::Simultaneous)
         .build()
@@ -211,7 +224,9 @@ fn inequality_multipliers_are_projected_onto_nonnegative_values() {
     // Start feasible with λ0 = 0.3: g = 1 - 1.0... x0 = 0 < 1, g = -1,
     // λ1 = max(0, 0.3 - 0.5) = 0.
     let mut opt = ConstrainedOptimizer::builder()
-        .constraint(Constraint::at_most("x", 1.0).with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.5), 0.3)))
+        .constraint(
+            Constraint::at_most("x", 1.0).with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.5), 0.3)),
+        )
         .build()
         .unwrap();
     let mut p = LinearlyConstrainedQuadratic::new(&[0.0], &[("x", &[&[1.0]])], 0.1).bind(&opt);
@@ -241,7 +256,10 @@ fn contribution_flags_keep_a_constraint_out_of_either_update() {
     }
     let build = || {
         ConstrainedOptimizer::builder()
-            .constraint(Constraint::at_most("x", 1.0).with_formulation(Formulation::lagrangian_from(GradientAscent::new(1.0), 0.5)))
+            .constraint(
+                Constraint::at_most("x", 1.0)
+                    .with_formulation(Formulation::lagrangian_from(GradientAscent::new(1.0), 0.5)),
+            )
             .scheme(UpdateScheme::Simultaneous)
             .build()
             .unwrap()
@@ -309,7 +327,10 @@ fn cases() -> Vec<Case> {
             // min (x1-2)² + (x2-0.5)² s.t. x <= 1 entry-wise: x* = (1, .5), λ* = (2, 0)
             name: "two entries",
             anchor: &[2.0, 0.5],
-            constraints: vec![(Constraint::at_most("x", 1.0).with_entries(2), &[&[1.0, 0.0], &[0.0, 1.0]])],
+            constraints: vec![(
+                Constraint::at_most("x", 1.0).with_entries(2),
+                &[&[1.0, 0.0], &[0.0, 1.0]],
+            )],
             x_star: &[1.0, 0.5],
             multipliers: &[("x", &[2.0, 0.0])],
         },
@@ -318,7 +339,11 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn every_scheme_converges_to_the_kkt_point_of_small_convex_problems() {
-    for scheme in [UpdateScheme::Simultaneous, UpdateScheme::AlternatingDualPrimal, UpdateScheme::AlternatingPrimalDual] {
+    for scheme in [
+        UpdateScheme::Simultaneous,
+        UpdateScheme::AlternatingDualPrimal,
+        UpdateScheme::AlternatingPrimalDual,
+    ] {
         for case in cases() {
             let mut builder = ConstrainedOptimizer::builder().scheme(scheme);
             for (c, _) in &case.constraints {
@@ -334,7 +359,12 @@ fn every_scheme_converges_to_the_kkt_point_of_small_convex_problems() {
             for (name, expected) in case.multipliers {
                 let got = opt.multipliers(name).unwrap().unwrap();
                 for (g, e) in got.iter().zip(*expected) {
-                    assert!(close(*g, *e, 1e-8), "{} / {}: λ[{name}] = {got:?}", scheme.name(), case.name);
+                    assert!(
+                        close(*g, *e, 1e-8),
+                        "{} / {}: λ[{name}] = {got:?}",
+                        scheme.name(),
+                        case.name
+                    );
                 }
             }
             assert!(reports.last().unwrap().feasible, "{} / {}", scheme.name(), case.name);
@@ -371,7 +401,11 @@ impl PrimalProblem for Scripted {
 fn two_constraints() -> ConstrainedOptimizer {
     ConstrainedOptimizer::builder()
         .constraint(Constraint::at_least("rate", 0.7).with_formulation(lagrangian(0.1)))
-        .constraint(Constraint::at_most("group_gap", 0.05).with_entries(3).with_formulation(lagrangian(0.1)))
+        .constraint(
+            Constraint::at_most("group_gap", 0.05)
+                .with_entries(3)
+                .with_formulation(lagrangian(0.1)),
+        )
         .build()
         .unwrap()
 }
@@ -400,14 +434,19 @@ fn invalid_measurements_are_refused_with_what_was_wrong() {
             .with("rate", Measurement::scalar(f64::NAN))
             .with("group_gap", Measurement::entries(vec![0.0; 3])),
     );
-    assert!(nan.contains("`rate`") && nan.contains("NaN") && nan.contains("differentiable"), "{nan}");
-
-    let inf = step_error(
-        Measurements::new(1.0)
-            .with("rate", Measurement::scalar(0.5))
-            .with("group_gap", Measurement::entries(vec![0.0; 3]).with_strict(vec![0.0, f64::INFINITY, 0.0])),
+    assert!(
+        nan.contains("`rate`") && nan.contains("NaN") && nan.contains("differentiable"),
+        "{nan}"
     );
-    assert!(inf.contains("`group_gap`") && inf.contains("entry 1") && inf.contains("strict"), "{inf}");
+
+    let inf = step_error(Measurements::new(1.0).with("rate", Measurement::scalar(0.5)).with(
+        "group_gap",
+        Measurement::entries(vec![0.0; 3]).with_strict(vec![0.0, f64::INFINITY, 0.0]),
+    ));
+    assert!(
+        inf.contains("`group_gap`") && inf.contains("entry 1") && inf.contains("strict"),
+        "{inf}"
+    );
 
     let loss = step_error(Measurements::new(f64::NEG_INFINITY).with("rate", Measurement::scalar(0.5)));
     assert!(loss.contains("loss") && loss.contains("-inf"), "{loss}");
@@ -417,7 +456,10 @@ fn invalid_measurements_are_refused_with_what_was_wrong() {
             .with("rate", Measurement::scalar(0.5))
             .with("group_gap", Measurement::entries(vec![0.0; 2])),
     );
-    assert!(size.contains("`group_gap`") && size.contains("2 entries") && size.contains("declares 3"), "{size}");
+    assert!(
+        size.contains("`group_gap`") && size.contains("2 entries") && size.contains("declares 3"),
+        "{size}"
+    );
 
     let strict_size = step_error(
         Measurements::new(1.0)
@@ -427,7 +469,10 @@ fn invalid_measurements_are_refused_with_what_was_wrong() {
     assert!(strict_size.contains("strict value has 2 entries"), "{strict_size}");
 
     let unknown = step_error(valid().with("fairness", Measurement::scalar(0.0)));
-    assert!(unknown.contains("unknown constraint `fairness`") && unknown.contains("rate, group_gap"), "{unknown}");
+    assert!(
+        unknown.contains("unknown constraint `fairness`") && unknown.contains("rate, group_gap"),
+        "{unknown}"
+    );
 
     let missing = step_error(Measurements::new(1.0).with("rate", Measurement::scalar(0.5)));
     assert!(missing.contains("`group_gap` was not measured"), "{missing}");
@@ -438,18 +483,33 @@ fn invalid_measurements_are_refused_with_what_was_wrong() {
 
 #[test]
 fn invalid_declarations_are_refused_when_built() {
-    let err = |c: Constraint| ConstrainedOptimizer::builder().constraint(c).build().unwrap_err().to_string();
+    let err = |c: Constraint| {
+        ConstrainedOptimizer::builder()
+            .constraint(c)
+            .build()
+            .unwrap_err()
+            .to_string()
+    };
     let neg_lr = err(Constraint::at_most("density", 0.5).with_formulation(lagrangian(-0.01)));
-    assert!(neg_lr.contains("`density`") && neg_lr.contains("dual learning rate = -0.01"), "{neg_lr}");
+    assert!(
+        neg_lr.contains("`density`") && neg_lr.contains("dual learning rate = -0.01"),
+        "{neg_lr}"
+    );
     let neg_c = err(Constraint::at_most("density", 0.5).with_formulation(Formulation::fixed_penalty(-1.0)));
     assert!(neg_c.contains("penalty coefficient = -1"), "{neg_c}");
-    let neg_init = err(Constraint::at_most("density", 0.5).with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.1), -1.0)));
+    let neg_init = err(Constraint::at_most("density", 0.5)
+        .with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.1), -1.0)));
     assert!(neg_init.contains("initial multiplier = -1"), "{neg_init}");
     // A negative initial multiplier is fine for an equality.
-    assert!(ConstrainedOptimizer::builder()
-        .constraint(Constraint::equal_to("norm", 1.0).with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.1), -1.0)))
-        .build()
-        .is_ok());
+    assert!(
+        ConstrainedOptimizer::builder()
+            .constraint(
+                Constraint::equal_to("norm", 1.0)
+                    .with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.1), -1.0))
+            )
+            .build()
+            .is_ok()
+    );
     assert!(err(Constraint::at_most("density", f64::NAN)).contains("target NaN is not a finite number"));
     assert!(err(Constraint::at_most("density", 0.5).with_entries(0)).contains("0 entries"));
     assert!(err(Constraint::at_most(" ", 0.5)).contains("name is empty"));
@@ -559,7 +619,12 @@ fn a_failing_observer_vetoes_the_step() {
         .build()
         .unwrap();
     let before = opt.state();
-    let err = opt.step(&mut Scripted(Measurements::new(0.0).with("x", Measurement::scalar(5.0))), &0.0).unwrap_err();
+    let err = opt
+        .step(
+            &mut Scripted(Measurements::new(0.0).with("x", Measurement::scalar(5.0))),
+            &0.0,
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("observer `disk` failed") && err.to_string().contains("no space left"));
     assert_eq!(opt.state(), before);
 }
@@ -593,7 +658,10 @@ fn save_restore_continues_bit_for_bit() {
     assert_eq!(resumed.steps(), 100);
     let (x_resumed, _) = run(&mut resumed, &mut p, &x_half, 100);
 
-    assert_eq!(x_resumed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), x_straight.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        x_resumed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        x_straight.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     assert_eq!(resumed.state(), straight.state());
     for name in ["x1", "sum"] {
         let a = resumed.multipliers(name).unwrap().unwrap()[0];
@@ -620,7 +688,12 @@ fn restore_refuses_a_state_of_another_problem_and_changes_nothing() {
     if let feasible::FormulationState::Lagrangian { multipliers, .. } = &mut negative.constraints[0].state {
         multipliers[0] = -0.5;
     }
-    assert!(opt.restore(negative).unwrap_err().to_string().contains("multiplier entry 0 is -0.5"));
+    assert!(
+        opt.restore(negative)
+            .unwrap_err()
+            .to_string()
+            .contains("multiplier entry 0 is -0.5")
+    );
     let mut fewer = before.clone();
     fewer.constraints.pop();
     assert!(opt.restore(fewer).unwrap_err().to_string().contains("1 constraints"));

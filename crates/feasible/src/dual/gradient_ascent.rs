@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn rejects_negative_and_non_finite_step_sizes() {
         for lr in [-1e-3, f64::NAN, f64::INFINITY] {
-            let message = GradientAscent::new(lr).validate("constraint `rate`").unwrap_err().to_string();
+            let message = GradientAscent::new(lr)
+                .validate("constraint `rate`")
+                .unwrap_err()
+                .to_string();
             assert!(message.contains("dual learning rate"), "{message}");
             assert!(message.contains("constraint `rate`"), "{message}");
         }

@@ -48,16 +48,27 @@ pub trait DualOptimizer: Clone + Debug + Send + Sync {
 }
 
 /// Applies `optimizer` to every entry: `out[i] = step(gradients[i], states[i])`.
-pub fn dense_steps<D: DualOptimizer>(
-    optimizer: &D,
-    gradients: &[f64],
-    states: &mut [D::EntryState],
-    out: &mut [f64],
-) {
+pub fn dense_steps<D: DualOptimizer>(optimizer: &D, gradients: &[f64], states: &mut [D::EntryState], out: &mut [f64]) {
     debug_assert_eq!(gradients.len(), states.len());
     debug_assert_eq!(gradients.len(), out.len());
     for ((g, s), o) in gradients.iter().zip(states.iter_mut()).zip(out.iter_mut()) {
         *o = optimizer.step(*g, s);
+    }
+}
+
+/// One dual step on every entry, in place: `λ_i ← Π(λ_i + step(g_i))`, `Π`
+/// the projection onto `λ >= 0` for an inequality (see [`crate::multiplier`]).
+pub fn dense_ascend<D: DualOptimizer>(
+    optimizer: &D,
+    gradients: &[f64],
+    states: &mut [D::EntryState],
+    multipliers: &mut [f64],
+    inequality: bool,
+) {
+    debug_assert_eq!(gradients.len(), states.len());
+    debug_assert_eq!(gradients.len(), multipliers.len());
+    for ((g, s), m) in gradients.iter().zip(states.iter_mut()).zip(multipliers.iter_mut()) {
+        *m = crate::multiplier::ascend_one(*m, optimizer.step(*g, s), inequality);
     }
 }
 
@@ -124,8 +135,22 @@ impl AnyDualOptimizer {
     pub fn fits(&self, state: &DualOptimizerState, entries: usize) -> bool {
         matches!(
             (self, state),
-            (AnyDualOptimizer::GradientAscent(_), DualOptimizerState::Stateless { .. })
+            (
+                AnyDualOptimizer::GradientAscent(_),
+                DualOptimizerState::Stateless { .. }
+            )
         ) && state.entries() == entries
+    }
+
+    /// One dual step on all entries in place, advancing `state`:
+    /// `λ ← Π(λ + step(g))`.
+    pub fn ascend(&self, gradients: &[f64], state: &mut DualOptimizerState, multipliers: &mut [f64], inequality: bool) {
+        match (self, state) {
+            (AnyDualOptimizer::GradientAscent(o), DualOptimizerState::Stateless { entries }) => {
+                let mut states = vec![(); *entries];
+                dense_ascend(o, gradients, &mut states, multipliers, inequality);
+            }
+        }
     }
 
     /// Dense steps for all entries, advancing `state`.

@@ -8,7 +8,6 @@
 //! inequalities.
 
 use crate::dual::{AnyDualOptimizer, DualOptimizerState};
-use crate::multiplier;
 
 /// `w_i = λ_i`.
 pub fn primal_weights(multipliers: &[f64], out: &mut [f64]) {
@@ -28,7 +27,5 @@ pub fn dual_update(
     strict_violations: &[f64],
     inequality: bool,
 ) {
-    let mut steps = vec![0.0; multipliers.len()];
-    optimizer.steps(strict_violations, state, &mut steps);
-    multiplier::ascend(multipliers, &steps, inequality);
+    optimizer.ascend(strict_violations, state, multipliers, inequality);
 }

@@ -1,0 +1,381 @@
+//! The burn trainer against known answers: a hand-computed step, a
+//! hand-written training loop (bit for bit), and every error path, each of
+//! which must give the model back unchanged.
+
+use burn::module::Module;
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor, TensorData};
+use feasible::{ConstrainedOptimizer, Constraint, FeasibleError, Formulation, GradientAscent, UpdateScheme};
+use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Error, Evaluation};
+
+#[derive(Module, Debug)]
+struct Affine {
+    linear: Linear,
+}
+
+impl Affine {
+    fn zeros(inputs: usize, device: &Device) -> Self {
+        Self {
+            linear: LinearConfig::new(inputs, 1)
+                .with_initializer(Initializer::Zeros)
+                .init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.linear.forward(x)
+    }
+
+    /// Weights then bias, on the host.
+    fn parameters(&self) -> Vec<f32> {
+        let mut p: Vec<f32> = self
+            .linear
+            .weight
+            .val()
+            .without_autodiff()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        if let Some(b) = &self.linear.bias {
+            p.extend(b.val().without_autodiff().try_into_vec_as::<f32>().unwrap());
+        }
+        p
+    }
+}
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+fn tensor2(values: &[f32], rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [rows, cols]), device)
+}
+
+fn lagrangian(name: &str, dual_lr: f64, initial: f64) -> Constraint {
+    Constraint::at_most(name, 1.0).with_formulation(Formulation::lagrangian_from(GradientAscent::new(dual_lr), initial))
+}
+
+#[test]
+fn first_step_matches_hand_computation() {
+    // One point x = 2, model z = w x + b from zero, loss (z - 3)², constraint
+    // z <= 1 with λ0 = 0.5, dual step 0.1, dual first: g = 0 - 1 = -1,
+    // λ1 = 0.4. Gradients: dloss/dw = 2(z-3)x = -12, dloss/db = -6;
+    // dz/dw = 2, dz/db = 1. So w = -0.1(-12 + 0.4·2) = 1.12, b = -0.1(-6 + 0.4) = 0.56.
+    let device = device();
+    let x = tensor2(&[2.0], 1, 1, &device);
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(lagrangian("z", 0.1, 0.5))
+        .scheme(UpdateScheme::AlternatingDualPrimal)
+        .build()
+        .unwrap();
+    let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 0.1).unwrap();
+    let model = Affine::zeros(1, &device);
+    let z = model.forward(x.clone()).reshape([1]);
+    let loss = (z.clone().sub_scalar(3.0)).powi_scalar(2).mean();
+    let (model, report) = trainer
+        .step(model, Evaluation::new(loss).with("z", ConstraintTensors::new(z)))
+        .unwrap();
+    let p = model.parameters();
+    assert!((p[0] - 1.12).abs() < 1e-6 && (p[1] - 0.56).abs() < 1e-6, "{p:?}");
+    assert!((trainer.dual().multipliers("z").unwrap().unwrap()[0] - 0.4).abs() < 1e-15);
+    assert_eq!(report.loss, 9.0);
+    assert_eq!(report.constraints[0].violation, vec![-1.0]);
+    assert!(report.feasible);
+}
+
+/// 6 points of a rate-constrained logistic regression.
+fn rate_data(device: &Device) -> (Tensor<2>, Tensor<2>) {
+    let x = tensor2(
+        &[1.0, 0.3, -0.5, 1.2, 0.7, -1.0, -1.5, 0.2, 0.1, 0.9, 2.0, -0.4],
+        6,
+        2,
+        device,
+    );
+    let y = tensor2(&[1.0, 1.0, 0.0, 0.0, 1.0, 1.0], 6, 1, device);
+    (x, y)
+}
+
+fn rate_parts(model: &Affine, x: &Tensor<2>, y: &Tensor<2>) -> (Tensor<1>, Tensor<1>, Tensor<2>) {
+    let z = model.forward(x.clone());
+    let loss = (burn::tensor::activation::softplus(z.clone(), 1.0) - y.clone() * z.clone()).mean();
+    let proxy = sigmoid(z.clone().neg()).mean();
+    (loss, proxy, z)
+}
+
+#[test]
+fn matches_a_hand_written_gradient_descent_ascent_loop_bit_for_bit() {
+    for scheme in [UpdateScheme::Simultaneous, UpdateScheme::AlternatingDualPrimal] {
+        let device = device();
+        let (x, y) = rate_data(&device);
+        let (dual_lr, target, steps) = (0.3, 0.6, 60);
+
+        // By hand: at_least(0.6) means g = 0.6 - rate, value coefficient -λ.
+        let mut model = Affine::zeros(2, &device);
+        let mut optimizer = SgdConfig::new().init();
+        let mut lambda = 0.0f64;
+        let mut lambdas = Vec::new();
+        for _ in 0..steps {
+            let (loss, proxy, z) = rate_parts(&model, &x, &y);
+            let rate: f64 = z.without_autodiff().lower_elem(0.0).float().mean().into_scalar::<f64>();
+            let updated = (lambda + dual_lr * (target - rate)).max(0.0);
+            let weight = if scheme == UpdateScheme::Simultaneous {
+                lambda
+            } else {
+                updated
+            };
+            lambda = updated;
+            lambdas.push(lambda);
+            let objective = loss + proxy.mul_scalar(-weight);
+            let grads = GradientsParams::from_grads(objective.backward(), &model);
+            model = optimizer.step(0.5, model, grads);
+        }
+
+        // Through the trainer.
+        let dual = ConstrainedOptimizer::builder()
+            .constraint(
+                Constraint::at_least("rate", target)
+                    .with_formulation(Formulation::lagrangian(GradientAscent::new(dual_lr))),
+            )
+            .scheme(scheme)
+            .build()
+            .unwrap();
+        let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 0.5).unwrap();
+        let mut ours = Affine::zeros(2, &device);
+        for (t, expected) in lambdas.iter().enumerate() {
+            let (loss, proxy, z) = rate_parts(&ours, &x, &y);
+            let rate = z.without_autodiff().lower_elem(0.0).float().mean();
+            let evaluation = Evaluation::new(loss).with("rate", ConstraintTensors::new(proxy).with_strict(rate));
+            let (next, report) = trainer.step(ours, evaluation).unwrap();
+            ours = next;
+            let got = report.constraints[0].multipliers.as_ref().unwrap()[0];
+            assert_eq!(
+                got.to_bits(),
+                expected.to_bits(),
+                "{scheme:?} step {t}: {got} vs {expected}"
+            );
+        }
+        assert!(lambdas.iter().any(|l| *l > 0.0), "the constraint must have been active");
+        let (a, b) = (ours.parameters(), model.parameters());
+        assert_eq!(
+            a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{scheme:?}: {a:?} vs {b:?}"
+        );
+    }
+}
+
+#[test]
+fn vector_constraints_weight_each_entry_by_its_own_multiplier() {
+    // Two entries z1 = w·x1 + b, z2 = w·x2 + b with x1 = 1, x2 = -2, both
+    // <= 1; loss 0 · z (no pull), multipliers λ = (0.5, 2.0), dual step 0
+    // (they stay). Gradient of Σ λ_i z_i: dw = 0.5·1 + 2·(-2) = -3.5,
+    // db = 2.5; SGD step 1: w = 3.5, b = -2.5.
+    let device = device();
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_most("z", 1.0)
+                .with_entries(2)
+                .with_formulation(Formulation::lagrangian_from(GradientAscent::new(0.0), 0.5)),
+        )
+        .build()
+        .unwrap();
+    let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 1.0).unwrap();
+    // Set the second multiplier through a restored state.
+    let mut state = trainer.dual().state();
+    if let feasible::FormulationState::Lagrangian { multipliers, .. } = &mut state.constraints[0].state {
+        multipliers[1] = 2.0;
+    }
+    trainer.dual_mut().restore(state).unwrap();
+    let model = Affine::zeros(1, &device);
+    let z = model.forward(tensor2(&[1.0, -2.0], 2, 1, &device)).reshape([2]);
+    let loss = z.clone().sum().mul_scalar(0.0);
+    let (model, report) = trainer
+        .step(model, Evaluation::new(loss).with("z", ConstraintTensors::new(z)))
+        .unwrap();
+    assert_eq!(model.parameters(), vec![3.5, -2.5]);
+    assert_eq!(report.constraints[0].primal_weight, vec![0.5, 2.0]);
+}
+
+fn scalar(value: f32, device: &Device) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(vec![value], [1]), device)
+}
+
+/// A trainer with Adam (so the primal optimizer has state to protect) that
+/// has taken a few good steps.
+fn warmed_up(scheme: UpdateScheme) -> (ConstrainedTrainer, Affine, Tensor<2>, Tensor<2>) {
+    let device = device();
+    let (x, y) = rate_data(&device);
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_least("rate", 0.6).with_formulation(Formulation::lagrangian(GradientAscent::new(0.3))),
+        )
+        .scheme(scheme)
+        .build()
+        .unwrap();
+    let mut trainer = ConstrainedTrainer::new(dual, AdamConfig::new().init(), 0.05).unwrap();
+    let mut model = Affine::zeros(2, &device);
+    for _ in 0..5 {
+        model = trainer.step_with(model, |m| good(m, &x, &y)).unwrap().0;
+    }
+    (trainer, model, x, y)
+}
+
+fn good(model: &Affine, x: &Tensor<2>, y: &Tensor<2>) -> Evaluation {
+    let (loss, proxy, z) = rate_parts(model, x, y);
+    let rate = z.without_autodiff().lower_elem(0.0).float().mean();
+    Evaluation::new(loss).with("rate", ConstraintTensors::new(proxy).with_strict(rate))
+}
+
+/// Runs `bad` as the next step and checks it failed with `check`, changing
+/// nothing: the same model comes back, and the next good steps give exactly
+/// what a trainer that never saw the failure gives.
+fn assert_rejected_without_trace(
+    scheme: UpdateScheme,
+    bad: impl FnMut(&Affine) -> Evaluation,
+    check: impl Fn(&Error) -> bool,
+) {
+    let (mut trainer, model, x, y) = warmed_up(scheme);
+    let (mut control, control_model, _, _) = warmed_up(scheme);
+    let before = model.parameters();
+    let state = trainer.dual().state();
+    let failure = match trainer.step_with(model, bad) {
+        Ok(_) => panic!("the step must fail"),
+        Err(failure) => failure,
+    };
+    assert!(check(&failure.error), "unexpected error: {}", failure.error);
+    assert_eq!(failure.model.parameters(), before);
+    assert_eq!(trainer.dual().state(), state);
+    let mut model = failure.model;
+    let mut control_model = control_model;
+    for _ in 0..3 {
+        model = trainer.step_with(model, |m| good(m, &x, &y)).unwrap().0;
+        control_model = control.step_with(control_model, |m| good(m, &x, &y)).unwrap().0;
+    }
+    assert_eq!(model.parameters(), control_model.parameters());
+    assert_eq!(trainer.dual().state(), control.dual().state());
+}
+
+#[test]
+fn invalid_evaluations_are_refused_and_change_nothing() {
+    let device = device();
+    for scheme in UpdateScheme::ALL {
+        // A constraint that was never declared.
+        assert_rejected_without_trace(
+            scheme,
+            |m| {
+                let (x, y) = rate_data(&device);
+                good(m, &x, &y).with(
+                    "unused",
+                    ConstraintTensors::new(scalar(0.0, &device)).without_primal_update(),
+                )
+            },
+            |e| matches!(e, Error::Core(FeasibleError::UnknownConstraint { name, .. }) if name == "unused"),
+        );
+        // A NaN in the loss.
+        assert_rejected_without_trace(
+            scheme,
+            |m| {
+                let (x, y) = rate_data(&device);
+                let (loss, proxy, _) = rate_parts(m, &x, &y);
+                Evaluation::new(loss.mul_scalar(f32::NAN)).with("rate", ConstraintTensors::new(proxy))
+            },
+            |e| matches!(e, Error::Core(FeasibleError::NonFiniteLoss { .. })),
+        );
+        assert_rejected_without_trace(
+            scheme,
+            |m| {
+                let (x, y) = rate_data(&device);
+                let (loss, proxy, _) = rate_parts(m, &x, &y);
+                Evaluation::new(loss).with(
+                    "rate",
+                    ConstraintTensors::new(proxy).with_strict_values(vec![f64::INFINITY]),
+                )
+            },
+            |e| e.to_string().contains("`rate`: strict value of entry 0 is inf"),
+        );
+        assert_rejected_without_trace(
+            scheme,
+            |m| {
+                let (x, y) = rate_data(&device);
+                let (loss, _, z) = rate_parts(m, &x, &y);
+                // The strict rate given as the differentiable value.
+                let rate = z.lower_elem(0.0).float().mean();
+                Evaluation::new(loss).with("rate", ConstraintTensors::new(rate))
+            },
+            |e| matches!(e, Error::ValueNotTracked { constraint } if constraint == "rate"),
+        );
+        assert_rejected_without_trace(
+            scheme,
+            |m| {
+                let (x, y) = rate_data(&device);
+                let (_, proxy, z) = rate_parts(m, &x, &y);
+                let per_sample = z.reshape([6]) * y.clone().reshape([6]);
+                Evaluation::new(per_sample).with("rate", ConstraintTensors::new(proxy))
+            },
+            |e| matches!(e, Error::LossShape { elements: 6 }),
+        );
+        assert_rejected_without_trace(
+            scheme,
+            |m| {
+                let (x, y) = rate_data(&device);
+                let (loss, proxy, _) = rate_parts(m, &x, &y);
+                Evaluation::new(loss.detach()).with("rate", ConstraintTensors::new(proxy))
+            },
+            |e| matches!(e, Error::LossNotTracked),
+        );
+    }
+}
+
+#[test]
+fn a_failing_re_measurement_rolls_back_the_primal_step_and_the_optimizer_state() {
+    // In the alternating primal->dual scheme the model has already moved
+    // when the second measurement turns out to be invalid.
+    let device = device();
+    let mut calls = 0;
+    assert_rejected_without_trace(
+        UpdateScheme::AlternatingPrimalDual,
+        move |m| {
+            calls += 1;
+            let (x, y) = rate_data(&device);
+            let (loss, proxy, z) = rate_parts(m, &x, &y);
+            let rate = z.without_autodiff().lower_elem(0.0).float().mean();
+            let rate = if calls == 2 { rate.mul_scalar(f32::NAN) } else { rate };
+            Evaluation::new(loss).with("rate", ConstraintTensors::new(proxy).with_strict(rate))
+        },
+        |e| e.to_string().contains("strict value of entry 0 is NaN"),
+    );
+}
+
+#[test]
+fn the_primal_dual_scheme_needs_an_evaluator_and_bad_learning_rates_are_refused() {
+    let (mut trainer, model, x, y) = warmed_up(UpdateScheme::AlternatingPrimalDual);
+    let before = model.parameters();
+    let failure = trainer
+        .step(model, good(&Affine::zeros(2, &device()), &x, &y))
+        .unwrap_err();
+    assert!(matches!(failure.error, Error::NeedsEvaluator));
+    assert!(failure.to_string().contains("step_with"));
+    assert_eq!(failure.model.parameters(), before);
+
+    let dual = || {
+        ConstrainedOptimizer::builder()
+            .constraint(lagrangian("z", 0.1, 0.0))
+            .build()
+            .unwrap()
+    };
+    for lr in [-0.1, f64::NAN] {
+        let err = ConstrainedTrainer::new(dual(), SgdConfig::new().init(), lr).unwrap_err();
+        assert!(err.to_string().contains("primal learning rate"), "{err}");
+    }
+    let mut trainer = ConstrainedTrainer::new(dual(), SgdConfig::new().init(), 0.1).unwrap();
+    assert!(trainer.set_lr(-1.0).is_err());
+    assert_eq!(trainer.lr(), 0.1);
+    assert!(
+        trainer
+            .id("w")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown constraint `w`")
+    );
+}

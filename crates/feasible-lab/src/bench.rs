@@ -1,0 +1,393 @@
+//! Benchmarks: the cost of constrained training against the same training
+//! written by hand, and whether the cost of a step stays flat.
+//!
+//! All loops train the rate experiment's model on its data (400 points,
+//! full batch, gradient descent step 2e-2) with the same tensor operations;
+//! they differ only in what surrounds them:
+//!
+//! - `loss only`: the loss, no constraint term;
+//! - `hand penalty`: `loss - c proxy` (the gradient of `loss + c (0.7 - proxy)`
+//!   in the fewest operations), nothing read back;
+//! - `hand lagrangian`: the same with `c = λ`, the true rate read back and
+//!   `λ` updated by hand in an `f64` (what a user writes without a library);
+//! - `feasible penalty` and `feasible lagrangian`: the same two through
+//!   [`ConstrainedTrainer`](feasible_burn::ConstrainedTrainer), which also
+//!   reads the loss and the surrogate back, validates them and builds a
+//!   [`StepReport`](feasible::StepReport) every step;
+//! - two controls that keep the multiplier on the autodiff device, the way a
+//!   port of Cooper would: `carried tensor` (a tensor that requires grad, its
+//!   gradient from backward, its update detached and carried from step to
+//!   step) and `fresh leaf` (an `f64` turned into a new tensor that requires
+//!   grad every step). `shared/reference/burn-notes.md` reports that a value
+//!   carried through `detach()` makes every step slower than the last; the
+//!   `flat` benchmark runs these controls so that such growth, in any loop,
+//!   shows up as a last-window / first-window ratio above 1.
+//!
+//! Repetitions are interleaved (each round runs every loop once) and the
+//! median is reported, so a slow moment of the machine hits all loops alike.
+
+use std::time::Instant;
+
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+use feasible_burn::ConstrainedTrainer;
+use serde::Serialize;
+
+use crate::experiments::rate::{self, CONSTRAINT, LinearClassifier, Method, RateConfig, RateData};
+
+const TARGET: f64 = 0.7;
+const PRIMAL_LR: f64 = 2e-2;
+const DUAL_LR: f64 = 1e-2;
+const PENALTY: f64 = 2.15;
+
+/// The training loops compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loop {
+    /// The loss alone.
+    LossOnly,
+    /// A hand-written fixed penalty.
+    HandPenalty,
+    /// A hand-written Lagrangian (multiplier in an `f64`).
+    HandLagrangian,
+    /// A fixed penalty through feasible-burn.
+    FeasiblePenalty,
+    /// The Lagrangian through feasible-burn.
+    FeasibleLagrangian,
+    /// Control: the multiplier carried as an autodiff tensor.
+    CarriedTensor,
+    /// Control: the multiplier made a fresh autodiff leaf every step.
+    FreshLeaf,
+}
+
+impl std::str::FromStr for Loop {
+    type Err = anyhow::Error;
+
+    /// Parses a loop's name, with `-`, `_` or spaces between words.
+    fn from_str(name: &str) -> anyhow::Result<Self> {
+        let wanted = name.replace(['-', '_'], " ");
+        [Loop::CarriedTensor, Loop::FreshLeaf]
+            .into_iter()
+            .chain(Loop::OVERHEAD)
+            .find(|l| l.name() == wanted)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown loop `{name}`; known: loss-only, hand-penalty, hand-lagrangian, \
+                     feasible-penalty, feasible-lagrangian, carried-tensor, fresh-leaf"
+                )
+            })
+    }
+}
+
+impl Loop {
+    /// The loops of the overhead benchmark, in the order they run.
+    pub const OVERHEAD: [Loop; 5] = [
+        Loop::LossOnly,
+        Loop::HandPenalty,
+        Loop::HandLagrangian,
+        Loop::FeasiblePenalty,
+        Loop::FeasibleLagrangian,
+    ];
+
+    /// A short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loop::LossOnly => "loss only",
+            Loop::HandPenalty => "hand penalty",
+            Loop::HandLagrangian => "hand lagrangian",
+            Loop::FeasiblePenalty => "feasible penalty",
+            Loop::FeasibleLagrangian => "feasible lagrangian",
+            Loop::CarriedTensor => "carried tensor",
+            Loop::FreshLeaf => "fresh leaf",
+        }
+    }
+}
+
+fn objective_parts(model: &LinearClassifier, data: &RateData) -> (Tensor<1>, Tensor<1>, Tensor<2>) {
+    rate::forward(model, data)
+}
+
+fn primal_step(model: LinearClassifier, optimizer: &mut ModuleOptimizer, objective: Tensor<1>) -> LinearClassifier {
+    let grads = GradientsParams::from_grads(objective.backward(), &model);
+    optimizer.step(PRIMAL_LR, model, grads)
+}
+
+fn true_rate(logits: Tensor<2>) -> anyhow::Result<f64> {
+    let rate = logits.without_autodiff().lower_elem(0.0).float().mean();
+    let values = rate
+        .try_into_vec_as::<f64>()
+        .map_err(|e| anyhow::anyhow!("reading the rate back failed: {e:?}"))?;
+    values.first().copied().ok_or_else(|| anyhow::anyhow!("empty rate"))
+}
+
+/// Runs `steps` steps of `kind`, calling `lap(step)` after every step;
+/// returns the final model.
+pub fn train(
+    kind: Loop,
+    data: &RateData,
+    steps: usize,
+    mut lap: impl FnMut(usize),
+) -> anyhow::Result<LinearClassifier> {
+    let device = data.x.device();
+    let mut model = LinearClassifier::zeros(&device);
+    let mut optimizer = SgdConfig::new().init();
+    match kind {
+        Loop::LossOnly => {
+            for t in 0..steps {
+                let (loss, _, _) = objective_parts(&model, data);
+                model = primal_step(model, &mut optimizer, loss);
+                lap(t);
+            }
+        }
+        Loop::HandPenalty => {
+            for t in 0..steps {
+                let (loss, proxy, _) = objective_parts(&model, data);
+                // `c (0.7 - proxy)` has the gradient of `-c proxy`: the
+                // cheapest form, so the comparison isolates feasible's cost.
+                let objective = loss + proxy.mul_scalar(-PENALTY);
+                model = primal_step(model, &mut optimizer, objective);
+                lap(t);
+            }
+        }
+        Loop::HandLagrangian => {
+            let mut multiplier = 0.0f64;
+            for t in 0..steps {
+                let (loss, proxy, logits) = objective_parts(&model, data);
+                // Alternating dual->primal, as the experiment.
+                multiplier = (multiplier + DUAL_LR * (TARGET - true_rate(logits)?)).max(0.0);
+                let objective = loss + proxy.mul_scalar(-multiplier);
+                model = primal_step(model, &mut optimizer, objective);
+                lap(t);
+            }
+        }
+        Loop::FeasiblePenalty | Loop::FeasibleLagrangian => {
+            let (method, coef) = if kind == Loop::FeasiblePenalty {
+                (Method::Penalty, PENALTY)
+            } else {
+                (Method::Lagrangian, DUAL_LR)
+            };
+            let dual = rate::dual(method, coef, TARGET, RateConfig::default().scheme)?;
+            let mut trainer = ConstrainedTrainer::new(dual, optimizer, PRIMAL_LR)?;
+            let id = trainer.id(CONSTRAINT)?;
+            for t in 0..steps {
+                let evaluation = rate::evaluate(&model, data, id);
+                model = trainer.step(model, evaluation)?.0;
+                lap(t);
+            }
+        }
+        Loop::CarriedTensor => {
+            // Cooper's pattern written in burn: the multiplier is a tensor
+            // that requires grad on the autodiff device, its gradient comes
+            // from backward, and its update is detached and carried on.
+            let mut multiplier = Tensor::<1>::from_data(TensorData::new(vec![0.0f32], [1]), &device).require_grad();
+            for t in 0..steps {
+                let (loss, proxy, _) = objective_parts(&model, data);
+                let objective = loss + proxy.neg().add_scalar(TARGET) * multiplier.clone();
+                let mut gradients = objective.backward();
+                let dual_gradient = multiplier
+                    .grad(&gradients)
+                    .ok_or_else(|| anyhow::anyhow!("the multiplier has no gradient"))?;
+                let model_gradients = GradientsParams::from_module(&mut gradients, &model);
+                model = optimizer.step(PRIMAL_LR, model, model_gradients);
+                multiplier = (multiplier + dual_gradient.mul_scalar(DUAL_LR))
+                    .clamp_min(0.0)
+                    .detach()
+                    .require_grad();
+                lap(t);
+            }
+        }
+        Loop::FreshLeaf => {
+            // The multiplier lives on the host, but is turned into a fresh
+            // tensor that requires grad on the autodiff device every step.
+            let mut multiplier = 0.0f64;
+            for t in 0..steps {
+                let (loss, proxy, _) = objective_parts(&model, data);
+                let leaf =
+                    Tensor::<1>::from_data(TensorData::new(vec![multiplier as f32], [1]), &device).require_grad();
+                let objective = loss + proxy.neg().add_scalar(TARGET) * leaf.clone();
+                let mut gradients = objective.backward();
+                let dual_gradient: f64 = leaf
+                    .grad(&gradients)
+                    .ok_or_else(|| anyhow::anyhow!("the multiplier has no gradient"))?
+                    .into_scalar::<f64>();
+                let model_gradients = GradientsParams::from_module(&mut gradients, &model);
+                model = optimizer.step(PRIMAL_LR, model, model_gradients);
+                multiplier = (multiplier + DUAL_LR * dual_gradient).max(0.0);
+                lap(t);
+            }
+        }
+    }
+    Ok(model)
+}
+
+/// One loop's timings.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoopTiming {
+    /// Always `overhead`.
+    pub bench: &'static str,
+    /// The loop.
+    pub kind: Loop,
+    /// Steps per run.
+    pub steps: usize,
+    /// Wall time of each run, seconds.
+    pub runs: Vec<f64>,
+    /// Median run, seconds.
+    pub median_seconds: f64,
+    /// Fastest run, seconds.
+    pub min_seconds: f64,
+    /// Median microseconds per step.
+    pub median_us_per_step: f64,
+}
+
+/// Median of a non-empty slice.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// One run of `kind` over `steps` steps (for instruction counting with
+/// callgrind: the difference between two step counts is the per-step cost).
+pub fn single(kind: Loop, steps: usize) -> anyhow::Result<f64> {
+    let points = rate::points(&RateConfig::default());
+    let data = RateData::new(&points, &Device::flex().autodiff());
+    let start = Instant::now();
+    train(kind, &data, steps, |_| {})?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Times every loop of [`Loop::OVERHEAD`] `repeats` times, interleaved.
+pub fn overhead(steps: usize, repeats: usize, mut progress: impl FnMut()) -> anyhow::Result<Vec<LoopTiming>> {
+    let points = rate::points(&RateConfig::default());
+    let data = RateData::new(&points, &Device::flex().autodiff());
+    let mut runs = vec![Vec::new(); Loop::OVERHEAD.len()];
+    // One untimed warm-up run of each loop.
+    for kind in Loop::OVERHEAD {
+        train(kind, &data, steps.min(1000), |_| {})?;
+    }
+    for _ in 0..repeats {
+        for (i, kind) in Loop::OVERHEAD.into_iter().enumerate() {
+            let start = Instant::now();
+            train(kind, &data, steps, |_| {})?;
+            runs[i].push(start.elapsed().as_secs_f64());
+            progress();
+        }
+    }
+    Ok(Loop::OVERHEAD
+        .into_iter()
+        .zip(runs)
+        .map(|(kind, runs)| {
+            let median_seconds = median(&runs);
+            LoopTiming {
+                bench: "overhead",
+                kind,
+                steps,
+                min_seconds: runs.iter().copied().fold(f64::INFINITY, f64::min),
+                median_us_per_step: 1e6 * median_seconds / steps as f64,
+                median_seconds,
+                runs,
+            }
+        })
+        .collect())
+}
+
+/// Per-window timings of one long run.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlatTiming {
+    /// Always `flat`.
+    pub bench: &'static str,
+    /// The loop.
+    pub kind: Loop,
+    /// Steps in all.
+    pub steps: usize,
+    /// Steps per window.
+    pub window: usize,
+    /// Microseconds per step in each window.
+    pub us_per_step: Vec<f64>,
+    /// Last window over first window.
+    pub last_over_first: f64,
+}
+
+/// Runs `steps` steps of `kind`, timing windows of `window` steps.
+pub fn flat(kind: Loop, steps: usize, window: usize, mut progress: impl FnMut()) -> anyhow::Result<FlatTiming> {
+    let points = rate::points(&RateConfig::default());
+    let data = RateData::new(&points, &Device::flex().autodiff());
+    let window = window.max(1);
+    let mut us_per_step = Vec::new();
+    let mut start = Instant::now();
+    train(kind, &data, steps, |t| {
+        if (t + 1) % window == 0 {
+            us_per_step.push(1e6 * start.elapsed().as_secs_f64() / window as f64);
+            start = Instant::now();
+            progress();
+        }
+    })?;
+    let last_over_first = match (us_per_step.first(), us_per_step.last()) {
+        (Some(first), Some(last)) => last / first,
+        _ => f64::NAN,
+    };
+    Ok(FlatTiming {
+        bench: "flat",
+        kind,
+        steps,
+        window,
+        us_per_step,
+        last_over_first,
+    })
+}
+
+/// Renders the overhead timings with the ratios that matter.
+pub fn render_overhead(timings: &[LoopTiming]) -> String {
+    use crate::table::Table;
+    let find = |kind| timings.iter().find(|t| t.kind == kind).map(|t| t.median_seconds);
+    let mut table = Table::new(
+        format!(
+            "Overhead: rate task, {} steps per run, median of {} interleaved runs",
+            timings.first().map(|t| t.steps).unwrap_or(0),
+            timings.first().map(|t| t.runs.len()).unwrap_or(0)
+        ),
+        &["loop", "median s", "min s", "us/step"],
+    );
+    for t in timings {
+        table.row(vec![
+            t.kind.name().to_string(),
+            format!("{:.4}", t.median_seconds),
+            format!("{:.4}", t.min_seconds),
+            format!("{:.2}", t.median_us_per_step),
+        ]);
+    }
+    let mut out = table.to_string();
+    let ratio = |a: Loop, b: Loop| match (find(a), find(b)) {
+        (Some(a), Some(b)) => format!("{:+.1}%", 100.0 * (a / b - 1.0)),
+        _ => "-".to_string(),
+    };
+    out.push_str(&format!(
+        "  feasible lagrangian vs hand lagrangian (the library's own cost): {}\n\
+         \x20 feasible penalty vs hand penalty: {}\n\
+         \x20 feasible lagrangian vs hand penalty (constrained vs penalized, paper Table 2): {}\n",
+        ratio(Loop::FeasibleLagrangian, Loop::HandLagrangian),
+        ratio(Loop::FeasiblePenalty, Loop::HandPenalty),
+        ratio(Loop::FeasibleLagrangian, Loop::HandPenalty),
+    ));
+    out
+}
+
+/// Renders a flat-cost run.
+pub fn render_flat(timing: &FlatTiming) -> String {
+    let windows: Vec<String> = timing.us_per_step.iter().map(|u| format!("{u:.1}")).collect();
+    format!(
+        "Step cost over {} steps of `{}`, us/step per window of {}:\n  {}\n  last window / first window: {:.2}\n",
+        timing.steps,
+        timing.kind.name(),
+        timing.window,
+        windows.join(" "),
+        timing.last_over_first
+    )
+}

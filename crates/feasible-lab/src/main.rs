@@ -1,0 +1,209 @@
+//! `feasible`: reproduce published constrained-learning experiments.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use feasible::UpdateScheme;
+use feasible_lab::bench::{self, Loop};
+use feasible_lab::experiments::{EXPERIMENTS, rate};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// mimalloc: burn allocates a few small buffers per tensor operation, and
+/// glibc's allocator spends about 14% of a small model's step on them
+/// (measured with `perf record` on `feasible bench flat`). Build with
+/// `--no-default-features` for the system allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "feasible",
+    version,
+    about = "Constrained learning with learned Lagrange multipliers: the lab"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reproduce a published experiment, or every implemented one.
+    Reproduce {
+        /// The experiment (see `feasible list`); all of them when left out.
+        experiment: Option<String>,
+        /// One JSON object per row on stdout instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Threads for independent training runs.
+        #[arg(long, default_value_t = default_threads())]
+        threads: usize,
+        /// Override the number of training steps (for a quick look).
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Override the update scheme (simultaneous, alternating_dual_primal,
+        /// alternating_primal_dual).
+        #[arg(long)]
+        scheme: Option<UpdateScheme>,
+    },
+    /// Run a benchmark: `overhead` (constrained vs hand-written training),
+    /// `flat` (step cost over 100,000 steps, and two controls), or
+    /// `loop` (one loop, `--kind`, for instruction counting).
+    Bench {
+        /// `overhead`, `flat`, `loop`; `overhead` and `flat` when left out.
+        name: Option<String>,
+        /// The loop run by `loop`: loss-only, hand-penalty, hand-lagrangian,
+        /// feasible-penalty, feasible-lagrangian, carried-tensor, fresh-leaf.
+        #[arg(long, default_value = "feasible-lagrangian")]
+        kind: String,
+        /// One JSON object per result on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Interleaved repetitions (overhead).
+        #[arg(long, default_value_t = 7)]
+        repeats: usize,
+        /// Steps per run (overhead) .
+        #[arg(long, default_value_t = 10_000)]
+        steps: usize,
+        /// Steps of the long run (flat).
+        #[arg(long, default_value_t = 100_000)]
+        flat_steps: usize,
+        /// Steps of each control loop that keeps the multiplier on the
+        /// autodiff device (flat).
+        #[arg(long, default_value_t = 20_000)]
+        control_steps: usize,
+    },
+    /// List the experiments.
+    List,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn progress(len: usize, label: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}, {elapsed} (eta {eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+struct Overrides {
+    steps: Option<usize>,
+    scheme: Option<UpdateScheme>,
+}
+
+fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match experiment {
+        "rate" => {
+            let mut config = rate::RateConfig::default();
+            if let Some(steps) = overrides.steps {
+                config.steps = steps;
+            }
+            if let Some(scheme) = overrides.scheme {
+                config.scheme = scheme;
+            }
+            let bar = progress(rate::jobs(&config).len(), "rate");
+            let rows = rate::reproduce(&config, threads, |_| bar.inc(1))?;
+            bar.finish_and_clear();
+            if json {
+                for row in &rows {
+                    writeln!(stdout, "{}", serde_json::to_string(row)?)?;
+                }
+            } else {
+                write!(stdout, "{}", rate::render(&rows, &config))?;
+            }
+        }
+        other => bail!(
+            "unknown experiment `{other}`; known: {}",
+            EXPERIMENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ),
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Reproduce {
+            experiment,
+            json,
+            threads,
+            steps,
+            scheme,
+        } => {
+            let overrides = Overrides { steps, scheme };
+            let names: Vec<&str> = match &experiment {
+                Some(name) => vec![name.as_str()],
+                None => EXPERIMENTS.iter().map(|(n, _)| *n).collect(),
+            };
+            for name in names {
+                reproduce(name, json, threads, &overrides).with_context(|| format!("experiment `{name}`"))?;
+            }
+        }
+        Command::Bench {
+            name,
+            kind,
+            json,
+            repeats,
+            steps,
+            flat_steps,
+            control_steps,
+        } => {
+            let mut stdout = std::io::stdout().lock();
+            let name = name.as_deref();
+            if !matches!(name, None | Some("overhead") | Some("flat") | Some("loop")) {
+                bail!(
+                    "unknown benchmark `{}`; known: overhead, flat, loop",
+                    name.unwrap_or_default()
+                );
+            }
+            if name == Some("loop") {
+                let kind: Loop = kind.parse()?;
+                let seconds = bench::single(kind, steps)?;
+                writeln!(stdout, "{} {} steps {seconds:.4} s", kind.name(), steps)?;
+                return Ok(());
+            }
+            if matches!(name, None | Some("overhead")) {
+                let bar = progress(repeats * Loop::OVERHEAD.len(), "overhead");
+                let timings = bench::overhead(steps, repeats, || bar.inc(1))?;
+                bar.finish_and_clear();
+                if json {
+                    for t in &timings {
+                        writeln!(stdout, "{}", serde_json::to_string(t)?)?;
+                    }
+                } else {
+                    writeln!(stdout, "{}", bench::render_overhead(&timings))?;
+                }
+            }
+            if matches!(name, None | Some("flat")) {
+                for (kind, steps) in [
+                    (Loop::FeasibleLagrangian, flat_steps),
+                    (Loop::CarriedTensor, control_steps),
+                    (Loop::FreshLeaf, control_steps),
+                ] {
+                    let window = (steps / 10).max(1);
+                    let bar = progress(10, kind.name());
+                    let timing = bench::flat(kind, steps, window, || bar.inc(1))?;
+                    bar.finish_and_clear();
+                    if json {
+                        writeln!(stdout, "{}", serde_json::to_string(&timing)?)?;
+                    } else {
+                        writeln!(stdout, "{}", bench::render_flat(&timing))?;
+                    }
+                }
+            }
+        }
+        Command::List => {
+            for (name, description) in EXPERIMENTS {
+                println!("{name:12} {description}");
+            }
+        }
+    }
+    Ok(())
+}

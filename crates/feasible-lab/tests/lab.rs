@@ -1,0 +1,93 @@
+//! The lab against the published numbers, and its command line.
+
+use std::process::Command;
+
+use burn::tensor::Device;
+use feasible_lab::experiments::rate::{self, Method, RateConfig, RateData};
+
+fn data(config: &RateConfig) -> RateData {
+    RateData::new(&rate::points(config), &Device::flex().autodiff())
+}
+
+#[test]
+fn the_lagrangian_reaches_the_target_rate_where_the_paper_does() {
+    // Table 5: dual step size 1e-2 gives 70.00% class 0 and 80.00% accuracy.
+    let config = RateConfig::default();
+    let row = rate::run_one(&config, &data(&config), Method::Lagrangian, 1e-2).unwrap();
+    // One point of 400 is 0.25%.
+    assert!((row.class0_rate - 0.70).abs() <= 0.0025 + 1e-12, "{row:?}");
+    assert!((row.accuracy - 0.80).abs() <= 0.0025 + 1e-12, "{row:?}");
+    assert!(row.multiplier.unwrap() > 1.0, "the constraint is active: {row:?}");
+}
+
+#[test]
+fn the_penalty_collapses_at_both_ends_of_the_sweep() {
+    // Table 4: c = 0 ignores the constraint (~50% class 0, ~100% accuracy),
+    // c = 100 predicts class 0 everywhere (100%, 50% accuracy).
+    let config = RateConfig::default();
+    let data = data(&config);
+    let low = rate::run_one(&config, &data, Method::Penalty, 0.0).unwrap();
+    assert!(
+        (low.class0_rate - 0.5).abs() <= 0.005 && low.accuracy >= 0.99,
+        "{low:?}"
+    );
+    assert!(!low.feasible);
+    let high = rate::run_one(&config, &data, Method::Penalty, 100.0).unwrap();
+    assert!(high.class0_rate >= 0.9975 && high.accuracy <= 0.5025, "{high:?}");
+}
+
+#[test]
+fn the_sweep_is_the_published_one() {
+    let sweep = rate::published_sweep();
+    assert_eq!(sweep.len(), 20);
+    assert_eq!(sweep[0], 0.0);
+    assert!((sweep[1] - 1e-4).abs() < 1e-18 && (sweep[19] - 100.0).abs() < 1e-12);
+    for (c, _, _) in rate::PUBLISHED_LAGRANGIAN {
+        assert!(rate::published(Method::Lagrangian, c).is_some());
+    }
+    for c in &sweep {
+        assert!(rate::published(Method::Penalty, *c).is_some(), "{c}");
+    }
+}
+
+#[test]
+fn reproduce_prints_one_json_object_per_row_on_stdout() {
+    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+        .args(["reproduce", "rate", "--json", "--steps", "50"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 40);
+    for row in &rows {
+        assert_eq!(row["experiment"], "rate");
+        assert!(row["method"] == "penalty" || row["method"] == "lagrangian");
+        for key in ["coef", "class0_rate", "accuracy"] {
+            assert!(row[key].is_number(), "{key} in {row}");
+        }
+        let rate = row["class0_rate"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&rate), "a fraction, not a percentage: {row}");
+    }
+    assert_eq!(rows.iter().filter(|r| r["method"] == "penalty").count(), 20);
+}
+
+#[test]
+fn unknown_experiments_and_schemes_are_named_in_the_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+        .args(["reproduce", "ratee"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown experiment `ratee`") && stderr.contains("rate"),
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+        .args(["reproduce", "rate", "--scheme", "gda"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown update scheme `gda`"));
+}
