@@ -173,6 +173,13 @@ impl ConstrainedOptimizer {
         Ok(self.states[id.0].multipliers())
     }
 
+    /// The current penalty coefficients of the constraint called `name`
+    /// (`None` for a formulation without changing coefficients).
+    pub fn penalty(&self, name: &str) -> Result<Option<&[f64]>> {
+        let id = self.id(name)?;
+        Ok(self.states[id.0].penalty())
+    }
+
     /// A copy of the whole dual state (serializable with serde).
     pub fn state(&self) -> DualState {
         DualState {
@@ -266,8 +273,9 @@ impl ConstrainedOptimizer {
     /// On error (invalid measurements, a failing `problem`, a failing
     /// observer) the dual state is unchanged and the caller keeps `point`.
     /// Everything that can fail runs before the primal step, except in
-    /// [`UpdateScheme::AlternatingPrimalDual`], whose dual step needs the
-    /// point after it: there the new point is simply dropped. (If
+    /// [`UpdateScheme::AlternatingPrimalDual`] and
+    /// [`UpdateScheme::Extragradient`], which evaluate the model again after
+    /// a primal step: there the new points are simply dropped. (If
     /// `problem.descend` itself fails, the observers have already seen the
     /// step's report; the error still leaves the dual state as it was.)
     pub fn step<P: PrimalProblem>(&mut self, problem: &mut P, point: &P::Point) -> Result<(P::Point, StepReport)> {
@@ -293,6 +301,24 @@ impl ConstrainedOptimizer {
                 let next = problem.descend(point, &weights).map_err(primal)?;
                 let second = self.observe(problem.measure_constraints(&next).map_err(primal)?)?;
                 let states = self.dual_update(&second);
+                let report = self.report(first, Some(second), &weights, &self.states, &states);
+                self.notify(&report)?;
+                (next, report, states)
+            }
+            UpdateScheme::Extragradient => {
+                // Lookahead of both players from (x_t, λ_t).
+                let weights = self.primal_weights(&self.states, &first);
+                let lookahead = problem.descend(point, &weights).map_err(primal)?;
+                let mut lookahead_states = self.dual_update(&first);
+                // Evaluate at the lookahead point.
+                let second = self.observe(problem.measure(&lookahead).map_err(primal)?)?;
+                let weights = self.primal_weights(&lookahead_states, &second);
+                // Update from the saved point with the lookahead's gradients.
+                let next = problem.descend(point, &weights).map_err(primal)?;
+                for (state, saved) in lookahead_states.iter_mut().zip(&self.states) {
+                    state.rewind_dual_variables(saved);
+                }
+                let states = self.dual_update_from(lookahead_states, &second);
                 let report = self.report(first, Some(second), &weights, &self.states, &states);
                 self.notify(&report)?;
                 (next, report, states)
@@ -376,7 +402,8 @@ impl ConstrainedOptimizer {
             .map(|((c, s), o)| {
                 let mut w = vec![0.0; c.entries()];
                 if o.primal {
-                    c.formulation().primal_weights(s, &o.violation, &mut w);
+                    c.formulation()
+                        .primal_weights(s, &o.violation, c.sense().is_inequality(), &mut w);
                 }
                 w
             })
@@ -389,19 +416,18 @@ impl ConstrainedOptimizer {
 
     /// The dual state after this step's dual update, not yet committed.
     fn dual_update(&self, observation: &Observation) -> Vec<FormulationState> {
-        self.constraints
-            .iter()
-            .zip(&self.states)
-            .zip(&observation.constraints)
-            .map(|((c, s), o)| {
-                let mut next = s.clone();
-                if o.dual {
-                    c.formulation()
-                        .dual_update(&mut next, &o.strict_violation, c.sense().is_inequality());
-                }
-                next
-            })
-            .collect()
+        self.dual_update_from(self.states.clone(), observation)
+    }
+
+    /// Applies the dual update for `observation` to `states`.
+    fn dual_update_from(&self, mut states: Vec<FormulationState>, observation: &Observation) -> Vec<FormulationState> {
+        for ((c, s), o) in self.constraints.iter().zip(&mut states).zip(&observation.constraints) {
+            if o.dual {
+                c.formulation()
+                    .dual_update(s, &o.strict_violation, c.sense().is_inequality());
+            }
+        }
+        states
     }
 
     /// The step's report, taking the observations' vectors: `first` was
@@ -423,7 +449,9 @@ impl ConstrainedOptimizer {
             .enumerate()
             .map(|(i, (c, o))| {
                 if o.primal {
-                    lagrangian += c.formulation().primal_contribution(&primal_states[i], &o.violation);
+                    lagrangian +=
+                        c.formulation()
+                            .primal_contribution(&primal_states[i], &o.violation, c.sense().is_inequality());
                 }
                 let (strict_value, violation) = match dual_side.as_mut().and_then(Iterator::next) {
                     Some(d) => (d.strict_value, d.strict_violation),
@@ -437,6 +465,7 @@ impl ConstrainedOptimizer {
                     violation,
                     primal_weight: weights.weights[i].clone(),
                     multipliers: states[i].multipliers().map(<[f64]>::to_vec),
+                    penalty: states[i].penalty().map(<[f64]>::to_vec),
                 }
             })
             .collect();

@@ -19,8 +19,11 @@ pub struct ConstraintReport {
     pub violation: Vec<f64>,
     /// The weights `w` of `∇g` used in the primal step.
     pub primal_weight: Vec<f64>,
-    /// The multipliers after the step (`None` for a fixed penalty).
+    /// The multipliers after the step (`None` for a penalty).
     pub multipliers: Option<Vec<f64>>,
+    /// The penalty coefficients after the step (augmented Lagrangian and
+    /// quadratic penalty; one value, or one per entry).
+    pub penalty: Option<Vec<f64>>,
     /// Whether every entry's violation is within the tolerance.
     pub feasible: bool,
 }

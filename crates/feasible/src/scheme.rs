@@ -8,6 +8,7 @@
 //! | [`UpdateScheme::Simultaneous`] | `λ_t` | `g(x_t)` | 1 |
 //! | [`UpdateScheme::AlternatingDualPrimal`] | `λ_{t+1}` | `g(x_t)` | 1 |
 //! | [`UpdateScheme::AlternatingPrimalDual`] | `λ_t` | `g(x_{t+1})` | 2 |
+//! | [`UpdateScheme::Extragradient`] | `λ̃`, gradient at `x̃`, from `x_t` | `g(x̃)`, from `λ_t` | 2 |
 //!
 //! *Simultaneous* is textbook gradient descent-ascent:
 //! `x_{t+1} = x_t - η_x ∇_x L(x_t, λ_t)`, `λ_{t+1} = Π(λ_t + η_λ g(x_t))`.
@@ -16,6 +17,14 @@
 //! extra. *Alternating primal→dual* steps the model first and re-measures
 //! the constraints at the new point for the dual step (one more constraint
 //! evaluation per step).
+//!
+//! *Extragradient* (Korpelevich 1976) first takes a lookahead step of both
+//! players, `x̃ = x_t - η_x ∇_x L(x_t, λ_t)`, `λ̃ = Π(λ_t + step(g(x_t)))`,
+//! evaluates there, and then updates from the saved point with the
+//! lookahead's gradients: `x_{t+1} = x_t - η_x ∇_x L(x̃, λ̃)`,
+//! `λ_{t+1} = Π(λ_t + step(g(x̃)))`. Stateful optimizers advance their
+//! state at both half steps, as Extra-Adam does (Gidel et al. 2019); penalty
+//! coefficients are updated once, with the update.
 
 use std::str::FromStr;
 
@@ -38,13 +47,15 @@ pub enum UpdateScheme {
     /// Primal step with `λ_t`, then the dual step from `g(x_{t+1})`, measured
     /// again at the new point.
     AlternatingPrimalDual,
+    /// A lookahead step of both players, then the update from the saved
+    /// point with the lookahead's gradients (two evaluations per step).
+    Extragradient,
 }
 
 impl UpdateScheme {
-    /// Whether the scheme measures the constraints a second time, after the
-    /// primal step.
+    /// Whether the scheme evaluates the model a second time within a step.
     pub fn remeasures(self) -> bool {
-        matches!(self, UpdateScheme::AlternatingPrimalDual)
+        matches!(self, UpdateScheme::AlternatingPrimalDual | UpdateScheme::Extragradient)
     }
 
     /// A short name: `simultaneous`, `alternating_dual_primal`, `alternating_primal_dual`.
@@ -53,16 +64,18 @@ impl UpdateScheme {
             UpdateScheme::Simultaneous => "simultaneous",
             UpdateScheme::AlternatingDualPrimal => "alternating_dual_primal",
             UpdateScheme::AlternatingPrimalDual => "alternating_primal_dual",
+            UpdateScheme::Extragradient => "extragradient",
         }
     }
 }
 
 impl UpdateScheme {
     /// Every scheme.
-    pub const ALL: [UpdateScheme; 3] = [
+    pub const ALL: [UpdateScheme; 4] = [
         UpdateScheme::Simultaneous,
         UpdateScheme::AlternatingDualPrimal,
         UpdateScheme::AlternatingPrimalDual,
+        UpdateScheme::Extragradient,
     ];
 }
 
@@ -92,9 +105,13 @@ impl FromStr for UpdateScheme {
 /// step borrows the current point and returns the next one, so a step that
 /// fails leaves the caller with the point it had.
 ///
-/// `descend` is always called with the point most recently passed to
-/// `measure`, so an autodiff implementation can keep that evaluation's graph
-/// and call backward on it instead of evaluating again.
+/// `descend(from, weights)` takes one step *from* `from` along the gradient
+/// of the **most recent measurement** (with the given weights). In every
+/// scheme but extragradient the most recent measurement is of `from`
+/// itself; extragradient measures a lookahead point and then steps from the
+/// saved one. An autodiff implementation keeps the graph of its last
+/// evaluation and calls backward on it; a closed-form one remembers the
+/// point it last measured.
 pub trait PrimalProblem {
     /// The primal variables (and primal optimizer state).
     type Point;
@@ -111,9 +128,10 @@ pub trait PrimalProblem {
         self.measure(point)
     }
 
-    /// One primal step from `point` along `-(∇f + Σ w ∇g)`, with `w` from
-    /// `weights`. Returns the new point.
-    fn descend(&mut self, point: &Self::Point, weights: &PrimalWeights) -> Result<Self::Point, Self::Error>;
+    /// One primal step from `from` along `-(∇f + Σ w ∇g)` evaluated at the
+    /// most recently measured point, with `w` from `weights`. Returns the
+    /// new point.
+    fn descend(&mut self, from: &Self::Point, weights: &PrimalWeights) -> Result<Self::Point, Self::Error>;
 }
 
 #[cfg(test)]

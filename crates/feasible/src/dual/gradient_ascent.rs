@@ -14,7 +14,7 @@ use crate::error::{Result, check_nonnegative};
 ///
 /// let ascent = GradientAscent::new(0.5);
 /// // A violation of 2 raises the multiplier by 0.5 * 2.
-/// assert_eq!(ascent.step(2.0, &mut ()), 1.0);
+/// assert_eq!(ascent.step(0, 2.0, &mut ()), 1.0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GradientAscent {
@@ -37,11 +37,11 @@ impl DualOptimizer for GradientAscent {
         "gradient_ascent"
     }
 
-    fn validate(&self, owner: &str) -> Result<()> {
+    fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
         check_nonnegative(owner, "dual learning rate", self.lr).map(|_| ())
     }
 
-    fn step(&self, gradient: f64, _state: &mut ()) -> f64 {
+    fn step(&self, _entry: usize, gradient: f64, _state: &mut ()) -> f64 {
         self.lr * gradient
     }
 }
@@ -53,20 +53,20 @@ mod tests {
     #[test]
     fn ascends_along_the_violation() {
         let ascent = GradientAscent::new(0.1);
-        assert_eq!(ascent.step(3.0, &mut ()), 0.1 * 3.0);
-        assert_eq!(ascent.step(-3.0, &mut ()), -0.1 * 3.0);
+        assert_eq!(ascent.step(0, 3.0, &mut ()), 0.1 * 3.0);
+        assert_eq!(ascent.step(0, -3.0, &mut ()), -0.1 * 3.0);
     }
 
     #[test]
     fn rejects_negative_and_non_finite_step_sizes() {
         for lr in [-1e-3, f64::NAN, f64::INFINITY] {
             let message = GradientAscent::new(lr)
-                .validate("constraint `rate`")
+                .validate("constraint `rate`", 1)
                 .unwrap_err()
                 .to_string();
             assert!(message.contains("dual learning rate"), "{message}");
             assert!(message.contains("constraint `rate`"), "{message}");
         }
-        assert!(GradientAscent::new(0.0).validate("x").is_ok());
+        assert!(GradientAscent::new(0.0).validate("x", 1).is_ok());
     }
 }

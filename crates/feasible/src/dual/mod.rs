@@ -11,12 +11,30 @@
 //! A dual optimizer is an optax-style pair: hyperparameters live in the
 //! optimizer value, and the state it keeps is a separate, serializable value
 //! per multiplier entry. Working entry by entry means dense multipliers and
-//! (later) per-sample multipliers that only observe some entries run exactly
-//! the same arithmetic.
+//! per-sample multipliers that only observe some entries run exactly the
+//! same arithmetic.
+//!
+//! | optimizer | step | state per entry |
+//! |---|---|---|
+//! | [`GradientAscent`] | `η e_t` | none |
+//! | [`NuPi`] | `η (K_i e_t + K_p (ξ_t - ξ_{t-1}))`, `ξ` an EMA of `e` | `ξ` |
+//! | [`Optimistic`] | `η (2 e_t - e_{t-1})` | `e_{t-1}` |
+//! | [`Omega`] | `η (e_t + γ (e_t - m_{t-1}))`, `m` an EMA of `e` | `m` |
+//! | [`Adam`] | `η m̂_t / (√v̂_t + ε)` | `m, v, t` |
 
+mod adam;
 mod gradient_ascent;
+mod nupi;
+mod omega;
+mod optimistic;
+mod per_entry;
 
+pub use adam::{Adam, AdamEntry};
 pub use gradient_ascent::GradientAscent;
+pub use nupi::{NuPi, NuPiEntry, NuPiStart};
+pub use omega::{Omega, OmegaEntry};
+pub use optimistic::{Optimistic, OptimisticEntry};
+pub use per_entry::PerEntry;
 
 use std::fmt::Debug;
 
@@ -37,23 +55,16 @@ pub trait DualOptimizer: Clone + Debug + Send + Sync {
     /// A short name for reports and errors.
     fn name(&self) -> &'static str;
 
-    /// Checks the hyperparameters (called once, when the optimizer is
-    /// built into a [`ConstrainedOptimizer`](crate::ConstrainedOptimizer)).
-    fn validate(&self, owner: &str) -> Result<()>;
+    /// Checks the hyperparameters for a constraint of `entries` entries
+    /// (called once, when the optimizer is built into a
+    /// [`ConstrainedOptimizer`](crate::ConstrainedOptimizer)).
+    fn validate(&self, owner: &str, entries: usize) -> Result<()>;
 
-    /// The change to add to one multiplier entry, given the gradient of the
-    /// Lagrangian with respect to it (the violation). Positive gradients must
-    /// produce non-negative changes for a step size `>= 0`: this is ascent.
-    fn step(&self, gradient: f64, state: &mut Self::EntryState) -> f64;
-}
-
-/// Applies `optimizer` to every entry: `out[i] = step(gradients[i], states[i])`.
-pub fn dense_steps<D: DualOptimizer>(optimizer: &D, gradients: &[f64], states: &mut [D::EntryState], out: &mut [f64]) {
-    debug_assert_eq!(gradients.len(), states.len());
-    debug_assert_eq!(gradients.len(), out.len());
-    for ((g, s), o) in gradients.iter().zip(states.iter_mut()).zip(out.iter_mut()) {
-        *o = optimizer.step(*g, s);
-    }
+    /// The change to add to multiplier entry `entry`, given the gradient of
+    /// the Lagrangian with respect to it (the violation). Positive gradients
+    /// must produce non-negative changes for non-negative step sizes: this
+    /// is ascent.
+    fn step(&self, entry: usize, gradient: f64, state: &mut Self::EntryState) -> f64;
 }
 
 /// One dual step on every entry, in place: `λ_i ← Π(λ_i + step(g_i))`, `Π`
@@ -67,8 +78,13 @@ pub fn dense_ascend<D: DualOptimizer>(
 ) {
     debug_assert_eq!(gradients.len(), states.len());
     debug_assert_eq!(gradients.len(), multipliers.len());
-    for ((g, s), m) in gradients.iter().zip(states.iter_mut()).zip(multipliers.iter_mut()) {
-        *m = crate::multiplier::ascend_one(*m, optimizer.step(*g, s), inequality);
+    for (entry, ((g, s), m)) in gradients
+        .iter()
+        .zip(states.iter_mut())
+        .zip(multipliers.iter_mut())
+        .enumerate()
+    {
+        *m = crate::multiplier::ascend_one(*m, optimizer.step(entry, *g, s), inequality);
     }
 }
 
@@ -78,88 +94,124 @@ pub fn dense_ascend<D: DualOptimizer>(
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AnyDualOptimizer {
-    /// Projected gradient ascent, `λ ← [λ + η g]_+`.
+    /// Projected gradient ascent.
     GradientAscent(GradientAscent),
-}
-
-impl From<GradientAscent> for AnyDualOptimizer {
-    fn from(optimizer: GradientAscent) -> Self {
-        AnyDualOptimizer::GradientAscent(optimizer)
-    }
+    /// The nuPI controller.
+    NuPi(NuPi),
+    /// Optimistic gradient ascent.
+    Optimistic(Optimistic),
+    /// Optimistic ascent with an EMA of past gradients.
+    Omega(Omega),
+    /// Adam in ascent mode.
+    Adam(Adam),
 }
 
 /// The state of an [`AnyDualOptimizer`] for all entries of one constraint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "entries", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DualOptimizerState {
-    /// An optimizer that remembers nothing (gradient ascent).
-    Stateless {
-        /// The number of entries.
-        entries: usize,
-    },
+    /// An optimizer that remembers nothing (gradient ascent): the number of entries.
+    Stateless(usize),
+    /// nuPI's `ξ` per entry.
+    NuPi(Vec<NuPiEntry>),
+    /// Optimistic ascent's last gradient per entry.
+    Optimistic(Vec<OptimisticEntry>),
+    /// Omega's EMA per entry.
+    Omega(Vec<OmegaEntry>),
+    /// Adam's moments per entry.
+    Adam(Vec<AdamEntry>),
 }
 
 impl DualOptimizerState {
     /// The number of entries the state covers.
     pub fn entries(&self) -> usize {
         match self {
-            DualOptimizerState::Stateless { entries } => *entries,
+            DualOptimizerState::Stateless(entries) => *entries,
+            DualOptimizerState::NuPi(s) => s.len(),
+            DualOptimizerState::Optimistic(s) => s.len(),
+            DualOptimizerState::Omega(s) => s.len(),
+            DualOptimizerState::Adam(s) => s.len(),
         }
     }
 }
+
+macro_rules! impl_from {
+    ($($variant:ident),*) => {
+        $(impl From<$variant> for AnyDualOptimizer {
+            fn from(optimizer: $variant) -> Self {
+                AnyDualOptimizer::$variant(optimizer)
+            }
+        })*
+    };
+}
+
+impl_from!(GradientAscent, NuPi, Optimistic, Omega, Adam);
 
 impl AnyDualOptimizer {
     /// The optimizer's name.
     pub fn name(&self) -> &'static str {
         match self {
             AnyDualOptimizer::GradientAscent(o) => o.name(),
+            AnyDualOptimizer::NuPi(o) => o.name(),
+            AnyDualOptimizer::Optimistic(o) => o.name(),
+            AnyDualOptimizer::Omega(o) => o.name(),
+            AnyDualOptimizer::Adam(o) => o.name(),
         }
     }
 
-    /// Checks the hyperparameters.
-    pub fn validate(&self, owner: &str) -> Result<()> {
+    /// Checks the hyperparameters for `entries` entries.
+    pub fn validate(&self, owner: &str, entries: usize) -> Result<()> {
         match self {
-            AnyDualOptimizer::GradientAscent(o) => o.validate(owner),
+            AnyDualOptimizer::GradientAscent(o) => o.validate(owner, entries),
+            AnyDualOptimizer::NuPi(o) => o.validate(owner, entries),
+            AnyDualOptimizer::Optimistic(o) => o.validate(owner, entries),
+            AnyDualOptimizer::Omega(o) => o.validate(owner, entries),
+            AnyDualOptimizer::Adam(o) => o.validate(owner, entries),
         }
     }
 
     /// A fresh state for `entries` entries.
     pub fn init(&self, entries: usize) -> DualOptimizerState {
         match self {
-            AnyDualOptimizer::GradientAscent(_) => DualOptimizerState::Stateless { entries },
+            AnyDualOptimizer::GradientAscent(_) => DualOptimizerState::Stateless(entries),
+            AnyDualOptimizer::NuPi(_) => DualOptimizerState::NuPi(vec![NuPiEntry::default(); entries]),
+            AnyDualOptimizer::Optimistic(_) => {
+                DualOptimizerState::Optimistic(vec![OptimisticEntry::default(); entries])
+            }
+            AnyDualOptimizer::Omega(_) => DualOptimizerState::Omega(vec![OmegaEntry::default(); entries]),
+            AnyDualOptimizer::Adam(_) => DualOptimizerState::Adam(vec![AdamEntry::default(); entries]),
         }
     }
 
     /// Whether `state` was made by this kind of optimizer for `entries` entries.
     pub fn fits(&self, state: &DualOptimizerState, entries: usize) -> bool {
-        matches!(
+        let kind_matches = matches!(
             (self, state),
-            (
-                AnyDualOptimizer::GradientAscent(_),
-                DualOptimizerState::Stateless { .. }
-            )
-        ) && state.entries() == entries
+            (AnyDualOptimizer::GradientAscent(_), DualOptimizerState::Stateless(_))
+                | (AnyDualOptimizer::NuPi(_), DualOptimizerState::NuPi(_))
+                | (AnyDualOptimizer::Optimistic(_), DualOptimizerState::Optimistic(_))
+                | (AnyDualOptimizer::Omega(_), DualOptimizerState::Omega(_))
+                | (AnyDualOptimizer::Adam(_), DualOptimizerState::Adam(_))
+        );
+        kind_matches && state.entries() == entries
     }
 
     /// One dual step on all entries in place, advancing `state`:
-    /// `λ ← Π(λ + step(g))`.
+    /// `λ ← Π(λ + step(g))`. A state of another optimizer (ruled out when
+    /// the optimizer is built or a state restored) leaves everything as it is.
     pub fn ascend(&self, gradients: &[f64], state: &mut DualOptimizerState, multipliers: &mut [f64], inequality: bool) {
+        use AnyDualOptimizer as O;
+        use DualOptimizerState as S;
         match (self, state) {
-            (AnyDualOptimizer::GradientAscent(o), DualOptimizerState::Stateless { entries }) => {
-                let mut states = vec![(); *entries];
-                dense_ascend(o, gradients, &mut states, multipliers, inequality);
+            (O::GradientAscent(o), S::Stateless(entries)) => {
+                dense_ascend(o, gradients, &mut vec![(); *entries], multipliers, inequality)
             }
-        }
-    }
-
-    /// Dense steps for all entries, advancing `state`.
-    pub fn steps(&self, gradients: &[f64], state: &mut DualOptimizerState, out: &mut [f64]) {
-        match (self, state) {
-            (AnyDualOptimizer::GradientAscent(o), DualOptimizerState::Stateless { entries }) => {
-                let mut states = vec![(); *entries];
-                dense_steps(o, gradients, &mut states, out);
-            }
+            (O::NuPi(o), S::NuPi(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
+            (O::Optimistic(o), S::Optimistic(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
+            (O::Omega(o), S::Omega(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
+            (O::Adam(o), S::Adam(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
+            _ => debug_assert!(false, "dual optimizer state of another optimizer"),
         }
     }
 }

@@ -4,31 +4,48 @@
 //! Every formulation answers three questions per constraint entry, given the
 //! violation `g` (see [`crate::constraint`] for the sign convention):
 //!
-//! 1. the **primal weight** `w`: the model must descend
-//!    `∇f + Σ w ∇g`, so `w` is all a deep-learning framework needs;
+//! 1. the **primal weight** `w`: the model must descend `∇f + Σ w ∇g`, so
+//!    `w` is all a deep-learning framework needs;
 //! 2. the **primal contribution**: the value the entry adds to the objective
 //!    (reported as the Lagrangian);
-//! 3. the **dual update**: how its multiplier moves, from the strict violation.
+//! 3. the **dual update**: how its multiplier (and penalty coefficient)
+//!    moves, from the strict violation.
 //!
-//! | formulation | `w` | contribution | dual update |
+//! | formulation | `w` (inequality) | `w` (equality) | dual update |
 //! |---|---|---|---|
-//! | [`Formulation::Lagrangian`] | `λ` | `λ g` | `λ ← Π(λ + step(g_strict))` |
-//! | [`Formulation::FixedPenalty`] | `c` | `c g` | none |
+//! | [`Formulation::Lagrangian`] | `λ` | `μ` | `λ ← Π(λ + step(g))` by a dual optimizer |
+//! | [`Formulation::AugmentedLagrangian`] | `[λ + c g]_+` | `μ + c h` | `λ ← [λ + c g]_+` (or a dual optimizer); `c` by its updater |
+//! | [`Formulation::QuadraticPenalty`] | `c [g]_+` | `c h` | `c` by its updater |
+//! | [`Formulation::FixedPenalty`] | `c` | `c` | none |
 //!
 //! A formulation carries its own hyperparameters (the dual optimizer of a
-//! Lagrangian, the coefficient of a penalty), so a pairing that makes no
-//! sense (a penalty with a dual optimizer) cannot be written. The enum is
-//! `#[non_exhaustive]`: the augmented Lagrangian and the quadratic penalty
-//! join it without changing any caller.
+//! Lagrangian, the penalty of an augmented Lagrangian), so a pairing that
+//! makes no sense (a fixed penalty with a dual optimizer) cannot be written.
 
+pub mod augmented_lagrangian;
 pub mod fixed_penalty;
 pub mod lagrangian;
+pub mod quadratic_penalty;
 
 use serde::{Deserialize, Serialize};
 
 use crate::constraint::Constraint;
 use crate::dual::{AnyDualOptimizer, DualOptimizerState, GradientAscent};
 use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::penalty::Penalty;
+
+/// The dual step of the augmented Lagrangian method.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AugmentedDualStep {
+    /// The method of multipliers: `λ ← [λ + c g]_+`, the step scaled by the
+    /// penalty coefficient.
+    #[default]
+    Classical,
+    /// A separate dual optimizer (gradient ascent with its own step size,
+    /// nuPI, ...), on the same gradient `g`.
+    Optimizer(AnyDualOptimizer),
+}
 
 /// How a constraint is enforced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +60,20 @@ pub enum Formulation {
         /// The value every multiplier entry starts from (`>= 0` for an
         /// inequality; default 0).
         initial_multiplier: f64,
+    },
+    /// The augmented Lagrangian `L_c` (see [`augmented_lagrangian`]).
+    AugmentedLagrangian {
+        /// The penalty coefficient `c`.
+        penalty: Penalty,
+        /// The dual step.
+        dual_step: AugmentedDualStep,
+        /// The value every multiplier entry starts from.
+        initial_multiplier: f64,
+    },
+    /// The quadratic penalty `f + (c/2)|[g]_+|²` (see [`quadratic_penalty`]).
+    QuadraticPenalty {
+        /// The penalty coefficient `c`.
+        penalty: Penalty,
     },
     /// A fixed weighted-sum penalty `f + c·g`: the baseline the position
     /// paper criticises. No multiplier; `c` never changes. Note that the term
@@ -79,45 +110,112 @@ impl Formulation {
         }
     }
 
+    /// The augmented Lagrangian with penalty `penalty` (a number is a fixed
+    /// coefficient per constraint), the classical dual step, multipliers
+    /// starting at 0.
+    pub fn augmented_lagrangian(penalty: impl Into<Penalty>) -> Self {
+        Formulation::AugmentedLagrangian {
+            penalty: penalty.into(),
+            dual_step: AugmentedDualStep::Classical,
+            initial_multiplier: 0.0,
+        }
+    }
+
+    /// The quadratic penalty with coefficient `penalty`.
+    pub fn quadratic_penalty(penalty: impl Into<Penalty>) -> Self {
+        Formulation::QuadraticPenalty {
+            penalty: penalty.into(),
+        }
+    }
+
     /// A fixed penalty with coefficient `c`.
     pub fn fixed_penalty(coefficient: f64) -> Self {
         Formulation::FixedPenalty { coefficient }
     }
 
-    /// A short name: `lagrangian`, `fixed_penalty`.
+    /// For an augmented Lagrangian: replace the classical dual step by
+    /// `dual_optimizer`. Other formulations are returned unchanged.
+    pub fn with_dual_optimizer(self, dual_optimizer: impl Into<AnyDualOptimizer>) -> Self {
+        match self {
+            Formulation::AugmentedLagrangian {
+                penalty,
+                initial_multiplier,
+                ..
+            } => Formulation::AugmentedLagrangian {
+                penalty,
+                dual_step: AugmentedDualStep::Optimizer(dual_optimizer.into()),
+                initial_multiplier,
+            },
+            other => other,
+        }
+    }
+
+    /// For a Lagrangian or augmented Lagrangian: multipliers start at
+    /// `initial`. Other formulations are returned unchanged.
+    pub fn with_initial_multiplier(mut self, initial: f64) -> Self {
+        match &mut self {
+            Formulation::Lagrangian { initial_multiplier, .. }
+            | Formulation::AugmentedLagrangian { initial_multiplier, .. } => *initial_multiplier = initial,
+            _ => {}
+        }
+        self
+    }
+
+    /// A short name: `lagrangian`, `augmented_lagrangian`, `quadratic_penalty`, `fixed_penalty`.
     pub fn name(&self) -> &'static str {
         match self {
             Formulation::Lagrangian { .. } => "lagrangian",
+            Formulation::AugmentedLagrangian { .. } => "augmented_lagrangian",
+            Formulation::QuadraticPenalty { .. } => "quadratic_penalty",
             Formulation::FixedPenalty { .. } => "fixed_penalty",
         }
     }
 
     /// Whether the formulation learns multipliers.
     pub fn has_multipliers(&self) -> bool {
-        matches!(self, Formulation::Lagrangian { .. })
+        matches!(
+            self,
+            Formulation::Lagrangian { .. } | Formulation::AugmentedLagrangian { .. }
+        )
     }
 
     pub(crate) fn validate(&self, constraint: &Constraint) -> Result<()> {
         let owner = format!("constraint `{}`", constraint.name());
+        let entries = constraint.entries();
+        let check_initial = |initial: f64| -> Result<()> {
+            if !initial.is_finite() {
+                return Err(FeasibleError::InvalidHyperparameter {
+                    owner: owner.clone(),
+                    name: "initial multiplier",
+                    value: initial,
+                    requirement: "must be a finite number",
+                });
+            }
+            if constraint.sense().is_inequality() {
+                check_nonnegative(&owner, "initial multiplier", initial)?;
+            }
+            Ok(())
+        };
         match self {
             Formulation::Lagrangian {
                 dual_optimizer,
                 initial_multiplier,
             } => {
-                dual_optimizer.validate(&owner)?;
-                if !initial_multiplier.is_finite() {
-                    return Err(FeasibleError::InvalidHyperparameter {
-                        owner,
-                        name: "initial multiplier",
-                        value: *initial_multiplier,
-                        requirement: "must be a finite number",
-                    });
-                }
-                if constraint.sense().is_inequality() {
-                    check_nonnegative(&owner, "initial multiplier", *initial_multiplier)?;
-                }
-                Ok(())
+                dual_optimizer.validate(&owner, entries)?;
+                check_initial(*initial_multiplier)
             }
+            Formulation::AugmentedLagrangian {
+                penalty,
+                dual_step,
+                initial_multiplier,
+            } => {
+                penalty.validate(&owner)?;
+                if let AugmentedDualStep::Optimizer(dual_optimizer) = dual_step {
+                    dual_optimizer.validate(&owner, entries)?;
+                }
+                check_initial(*initial_multiplier)
+            }
+            Formulation::QuadraticPenalty { penalty } => penalty.validate(&owner),
             Formulation::FixedPenalty { coefficient } => {
                 check_nonnegative(&owner, "penalty coefficient", *coefficient).map(|_| ())
             }
@@ -134,72 +232,150 @@ impl Formulation {
                 multipliers: vec![*initial_multiplier; entries],
                 dual_optimizer: dual_optimizer.init(entries),
             },
+            Formulation::AugmentedLagrangian {
+                penalty,
+                dual_step,
+                initial_multiplier,
+            } => FormulationState::AugmentedLagrangian {
+                multipliers: vec![*initial_multiplier; entries],
+                dual_optimizer: match dual_step {
+                    AugmentedDualStep::Classical => None,
+                    AugmentedDualStep::Optimizer(o) => Some(o.init(entries)),
+                },
+                penalty: penalty.init(entries),
+            },
+            Formulation::QuadraticPenalty { penalty } => FormulationState::QuadraticPenalty {
+                penalty: penalty.init(entries),
+            },
             Formulation::FixedPenalty { .. } => FormulationState::FixedPenalty,
         }
     }
 
     /// Whether `state` belongs to this formulation for `entries` entries.
     pub(crate) fn fits(&self, state: &FormulationState, entries: usize) -> bool {
+        use FormulationState as S;
         match (self, state) {
             (
                 Formulation::Lagrangian { dual_optimizer, .. },
-                FormulationState::Lagrangian {
+                S::Lagrangian {
                     multipliers,
                     dual_optimizer: dual_state,
                 },
             ) => multipliers.len() == entries && dual_optimizer.fits(dual_state, entries),
-            (Formulation::FixedPenalty { .. }, FormulationState::FixedPenalty) => true,
+            (
+                Formulation::AugmentedLagrangian {
+                    penalty: p, dual_step, ..
+                },
+                S::AugmentedLagrangian {
+                    multipliers,
+                    dual_optimizer,
+                    penalty,
+                },
+            ) => {
+                let dual_fits = match (dual_step, dual_optimizer) {
+                    (AugmentedDualStep::Classical, None) => true,
+                    (AugmentedDualStep::Optimizer(o), Some(s)) => o.fits(s, entries),
+                    _ => false,
+                };
+                multipliers.len() == entries && dual_fits && p.fits(penalty, entries)
+            }
+            (Formulation::QuadraticPenalty { penalty: p }, S::QuadraticPenalty { penalty }) => p.fits(penalty, entries),
+            (Formulation::FixedPenalty { .. }, S::FixedPenalty) => true,
             _ => false,
         }
     }
 
     /// Writes the primal weights `w` for violations `g` into `out`.
-    pub(crate) fn primal_weights(&self, state: &FormulationState, violations: &[f64], out: &mut [f64]) {
+    pub(crate) fn primal_weights(
+        &self,
+        state: &FormulationState,
+        violations: &[f64],
+        inequality: bool,
+        out: &mut [f64],
+    ) {
+        use FormulationState as S;
         match (self, state) {
-            (Formulation::Lagrangian { .. }, FormulationState::Lagrangian { multipliers, .. }) => {
-                lagrangian::primal_weights(multipliers, out)
+            (_, S::Lagrangian { multipliers, .. }) => lagrangian::primal_weights(multipliers, out),
+            (
+                _,
+                S::AugmentedLagrangian {
+                    multipliers, penalty, ..
+                },
+            ) => augmented_lagrangian::primal_weights(multipliers, penalty, violations, inequality, out),
+            (_, S::QuadraticPenalty { penalty }) => {
+                quadratic_penalty::primal_weights(penalty, violations, inequality, out)
             }
             (Formulation::FixedPenalty { coefficient }, _) => fixed_penalty::primal_weights(*coefficient, out),
-            _ => unreachable_state(),
+            _ => out.fill(0.0),
         }
-        debug_assert_eq!(violations.len(), out.len());
     }
 
     /// The value the constraint adds to the objective at violations `g`.
-    pub(crate) fn primal_contribution(&self, state: &FormulationState, violations: &[f64]) -> f64 {
+    pub(crate) fn primal_contribution(&self, state: &FormulationState, violations: &[f64], inequality: bool) -> f64 {
+        use FormulationState as S;
         match (self, state) {
-            (Formulation::Lagrangian { .. }, FormulationState::Lagrangian { multipliers, .. }) => {
-                lagrangian::primal_contribution(multipliers, violations)
+            (_, S::Lagrangian { multipliers, .. }) => lagrangian::primal_contribution(multipliers, violations),
+            (
+                _,
+                S::AugmentedLagrangian {
+                    multipliers, penalty, ..
+                },
+            ) => augmented_lagrangian::primal_contribution(multipliers, penalty, violations, inequality),
+            (_, S::QuadraticPenalty { penalty }) => {
+                quadratic_penalty::primal_contribution(penalty, violations, inequality)
             }
             (Formulation::FixedPenalty { coefficient }, _) => {
                 fixed_penalty::primal_contribution(*coefficient, violations)
             }
-            _ => unreachable_state(),
+            _ => 0.0,
         }
     }
 
-    /// Moves the dual variables of `state` given the strict violations.
+    /// Moves the dual variables of `state` (multipliers, then penalty
+    /// coefficients) given the strict violations.
     pub(crate) fn dual_update(&self, state: &mut FormulationState, strict_violations: &[f64], inequality: bool) {
+        use FormulationState as S;
         match (self, state) {
             (
                 Formulation::Lagrangian { dual_optimizer, .. },
-                FormulationState::Lagrangian {
+                S::Lagrangian {
                     multipliers,
                     dual_optimizer: dual_state,
                 },
             ) => lagrangian::dual_update(dual_optimizer, multipliers, dual_state, strict_violations, inequality),
-            (Formulation::FixedPenalty { .. }, _) => {}
-            _ => unreachable_state(),
+            (
+                Formulation::AugmentedLagrangian {
+                    penalty: p, dual_step, ..
+                },
+                S::AugmentedLagrangian {
+                    multipliers,
+                    dual_optimizer,
+                    penalty,
+                },
+            ) => {
+                match (dual_step, dual_optimizer) {
+                    (AugmentedDualStep::Optimizer(o), Some(s)) => {
+                        o.ascend(strict_violations, s, multipliers, inequality)
+                    }
+                    _ => {
+                        augmented_lagrangian::classical_dual_update(multipliers, penalty, strict_violations, inequality)
+                    }
+                }
+                p.update(penalty, strict_violations, inequality);
+            }
+            (Formulation::QuadraticPenalty { penalty: p }, S::QuadraticPenalty { penalty }) => {
+                p.update(penalty, strict_violations, inequality)
+            }
+            _ => {}
         }
     }
 }
 
-/// States are only ever made by `Formulation::init` or checked by
-/// `Formulation::fits` before they are stored, so a mismatch is a bug in
-/// this crate, not a user error.
-#[cold]
-fn unreachable_state() -> ! {
-    unreachable!("formulation state does not match its formulation (checked on build and restore)")
+impl From<f64> for Penalty {
+    /// A fixed coefficient for the whole constraint.
+    fn from(initial: f64) -> Self {
+        Penalty::new(initial)
+    }
 }
 
 /// The dual variables of one constraint, as saved in a checkpoint.
@@ -214,6 +390,21 @@ pub enum FormulationState {
         /// The dual optimizer's state.
         dual_optimizer: DualOptimizerState,
     },
+    /// Multipliers, the dual optimizer's state if one replaces the classical
+    /// step, and the current penalty coefficients.
+    AugmentedLagrangian {
+        /// One multiplier per entry.
+        multipliers: Vec<f64>,
+        /// The dual optimizer's state (`None` for the classical step).
+        dual_optimizer: Option<DualOptimizerState>,
+        /// One coefficient, or one per entry.
+        penalty: Vec<f64>,
+    },
+    /// The current penalty coefficients.
+    QuadraticPenalty {
+        /// One coefficient, or one per entry.
+        penalty: Vec<f64>,
+    },
     /// A fixed penalty has no dual variables.
     FixedPenalty,
 }
@@ -222,8 +413,45 @@ impl FormulationState {
     /// The multipliers, if the formulation has any.
     pub fn multipliers(&self) -> Option<&[f64]> {
         match self {
-            FormulationState::Lagrangian { multipliers, .. } => Some(multipliers),
-            FormulationState::FixedPenalty => None,
+            FormulationState::Lagrangian { multipliers, .. }
+            | FormulationState::AugmentedLagrangian { multipliers, .. } => Some(multipliers),
+            _ => None,
+        }
+    }
+
+    /// Puts back the multipliers and penalty coefficients of `saved`, keeping
+    /// this state's dual optimizer state (the extragradient update starts
+    /// from the saved multipliers, with the optimizer state the
+    /// extrapolation advanced).
+    pub(crate) fn rewind_dual_variables(&mut self, saved: &FormulationState) {
+        use FormulationState as S;
+        match (self, saved) {
+            (S::Lagrangian { multipliers, .. }, S::Lagrangian { multipliers: m, .. }) => multipliers.clone_from(m),
+            (
+                S::AugmentedLagrangian {
+                    multipliers, penalty, ..
+                },
+                S::AugmentedLagrangian {
+                    multipliers: m,
+                    penalty: p,
+                    ..
+                },
+            ) => {
+                multipliers.clone_from(m);
+                penalty.clone_from(p);
+            }
+            (S::QuadraticPenalty { penalty }, S::QuadraticPenalty { penalty: p }) => penalty.clone_from(p),
+            _ => {}
+        }
+    }
+
+    /// The current penalty coefficients, if the formulation has any that change.
+    pub fn penalty(&self) -> Option<&[f64]> {
+        match self {
+            FormulationState::AugmentedLagrangian { penalty, .. } | FormulationState::QuadraticPenalty { penalty } => {
+                Some(penalty)
+            }
+            _ => None,
         }
     }
 }

@@ -1,105 +1,18 @@
-//! The core against known answers: hand-computed steps of every scheme,
-//! convergence to closed-form KKT points, every error path, exact restore.
+//! The Lagrangian and the fixed penalty under every scheme: hand-computed
+//! steps, convergence to closed-form KKT points, every error path, observers,
+//! exact restore.
 
 use std::convert::Infallible;
 
 use feasible::{
-    ConstrainedOptimizer, Constraint, ConstraintId, DualState, FeasibleError, Formulation, GradientAscent, History,
-    JsonLinesWriter, Measurement, Measurements, Observer, ObserverError, PrimalProblem, PrimalWeights, StepReport,
-    UpdateScheme,
+    ConstrainedOptimizer, Constraint, DualState, FeasibleError, Formulation, GradientAscent, History, JsonLinesWriter,
+    Measurement, Measurements, Observer, ObserverError, PrimalProblem, PrimalWeights, StepReport, UpdateScheme,
 };
 
-/// `f(x) = Σ (x_i - a_i)²` with linear constraint values `value_k = c_k · x`
-/// (or `value = x` itself for a constraint with one entry per coordinate),
-/// primal gradient descent with step `lr`.
-struct LinearlyConstrainedQuadratic {
-    anchor: Vec<f64>,
-    /// Per constraint: the rows `c` of its entries.
-    rows: Vec<(String, Vec<Vec<f64>>)>,
-    /// Per constraint, the strict value as a function of the differentiable one.
-    strict: Option<fn(f64) -> f64>,
-    lr: f64,
-    ids: Vec<ConstraintId>,
-}
+use crate::common::{LinearlyConstrainedQuadratic, close, run};
 
-impl LinearlyConstrainedQuadratic {
-    fn new(anchor: &[f64], rows: &[(&str, &[&[f64]])], lr: f64) -> Self {
-        Self {
-            anchor: anchor.to_vec(),
-            rows: rows
-                .iter()
-                .map(|(name, r)| (name.to_string(), r.iter().map(|row| row.to_vec()).collect()))
-                .collect(),
-            strict: None,
-            lr,
-            ids: Vec::new(),
-        }
-    }
-
-    fn bind(mut self, optimizer: &ConstrainedOptimizer) -> Self {
-        self.ids = self.rows.iter().map(|(name, _)| optimizer.id(name).unwrap()).collect();
-        self
-    }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-impl PrimalProblem for LinearlyConstrainedQuadratic {
-    type Point = Vec<f64>;
-    type Error = Infallible;
-
-    fn measure(&mut self, x: &Vec<f64>) -> Result<Measurements, Infallible> {
-        let loss = x.iter().zip(&self.anchor).map(|(x, a)| (x - a).powi(2)).sum();
-        let mut m = Measurements::new(loss);
-        for (name, rows) in &self.rows {
-            let values: Vec<f64> = rows.iter().map(|row| dot(row, x)).collect();
-            let mut measurement = Measurement::entries(values.clone());
-            if let Some(strict) = self.strict {
-                measurement = measurement.with_strict(values.iter().map(|v| strict(*v)).collect::<Vec<_>>());
-            }
-            m.insert(name.clone(), measurement);
-        }
-        Ok(m)
-    }
-
-    fn descend(&mut self, x: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
-        let mut grad: Vec<f64> = x.iter().zip(&self.anchor).map(|(x, a)| 2.0 * (x - a)).collect();
-        for ((_, rows), id) in self.rows.iter().zip(&self.ids) {
-            for (row, coef) in rows.iter().zip(weights.value_coefficients(*id).unwrap()) {
-                for (g, c) in grad.iter_mut().zip(row) {
-                    *g += coef * c;
-                }
-            }
-        }
-        Ok(x.iter().zip(&grad).map(|(x, g)| x - self.lr * g).collect())
-    }
-}
-
-fn lagrangian(dual_lr: f64) -> Formulation {
+pub fn lagrangian(dual_lr: f64) -> Formulation {
     Formulation::lagrangian(GradientAscent::new(dual_lr))
-}
-
-fn close(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol
-}
-
-/// Runs `steps` steps, returning the last point and every report.
-fn run(
-    optimizer: &mut ConstrainedOptimizer,
-    problem: &mut impl PrimalProblem<Point = Vec<f64>>,
-    x0: &[f64],
-    steps: usize,
-) -> (Vec<f64>, Vec<StepReport>) {
-    let mut x = x0.to_vec();
-    let mut reports = Vec::new();
-    for _ in 0..steps {
-        let (next, report) = optimizer.step(problem, &x).unwrap();
-        x = next;
-        reports.push(report);
-    }
-    (x, reports)
 }
 
 // ---------------------------------------------------------------------------
@@ -107,7 +20,7 @@ fn run(
 // primal step 0.1, dual step 0.5. g(x) = x - 1, ∇f = 2(x - 2).
 // ---------------------------------------------------------------------------
 
-fn one_dimensional(
+pub fn one_dimensional(
     scheme: UpdateScheme,
     formulation: Formulation,
 ) -> (ConstrainedOptimizer, LinearlyConstrainedQuadratic) {
@@ -167,6 +80,19 @@ fn alternating_primal_dual_first_two_steps_match_hand_computation() {
     let (x2, _) = run(&mut opt, &mut p, &x1, 1);
     assert!(close(x2[0], 2.55, 1e-14));
     assert!(close(opt.multipliers("x").unwrap().unwrap()[0], 1.675, 1e-14));
+}
+
+#[test]
+fn extragradient_first_step_matches_hand_computation() {
+    let (mut opt, mut p) = one_dimensional(UpdateScheme::Extragradient, lagrangian(0.5));
+    let (x1, r1) = run(&mut opt, &mut p, &[3.0], 1);
+    // Lookahead: x~ = 3 - 0.1·2 = 2.8, λ~ = 0.5·2 = 1.0. At x~: g = 1.8.
+    // Update from x0 with the lookahead's gradient: x1 = 3 - 0.1 (2·0.8 + 1.0) = 2.74;
+    // λ1 = 0 + 0.5·1.8 = 0.9.
+    assert!(close(x1[0], 2.74, 1e-15), "{x1:?}");
+    assert!(close(opt.multipliers("x").unwrap().unwrap()[0], 0.9, 1e-15));
+    assert_eq!(r1[0].constraints[0].primal_weight, vec![1.0]);
+    assert!(close(r1[0].constraints[0].violation[0], 1.8, 1e-15));
 }
 
 #[test]
@@ -278,15 +204,15 @@ fn contribution_flags_keep_a_constraint_out_of_either_update() {
 // Convergence to closed-form KKT points, for every scheme.
 // ---------------------------------------------------------------------------
 
-struct Case {
-    name: &'static str,
-    anchor: &'static [f64],
-    constraints: Vec<(Constraint, &'static [&'static [f64]])>,
-    x_star: &'static [f64],
-    multipliers: &'static [(&'static str, &'static [f64])],
+pub struct Case {
+    pub name: &'static str,
+    pub anchor: &'static [f64],
+    pub constraints: Vec<(Constraint, &'static [&'static [f64]])>,
+    pub x_star: &'static [f64],
+    pub multipliers: &'static [(&'static str, &'static [f64])],
 }
 
-fn cases() -> Vec<Case> {
+pub fn cases() -> Vec<Case> {
     vec![
         Case {
             // min (x1-2)² + (x2-2)² s.t. x1 + x2 <= 2: x* = (1, 1), λ* = 2

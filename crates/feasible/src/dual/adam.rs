@@ -1,0 +1,120 @@
+//! Adam in ascent mode (Kingma & Ba 2015), for users who ask for it.
+//!
+//! ```text
+//! m_t = β₁ m_{t-1} + (1 - β₁) e_t,    v_t = β₂ v_{t-1} + (1 - β₂) e_t²
+//! λ_{t+1} = λ_t + η m̂_t / (√v̂_t + ε),  m̂_t = m_t / (1 - β₁ᵗ),  v̂_t = v_t / (1 - β₂ᵗ)
+//! ```
+//!
+//! **Its steps on a multiplier are about `±η`, whatever the size of the
+//! violation.** On the first step `m̂ = e_0` and `v̂ = e_0²`, so the step is
+//! `η e_0 / (|e_0| + ε) ≈ η sign(e_0)`; while the violation keeps its sign
+//! the ratio stays near ±1. A multiplier driven by Adam therefore moves at
+//! a constant speed `η` until the violation changes sign, then overshoots
+//! and turns back, a bang-bang controller, whereas gradient ascent and nuPI
+//! move in proportion to the violation. The step size `η` is in the
+//! multiplier's own units. On `min (x-2)² s.t. x <= 1` (`λ* = 2`, this
+//! crate's tests), Adam with `η = 0.05` keeps oscillating (λ swinging by
+//! more than 0.1 after 20,000 steps) where gradient ascent with the same step
+//! converges; with `η = 0.01` Adam converges too. Prefer nuPI; if you use
+//! Adam, pick `η` as the resolution you accept on the multiplier.
+//!
+//! The step count is kept per entry, so an entry observed for the first
+//! time (per-sample constraints) gets the bias correction of a first step.
+//! `ε` defaults to 1e-8 (PyTorch's and optax's default; burn's Adam uses
+//! 1e-5).
+
+use serde::{Deserialize, Serialize};
+
+use super::DualOptimizer;
+use crate::error::{FeasibleError, Result, check_nonnegative};
+
+/// Adam ascent on the multipliers, see the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adam {
+    /// Step size `η >= 0`.
+    pub lr: f64,
+    /// First-moment coefficient `β₁` in `[0, 1)`.
+    pub beta1: f64,
+    /// Second-moment coefficient `β₂` in `[0, 1)`.
+    pub beta2: f64,
+    /// `ε > 0` in the denominator.
+    pub epsilon: f64,
+}
+
+impl Adam {
+    /// Adam with step `lr`, `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`.
+    pub fn new(lr: f64) -> Self {
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+
+    /// With moment coefficients `beta1`, `beta2`.
+    pub fn with_betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+
+    /// With `epsilon`.
+    pub fn with_epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+}
+
+/// What Adam remembers about one entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdamEntry {
+    /// First moment `m`.
+    pub m: f64,
+    /// Second moment `v`.
+    pub v: f64,
+    /// Steps taken by this entry.
+    pub t: u64,
+}
+
+impl DualOptimizer for Adam {
+    type EntryState = AdamEntry;
+
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+
+    fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
+        check_nonnegative(owner, "Adam step size", self.lr)?;
+        for (name, value) in [("Adam beta1", self.beta1), ("Adam beta2", self.beta2)] {
+            if !(value.is_finite() && (0.0..1.0).contains(&value)) {
+                return Err(FeasibleError::InvalidHyperparameter {
+                    owner: owner.to_string(),
+                    name,
+                    value,
+                    requirement: "must be in [0, 1)",
+                });
+            }
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return Err(FeasibleError::InvalidHyperparameter {
+                owner: owner.to_string(),
+                name: "Adam epsilon",
+                value: self.epsilon,
+                requirement: "must be a finite number > 0",
+            });
+        }
+        Ok(())
+    }
+
+    fn step(&self, _entry: usize, error: f64, state: &mut AdamEntry) -> f64 {
+        let t = state.t + 1;
+        let m = self.beta1 * state.m + (1.0 - self.beta1) * error;
+        let v = self.beta2 * state.v + (1.0 - self.beta2) * error * error;
+        *state = AdamEntry { m, v, t };
+        let exponent = i32::try_from(t).unwrap_or(i32::MAX);
+        let m_hat = m / (1.0 - self.beta1.powi(exponent));
+        let v_hat = v / (1.0 - self.beta2.powi(exponent));
+        self.lr * m_hat / (v_hat.sqrt() + self.epsilon)
+    }
+}
