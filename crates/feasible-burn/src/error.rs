@@ -43,13 +43,24 @@ pub enum Error {
         /// The backend's message.
         reason: String,
     },
-    /// The alternating primal→dual scheme measures the constraints again
-    /// after the primal step, which needs a function that evaluates the model.
+    /// The alternating primal→dual and extragradient schemes evaluate the
+    /// model a second time within a step, which needs a function that
+    /// evaluates it.
     #[error(
-        "the alternating primal->dual scheme re-measures the constraints after the primal step: \
+        "the alternating primal->dual and extragradient schemes evaluate the model twice per step: \
          call `step_with` with a function that evaluates the model"
     )]
     NeedsEvaluator,
+    /// A checkpoint could not be written or read back into this trainer and
+    /// model (the file itself is checked by the core: see
+    /// [`feasible::checkpoint`]).
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// A primal hyperparameter out of range.
     #[error("primal learning rate = {value} is invalid: must be a finite number >= 0")]
     InvalidLearningRate {

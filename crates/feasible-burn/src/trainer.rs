@@ -19,7 +19,7 @@ use std::fmt;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Tensor, TensorData, Transaction};
+use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use feasible::{
     ConstrainedOptimizer, ConstraintId, FeasibleError, Measurement, Measurements, PrimalProblem, PrimalWeights,
     StepReport,
@@ -74,6 +74,8 @@ pub struct ConstrainedTrainer {
     lr: f64,
     /// Names and ids of the constraints, in declaration order.
     names: Vec<(String, ConstraintId)>,
+    /// The device whose RNG is reseeded before each evaluation, and the seed.
+    rng: Option<(Device, u64)>,
 }
 
 impl fmt::Debug for ConstrainedTrainer {
@@ -100,7 +102,41 @@ impl ConstrainedTrainer {
             primal: primal.into(),
             lr,
             names,
+            rng: None,
         })
+    }
+
+    /// Reseeds `device`'s random number generator before every evaluation
+    /// from `seed`, the step number and the evaluation's index within the
+    /// step (extragradient and alternating primal→dual evaluate twice). The
+    /// random numbers a step draws (dropout masks, sampled data) then
+    /// depend on nothing else, so a run resumed from a checkpoint draws the
+    /// same ones: burn's RNG state itself cannot be saved.
+    pub fn with_rng(mut self, device: Device, seed: u64) -> Self {
+        self.rng = Some((device, seed));
+        self
+    }
+
+    /// Reseeds the RNG for the next step's first evaluation (see
+    /// [`ConstrainedTrainer::with_rng`]); call it before evaluating the model
+    /// yourself for [`ConstrainedTrainer::step`]. `step_with` does it itself.
+    pub fn reseed(&self) {
+        if let Some((device, seed)) = &self.rng {
+            device.seed(step_seed(*seed, self.dual.steps(), 0));
+        }
+    }
+
+    /// The seed given to [`ConstrainedTrainer::with_rng`].
+    pub fn seed(&self) -> Option<u64> {
+        self.rng.as_ref().map(|(_, seed)| *seed)
+    }
+
+    /// Replaces the seed of a trainer that has a seeded device (a loaded
+    /// checkpoint's seed).
+    pub(crate) fn set_seed(&mut self, seed: Option<u64>) {
+        if let (Some((_, current)), Some(seed)) = (&mut self.rng, seed) {
+            *current = seed;
+        }
     }
 
     /// The dual side: constraints, multipliers, dual state.
@@ -144,8 +180,8 @@ impl ConstrainedTrainer {
     /// constraint tensors computed from `model` on an autodiff device).
     ///
     /// Works with the simultaneous and alternating dual→primal schemes; the
-    /// alternating primal→dual scheme measures again after the primal step
-    /// and needs [`ConstrainedTrainer::step_with`].
+    /// alternating primal→dual and extragradient schemes evaluate the model
+    /// again within the step and need [`ConstrainedTrainer::step_with`].
     pub fn step<M: Module>(&mut self, model: M, evaluation: Evaluation) -> Result<(M, StepReport), StepError<M>> {
         if self.dual.scheme().remeasures() {
             return Err(StepError {
@@ -157,7 +193,13 @@ impl ConstrainedTrainer {
     }
 
     /// One step, evaluating `model` with `evaluate` (once, or twice for the
-    /// alternating primal→dual scheme, the second time at the new point).
+    /// alternating primal→dual scheme, at the new point, and for
+    /// extragradient, at the lookahead point).
+    ///
+    /// Extragradient moves the model twice from the same starting point:
+    /// the lookahead `x̃ = opt(x, ∇L(x))`, then the update
+    /// `x' = opt(x, ∇L(x̃))`. A stateful primal optimizer (Adam) advances its
+    /// state at both, as Extra-Adam does (Gidel et al. 2019).
     pub fn step_with<M: Module, F: FnMut(&M) -> Evaluation>(
         &mut self,
         model: M,
@@ -172,42 +214,61 @@ impl ConstrainedTrainer {
         supplied: Option<Evaluation>,
         evaluate: Option<F>,
     ) -> Result<(M, StepReport), StepError<M>> {
-        let keep_backup = self.dual.scheme().remeasures();
+        let scheme = self.dual.scheme();
+        let rng = self
+            .rng
+            .as_ref()
+            .map(|(device, seed)| (device.clone(), *seed, self.dual.steps()));
         let mut problem = BurnStep {
-            model: Some(model),
-            backup: None,
-            keep_backup,
+            models: [Some(model), None, None],
+            used: 1,
+            keep_start: scheme.remeasures(),
             primal: &mut self.primal,
+            primal_backup: None,
             lr: self.lr,
             names: &self.names,
             supplied,
             evaluate,
             pending: None,
+            rng,
+            evaluations: 0,
+            measured: START,
         };
-        let result = self.dual.step(&mut problem, &());
-        let backup = problem.backup.take();
-        let current = problem.model.take();
-        match (result, current) {
-            (Ok(((), report)), Some(model)) => Ok((model, report)),
-            (result, current) => {
-                let model = match (backup, current) {
-                    (Some((model, primal)), _) => {
-                        self.primal = primal;
-                        model
-                    }
-                    (None, Some(model)) => model,
-                    // The model is only ever taken out to be stepped, and
-                    // put back right away; with no backup it is still here.
-                    (None, None) => unreachable!("the model is always returned to the step"),
+        let result = self.dual.step(&mut problem, &START);
+        let backup = problem.primal_backup.take();
+        match result {
+            Ok((slot, report)) => match problem.models.get_mut(slot).and_then(Option::take) {
+                Some(model) => Ok((model, report)),
+                None => unreachable!("the step's final model is in its slot"),
+            },
+            Err(error) => {
+                // Everything after a primal step can only fail in schemes
+                // that keep the starting model and back the optimizer up.
+                let Some(model) = problem.models[START].take() else {
+                    unreachable!("the starting model is kept until the step succeeds")
                 };
-                let error = match result {
-                    Err(error) => unwrap_primal(error),
-                    Ok(_) => unreachable!("a successful step keeps the model"),
-                };
-                Err(StepError { model, error })
+                if let Some(primal) = backup {
+                    self.primal = primal;
+                }
+                Err(StepError {
+                    model,
+                    error: unwrap_primal(error),
+                })
             }
         }
     }
+}
+
+/// The slot of the model a step starts from.
+const START: usize = 0;
+
+/// The seed of evaluation `evaluation` of step `step` (SplitMix64 of the
+/// three, so nearby steps get unrelated seeds).
+fn step_seed(seed: u64, step: u64, evaluation: u64) -> u64 {
+    let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ evaluation.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn check_lr(lr: f64) -> Result<f64> {
@@ -230,17 +291,30 @@ fn unwrap_primal(error: FeasibleError) -> Error {
     }
 }
 
-/// The core's view of one burn step: the point is the model held here.
+/// The core's view of one burn step. A point is a slot in `models`: the
+/// starting model is slot 0, every primal step puts its result in the next
+/// slot (at most two primal steps per step: extragradient's lookahead and
+/// update).
 struct BurnStep<'a, M, F> {
-    model: Option<M>,
-    backup: Option<(M, ModuleOptimizer)>,
-    keep_backup: bool,
+    models: [Option<M>; 3],
+    /// Slots in use.
+    used: usize,
+    /// Whether the step evaluates twice: then the starting model is kept
+    /// (extragradient steps from it twice; a failure after a primal step
+    /// gives it back) and the primal optimizer is backed up.
+    keep_start: bool,
     primal: &'a mut ModuleOptimizer,
+    primal_backup: Option<ModuleOptimizer>,
     lr: f64,
     names: &'a [(String, ConstraintId)],
     supplied: Option<Evaluation>,
     evaluate: Option<F>,
     pending: Option<Evaluation>,
+    /// Device, seed and step number, to reseed before each evaluation.
+    rng: Option<(Device, u64, u64)>,
+    evaluations: u64,
+    /// The slot of the last evaluated model (whose graph `pending` holds).
+    measured: usize,
 }
 
 impl<M: Module, F: FnMut(&M) -> Evaluation> BurnStep<'_, M, F> {
@@ -339,21 +413,30 @@ fn weighted(value: Tensor<1>, coefficients: &[f64]) -> Tensor<1> {
 }
 
 impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F> {
-    type Point = ();
+    type Point = usize;
     type Error = Error;
 
-    fn measure(&mut self, _: &()) -> Result<Measurements> {
-        let evaluation = match (self.supplied.take(), &mut self.evaluate, &self.model) {
-            (Some(evaluation), _, _) => evaluation,
-            (None, Some(evaluate), Some(model)) => evaluate(model),
-            _ => return Err(Error::NeedsEvaluator),
+    fn measure(&mut self, slot: &usize) -> Result<Measurements> {
+        let evaluation = match self.supplied.take() {
+            Some(evaluation) => evaluation,
+            None => {
+                if let Some((device, seed, step)) = &self.rng {
+                    device.seed(step_seed(*seed, *step, self.evaluations));
+                }
+                match (&mut self.evaluate, self.models.get(*slot).and_then(Option::as_ref)) {
+                    (Some(evaluate), Some(model)) => evaluate(model),
+                    _ => return Err(Error::NeedsEvaluator),
+                }
+            }
         };
+        self.evaluations += 1;
         let measurements = self.read(&evaluation)?;
         self.pending = Some(evaluation);
+        self.measured = *slot;
         Ok(measurements)
     }
 
-    fn descend(&mut self, _: &(), weights: &PrimalWeights) -> Result<()> {
+    fn descend(&mut self, from: &usize, weights: &PrimalWeights) -> Result<usize> {
         let Some(evaluation) = self.pending.take() else {
             return Err(Error::NeedsEvaluator);
         };
@@ -365,15 +448,31 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F>
             };
             objective = objective + weighted(value, &coefficients);
         }
-        let gradients = objective.backward();
-        let Some(model) = self.model.take() else {
+        // Gradients are looked up through the tensors of the model that was
+        // evaluated, and keyed by parameter id, which every step keeps: so
+        // they apply to `from` as well (extragradient: the lookahead's
+        // gradients, the saved model).
+        let gradients = match self.models.get(self.measured).and_then(Option::as_ref) {
+            Some(evaluated) => GradientsParams::from_grads(objective.backward(), evaluated),
+            None => return Err(Error::NeedsEvaluator),
+        };
+        let keep = self.keep_start && *from == START;
+        let model = match self.models.get_mut(*from) {
+            Some(slot) if keep => slot.clone(),
+            Some(slot) => slot.take(),
+            None => None,
+        };
+        let Some(model) = model else {
             return Err(Error::NeedsEvaluator);
         };
-        if self.keep_backup {
-            self.backup = Some((model.clone(), self.primal.clone()));
+        if self.used == self.models.len() {
+            return Err(Error::NeedsEvaluator);
         }
-        let gradients = GradientsParams::from_grads(gradients, &model);
-        self.model = Some(self.primal.step(self.lr, model, gradients));
-        Ok(())
+        if self.keep_start && self.primal_backup.is_none() {
+            self.primal_backup = Some(self.primal.clone());
+        }
+        self.models[self.used] = Some(self.primal.step(self.lr, model, gradients));
+        self.used += 1;
+        Ok(self.used - 1)
     }
 }

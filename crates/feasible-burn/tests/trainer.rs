@@ -6,8 +6,11 @@ use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor, TensorData};
-use feasible::{ConstrainedOptimizer, Constraint, FeasibleError, Formulation, GradientAscent, UpdateScheme};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use feasible::{
+    Adam, AnyDualOptimizer, ConstrainedOptimizer, Constraint, FeasibleError, Formulation, GradientAscent, NuPi, Omega,
+    Optimistic, Penalty, PenaltyUpdater, UpdateScheme,
+};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Error, Evaluation};
 
 #[derive(Module, Debug)]
@@ -378,4 +381,256 @@ fn the_primal_dual_scheme_needs_an_evaluator_and_bad_learning_rates_are_refused(
             .to_string()
             .contains("unknown constraint `w`")
     );
+}
+
+#[test]
+fn extragradient_first_step_matches_hand_computation() {
+    // x = 2, z = w x + b from 0, loss (z - 3)², z <= 1, λ0 = 0.5, dual step
+    // 0.1, SGD 0.1. Lookahead from (0, 0): grads (-12 + 0.5·2, -6 + 0.5) =
+    // (-11, -5.5), so (w~, b~) = (1.1, 0.55); λ~ = 0.5 - 0.1 = 0.4. At the
+    // lookahead z = 2.75: grads (2(-0.25)2 + 0.4·2, 2(-0.25) + 0.4) =
+    // (-0.2, -0.1), applied from (0, 0): (0.02, 0.01); λ1 = 0.5 + 0.1·1.75.
+    let device = device();
+    let x = tensor2(&[2.0], 1, 1, &device);
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(lagrangian("z", 0.1, 0.5))
+        .scheme(UpdateScheme::Extragradient)
+        .build()
+        .unwrap();
+    let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 0.1).unwrap();
+    let evaluate = |m: &Affine| {
+        let z = m.forward(x.clone()).reshape([1]);
+        Evaluation::new(z.clone().sub_scalar(3.0).powi_scalar(2).mean()).with("z", ConstraintTensors::new(z))
+    };
+    let (model, report) = trainer.step_with(Affine::zeros(1, &device), evaluate).unwrap();
+    let p = model.parameters();
+    assert!((p[0] - 0.02).abs() < 1e-6 && (p[1] - 0.01).abs() < 1e-6, "{p:?}");
+    assert!((trainer.dual().multipliers("z").unwrap().unwrap()[0] - 0.675).abs() < 1e-7);
+    assert!((report.constraints[0].violation[0] - 1.75).abs() < 1e-6);
+}
+
+#[derive(Module, Debug)]
+struct Mlp {
+    hidden: Linear,
+    out: Linear,
+}
+
+impl Mlp {
+    fn new(device: &Device, value: f64) -> Self {
+        let init = |i, o, v| {
+            LinearConfig::new(i, o)
+                .with_initializer(Initializer::Constant { value: v })
+                .init(device)
+        };
+        Self {
+            hidden: init(2, 4, value),
+            out: init(4, 1, -value / 2.0),
+        }
+    }
+
+    fn parameters(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for t in [
+            self.hidden.weight.val().reshape([8]),
+            self.out.weight.val().reshape([4]),
+            self.hidden.bias.as_ref().unwrap().val(),
+            self.out.bias.as_ref().unwrap().val(),
+        ] {
+            out.extend(
+                t.without_autodiff()
+                    .try_into_vec_as::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits()),
+            );
+        }
+        out
+    }
+}
+
+/// A noisy evaluation (the noise comes from the device's RNG): the loss,
+/// an inequality on the class-0 rate with a strict value, and an equality
+/// on the mean logit.
+fn noisy(model: &Mlp, x: &Tensor<2>, y: &Tensor<2>) -> Evaluation {
+    let hidden = burn::tensor::activation::relu(model.hidden.forward(x.clone()));
+    let noise = Tensor::<2>::random([8, 1], Distribution::Normal(0.0, 0.3), &x.device());
+    let z = model.out.forward(hidden) + noise;
+    let loss = (burn::tensor::activation::softplus(z.clone(), 1.0) - y.clone() * z.clone()).mean();
+    let proxy = sigmoid(z.clone().neg()).mean();
+    let rate = z.clone().without_autodiff().lower_elem(0.0).float().mean();
+    Evaluation::new(loss)
+        .with("rate", ConstraintTensors::new(proxy).with_strict(rate))
+        .with("mean_logit", ConstraintTensors::new(z.mean()))
+}
+
+fn resumable(rate: Formulation, scheme: UpdateScheme, device: &Device) -> ConstrainedTrainer {
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(Constraint::at_least("rate", 0.6).with_formulation(rate))
+        .constraint(
+            Constraint::equal_to("mean_logit", 0.1)
+                .with_formulation(Formulation::lagrangian(NuPi::new(0.05, 1.0, 1.0))),
+        )
+        .scheme(scheme)
+        .build()
+        .unwrap();
+    ConstrainedTrainer::new(dual, AdamConfig::new().init(), 0.05)
+        .unwrap()
+        .with_rng(device.clone(), 1234)
+}
+
+fn dual_optimizers() -> Vec<AnyDualOptimizer> {
+    vec![
+        GradientAscent::new(0.2).into(),
+        NuPi::new(0.2, 2.0, 1.0).with_nu(0.3).into(),
+        Optimistic::new(0.2).into(),
+        Omega::new(0.2).into(),
+        Adam::new(0.05).into(),
+    ]
+}
+
+#[test]
+fn n_steps_equal_k_steps_save_load_and_the_rest_bit_for_bit() {
+    let device = device();
+    let x = tensor2(
+        &[
+            1.0, 0.3, -0.5, 1.2, 0.7, -1.0, -1.5, 0.2, 0.1, 0.9, 2.0, -0.4, 0.3, 0.3, -0.8, -0.6,
+        ],
+        8,
+        2,
+        &device,
+    );
+    let y = tensor2(&[1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0], 8, 1, &device);
+    let mut cases: Vec<(Formulation, UpdateScheme)> = dual_optimizers()
+        .into_iter()
+        .map(|o| (Formulation::lagrangian(o), UpdateScheme::AlternatingDualPrimal))
+        .collect();
+    cases.push((
+        Formulation::lagrangian(NuPi::new(0.2, 2.0, 1.0)),
+        UpdateScheme::Extragradient,
+    ));
+    cases.push((
+        Formulation::lagrangian(GradientAscent::new(0.2)),
+        UpdateScheme::AlternatingPrimalDual,
+    ));
+    cases.push((
+        Formulation::augmented_lagrangian(Penalty::new(0.5).with_updater(PenaltyUpdater::multiplicative(1.1))),
+        UpdateScheme::Simultaneous,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (formulation, scheme)) in cases.into_iter().enumerate() {
+        let label = format!("{} / {}", formulation.name(), scheme.name());
+        let (n, k) = (12, 5);
+        let mut straight = resumable(formulation.clone(), scheme, &device);
+        let mut model = Mlp::new(&device, 0.3);
+        for _ in 0..n {
+            model = straight.step_with(model, |m| noisy(m, &x, &y)).unwrap().0;
+        }
+
+        let mut first = resumable(formulation.clone(), scheme, &device);
+        let mut half = Mlp::new(&device, 0.3);
+        for _ in 0..k {
+            half = first.step_with(half, |m| noisy(m, &x, &y)).unwrap().0;
+        }
+        let path = dir.path().join(format!("run{i}.ckpt"));
+        first.save(&path, &half).unwrap();
+        drop((first, half));
+
+        // A fresh trainer and a model with other weights: everything comes from the file.
+        let mut resumed = resumable(formulation.clone(), scheme, &device);
+        let mut model2 = resumed.load(&path, Mlp::new(&device, -0.7)).unwrap();
+        assert_eq!(resumed.dual().steps(), k as u64, "{label}");
+        for _ in k..n {
+            model2 = resumed.step_with(model2, |m| noisy(m, &x, &y)).unwrap().0;
+        }
+        assert_eq!(model2.parameters(), model.parameters(), "{label}: weights");
+        assert_eq!(resumed.dual().state(), straight.dual().state(), "{label}: dual state");
+    }
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
+    let device = device();
+    let x = tensor2(
+        &[
+            1.0, 0.3, -0.5, 1.2, 0.7, -1.0, -1.5, 0.2, 0.1, 0.9, 2.0, -0.4, 0.3, 0.3, -0.8, -0.6,
+        ],
+        8,
+        2,
+        &device,
+    );
+    let y = tensor2(&[1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0], 8, 1, &device);
+    let formulation = Formulation::lagrangian(GradientAscent::new(0.2));
+    let mut trainer = resumable(formulation.clone(), UpdateScheme::AlternatingDualPrimal, &device);
+    let mut model = Mlp::new(&device, 0.3);
+    for _ in 0..3 {
+        model = trainer.step_with(model, |m| noisy(m, &x, &y)).unwrap().0;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ckpt");
+    trainer.save(&path, &model).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let mut fresh = resumable(formulation.clone(), UpdateScheme::AlternatingDualPrimal, &device);
+    let before = fresh.dual().state();
+    let template = Mlp::new(&device, -0.7);
+    let check_refused = |fresh: &mut ConstrainedTrainer, expect: &str| {
+        let failure = fresh.load(&path, Mlp::new(&device, -0.7)).unwrap_err();
+        assert!(failure.to_string().contains(expect), "{failure}");
+        assert_eq!(failure.model.parameters(), template.parameters());
+    };
+
+    std::fs::write(&path, &good[..good.len() - 10]).unwrap();
+    check_refused(&mut fresh, "truncated");
+    let mut flipped = good.clone();
+    let at = good.len() - 100;
+    flipped[at] ^= 0x10;
+    std::fs::write(&path, &flipped).unwrap();
+    check_refused(&mut fresh, "checksum mismatch");
+    assert_eq!(fresh.dual().state(), before);
+
+    // Another problem's trainer refuses the dual state.
+    std::fs::write(&path, &good).unwrap();
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(Constraint::at_least("rate", 0.6).with_formulation(formulation.clone()))
+        .build()
+        .unwrap();
+    let mut other = ConstrainedTrainer::new(dual, AdamConfig::new().init(), 0.05)
+        .unwrap()
+        .with_rng(device.clone(), 1);
+    let other_before = other.dual().state();
+    let failure = other.load(&path, Mlp::new(&device, -0.7)).unwrap_err();
+    assert!(failure.to_string().contains("2 constraints"), "{failure}");
+    assert_eq!(other.dual().state(), other_before);
+    assert_eq!(other.seed(), Some(1));
+
+    // A trainer without a seeded RNG cannot resume a seeded run exactly.
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(Constraint::at_least("rate", 0.6).with_formulation(formulation.clone()))
+        .constraint(
+            Constraint::equal_to("mean_logit", 0.1)
+                .with_formulation(Formulation::lagrangian(NuPi::new(0.05, 1.0, 1.0))),
+        )
+        .build()
+        .unwrap();
+    let mut unseeded = ConstrainedTrainer::new(dual, AdamConfig::new().init(), 0.05).unwrap();
+    assert!(
+        unseeded
+            .load(&path, Mlp::new(&device, 0.1))
+            .unwrap_err()
+            .to_string()
+            .contains("with_rng")
+    );
+
+    // A failed save (a directory where the temporary file must go) keeps the previous file.
+    let name = format!(
+        "{}.tmp-{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    );
+    std::fs::create_dir(path.with_file_name(name)).unwrap();
+    assert!(trainer.save(&path, &model).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    // And the good file still loads.
+    fresh.load(&path, Mlp::new(&device, -0.7)).unwrap();
+    assert_eq!(fresh.dual().state(), trainer.dual().state());
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use feasible::UpdateScheme;
 use feasible_lab::bench::{self, Loop};
-use feasible_lab::experiments::{EXPERIMENTS, rate};
+use feasible_lab::experiments::{EXPERIMENTS, concave, rate};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
@@ -92,6 +92,23 @@ fn progress(len: usize, label: &str) -> ProgressBar {
     bar
 }
 
+/// One JSON object per row, or the experiment's tables.
+fn print_rows<R: serde::Serialize>(
+    out: &mut impl Write,
+    rows: &[R],
+    json: bool,
+    render: impl FnOnce(&[R]) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        for row in rows {
+            writeln!(out, "{}", serde_json::to_string(row)?)?;
+        }
+    } else {
+        write!(out, "{}", render(rows))?;
+    }
+    Ok(())
+}
+
 struct Overrides {
     steps: Option<usize>,
     scheme: Option<UpdateScheme>,
@@ -111,13 +128,19 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             let bar = progress(rate::jobs(&config).len(), "rate");
             let rows = rate::reproduce(&config, threads, |_| bar.inc(1))?;
             bar.finish_and_clear();
-            if json {
-                for row in &rows {
-                    writeln!(stdout, "{}", serde_json::to_string(row)?)?;
-                }
-            } else {
-                write!(stdout, "{}", rate::render(&rows, &config))?;
+            print_rows(&mut stdout, &rows, json, |rows| rate::render(rows, &config))?;
+        }
+        "concave" => {
+            let mut config = concave::ConcaveConfig::default();
+            if let Some(steps) = overrides.steps {
+                config.steps = steps;
+                config.tail = config.tail.min(steps);
             }
+            let jobs = concave::EPSILONS.len() * concave::METHODS.len();
+            let bar = progress(jobs, "concave");
+            let rows = concave::reproduce(&config, threads, |_| bar.inc(1))?;
+            bar.finish_and_clear();
+            print_rows(&mut stdout, &rows, json, |rows| concave::render(rows, &config))?;
         }
         other => bail!(
             "unknown experiment `{other}`; known: {}",
@@ -173,13 +196,7 @@ fn main() -> anyhow::Result<()> {
                 let bar = progress(repeats * Loop::OVERHEAD.len(), "overhead");
                 let timings = bench::overhead(steps, repeats, || bar.inc(1))?;
                 bar.finish_and_clear();
-                if json {
-                    for t in &timings {
-                        writeln!(stdout, "{}", serde_json::to_string(t)?)?;
-                    }
-                } else {
-                    writeln!(stdout, "{}", bench::render_overhead(&timings))?;
-                }
+                print_rows(&mut stdout, &timings, json, |t| bench::render_overhead(t) + "\n")?;
             }
             if matches!(name, None | Some("flat")) {
                 for (kind, steps) in [
@@ -191,11 +208,9 @@ fn main() -> anyhow::Result<()> {
                     let bar = progress(10, kind.name());
                     let timing = bench::flat(kind, steps, window, || bar.inc(1))?;
                     bar.finish_and_clear();
-                    if json {
-                        writeln!(stdout, "{}", serde_json::to_string(&timing)?)?;
-                    } else {
-                        writeln!(stdout, "{}", bench::render_flat(&timing))?;
-                    }
+                    print_rows(&mut stdout, std::slice::from_ref(&timing), json, |t| {
+                        bench::render_flat(&t[0]) + "\n"
+                    })?;
                 }
             }
         }

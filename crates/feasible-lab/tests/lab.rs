@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use burn::tensor::Device;
+use feasible_lab::experiments::concave::{self, ConcaveConfig};
 use feasible_lab::experiments::rate::{self, Method, RateConfig, RateData};
 
 fn data(config: &RateConfig) -> RateData {
@@ -90,4 +91,60 @@ fn unknown_experiments_and_schemes_are_named_in_the_error() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown update scheme `gda`"));
+}
+
+#[test]
+fn nupi_and_the_augmented_lagrangian_recover_arcsin_eps_for_every_level() {
+    // Table 1: x_t = arcsin(eps) to 3 digits for every eps; expected here:
+    // within 1e-3, with the multiplier at eps / sqrt(1 - eps²).
+    let config = ConcaveConfig::default();
+    for eps in concave::EPSILONS {
+        for method in ["nupi", "alm"] {
+            let row = concave::run_one(&config, eps, method, 0.0).unwrap();
+            assert!(row.error <= 1e-3, "{method} at {eps}: {row:?}");
+            assert!(
+                (row.lambda_final - row.lambda_star).abs() <= 1e-3,
+                "{method} at {eps}: {row:?}"
+            );
+            assert!((row.x_final - row.published_x.unwrap()).abs() <= 5e-4, "{row:?}");
+        }
+    }
+}
+
+#[test]
+fn the_penalty_ends_at_an_endpoint_and_descent_ascent_does_not_settle() {
+    let config = ConcaveConfig::default();
+    for eps in [0.2, 0.6] {
+        let row = concave::best_penalty(&config, eps).unwrap();
+        let at_endpoint = row.x_final == 0.0 || row.x_final == std::f64::consts::FRAC_PI_2;
+        assert!(at_endpoint && row.error > 0.1, "{row:?}");
+    }
+    let gda = concave::run_one(&config, 0.5, "gda", 0.0).unwrap();
+    assert!(gda.oscillation > 0.1, "{gda:?}");
+    // The classical step (dual step = c = 12) sticks at the boundary x = 0
+    // for eps = 0.1, where cos'(0) = 0.
+    let classical = concave::run_one(&config, 0.1, "alm_classical", 0.0).unwrap();
+    assert_eq!(classical.x_final, 0.0);
+}
+
+#[test]
+fn reproduce_concave_prints_the_required_json_fields() {
+    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+        .args(["reproduce", "concave", "--json", "--steps", "200"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 8 * 5);
+    for row in &rows {
+        assert_eq!(row["experiment"], "concave");
+        for key in ["eps", "x_final", "lambda_final"] {
+            assert!(row[key].is_number(), "{key} in {row}");
+        }
+        assert!(["penalty", "gda", "nupi", "alm", "alm_classical"].contains(&row["method"].as_str().unwrap()));
+    }
 }

@@ -1,9 +1,16 @@
 //! The published experiments the lab reproduces.
 
+pub mod concave;
 pub mod rate;
 
 /// The experiments `feasible reproduce` knows, in the order it runs them.
-pub const EXPERIMENTS: &[(&str, &str)] = &[(
-    "rate",
-    "rate-constrained linear classification (position paper Fig. 2, Tables 4 and 5)",
-)];
+pub const EXPERIMENTS: &[(&str, &str)] = &[
+    (
+        "rate",
+        "rate-constrained linear classification (position paper Fig. 2, Tables 4 and 5)",
+    ),
+    (
+        "concave",
+        "min cos(x) s.t. sin(x) <= eps: penalty, GDA, nuPI, augmented Lagrangian (position paper Example 1, Table 1)",
+    ),
+];

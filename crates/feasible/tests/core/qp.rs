@@ -71,11 +71,13 @@ fn reference(a: &[Vec<f64>], b: &[f64], equality: bool) -> (Vec<f64>, Vec<f64>) 
     } else {
         SupportedConeT::NonnegativeConeT(a.len())
     };
-    let mut settings = DefaultSettings::default();
-    settings.verbose = false;
-    settings.tol_gap_abs = 1e-12;
-    settings.tol_gap_rel = 1e-12;
-    settings.tol_feas = 1e-12;
+    let settings = DefaultSettings {
+        verbose: false,
+        tol_gap_abs: 1e-12,
+        tol_gap_rel: 1e-12,
+        tol_feas: 1e-12,
+        ..DefaultSettings::default()
+    };
     let mut solver = DefaultSolver::new(&p, &vec![0.0; n], &a_matrix, b, &[cone], settings).unwrap();
     solver.solve();
     assert!(
@@ -184,10 +186,11 @@ fn quadratic_penalty_minimizer(a: &[Vec<f64>], b: &[f64], c: f64) -> Vec<f64> {
         })
         .collect();
     for k in 0..n {
-        for i in k + 1..n {
-            let f = m[i][k] / m[k][k];
-            for j in k..=n {
-                m[i][j] -= f * m[k][j];
+        let pivot = m[k].clone();
+        for row in m.iter_mut().skip(k + 1) {
+            let f = row[k] / pivot[k];
+            for (value, p) in row.iter_mut().zip(&pivot).skip(k) {
+                *value -= f * p;
             }
         }
     }
