@@ -32,6 +32,7 @@ pub(crate) enum Strict {
 pub struct ConstraintTensors {
     pub(crate) value: Tensor<1>,
     pub(crate) strict: Option<Strict>,
+    pub(crate) indices: Option<Vec<usize>>,
     pub(crate) primal: bool,
     pub(crate) dual: bool,
 }
@@ -42,9 +43,18 @@ impl ConstraintTensors {
         Self {
             value,
             strict: None,
+            indices: None,
             primal: true,
             dual: true,
         }
+    }
+
+    /// For an indexed (per-sample) constraint: the ids of the batch's
+    /// samples, one per value (`value[k]` belongs to sample `ids[k]`). Each
+    /// sample's multiplier then weighs its own value in the objective.
+    pub fn with_indices(mut self, ids: impl Into<Vec<usize>>) -> Self {
+        self.indices = Some(ids.into());
+        self
     }
 
     /// The strict value as a tensor (computed without autodiff, e.g. on
@@ -85,7 +95,8 @@ impl ConstraintTensors {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Evaluation {
-    pub(crate) loss: Tensor<1>,
+    /// `None` for a feasibility problem (no objective besides the constraints).
+    pub(crate) loss: Option<Tensor<1>>,
     pub(crate) constraints: Vec<(Key, ConstraintTensors)>,
 }
 
@@ -93,7 +104,18 @@ impl Evaluation {
     /// An evaluation with the loss (one element, on an autodiff device).
     pub fn new(loss: Tensor<1>) -> Self {
         Self {
-            loss,
+            loss: Some(loss),
+            constraints: Vec::new(),
+        }
+    }
+
+    /// An evaluation of a *feasibility problem*: no objective, only the
+    /// constraints (Feasible Learning: every sample's loss below a bound).
+    /// The model descends `Σ w ∇g` alone (the reported loss is 0); while
+    /// every weight is zero there is nothing to descend and it stays put.
+    pub fn feasibility() -> Self {
+        Self {
+            loss: None,
             constraints: Vec::new(),
         }
     }

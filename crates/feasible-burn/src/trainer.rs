@@ -340,7 +340,7 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> BurnStep<'_, M, F> {
     /// Reads the loss and every value back to the host in one transaction,
     /// after checking that the tensors that must carry gradients do.
     fn read(&self, evaluation: &Evaluation) -> Result<Measurements> {
-        if !evaluation.loss.is_tracked() {
+        if evaluation.loss.as_ref().is_some_and(|loss| !loss.is_tracked()) {
             return Err(Error::LossNotTracked);
         }
         for (key, c) in &evaluation.constraints {
@@ -350,7 +350,10 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> BurnStep<'_, M, F> {
                 });
             }
         }
-        let mut transaction = Transaction::default().register(evaluation.loss.clone().without_autodiff());
+        let mut transaction = Transaction::default();
+        if let Some(loss) = &evaluation.loss {
+            transaction = transaction.register(loss.clone().without_autodiff());
+        }
         for (_, c) in &evaluation.constraints {
             transaction = transaction.register(c.value.clone().without_autodiff());
             if let Some(Strict::Tensor(strict)) = &c.strict {
@@ -368,13 +371,23 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> BurnStep<'_, M, F> {
                 })
             })
         };
-        let loss = next()?;
-        if loss.len() != 1 {
-            return Err(Error::LossShape { elements: loss.len() });
-        }
-        let mut measurements = Measurements::new(loss[0]);
+        let loss = match evaluation.loss {
+            Some(_) => {
+                let loss = next()?;
+                if loss.len() != 1 {
+                    return Err(Error::LossShape { elements: loss.len() });
+                }
+                loss[0]
+            }
+            None => 0.0,
+        };
+        let mut measurements = Measurements::new(loss);
         for (key, c) in &evaluation.constraints {
-            let mut m = Measurement::entries(next()?);
+            let values = next()?;
+            let mut m = match &c.indices {
+                Some(ids) => Measurement::indexed(ids.clone(), values),
+                None => Measurement::entries(values),
+            };
             m = match &c.strict {
                 Some(Strict::Tensor(_)) => m.with_strict(next()?),
                 Some(Strict::Host(values)) => m.with_strict(values.clone()),
@@ -446,15 +459,23 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F>
                 Some(c) if primal && c.iter().any(|c| *c != 0.0) => c,
                 _ => continue,
             };
-            objective = objective + weighted(value, &coefficients);
+            let term = weighted(value, &coefficients);
+            objective = Some(match objective {
+                Some(objective) => objective + term,
+                None => term,
+            });
         }
         // Gradients are looked up through the tensors of the model that was
         // evaluated, and keyed by parameter id, which every step keeps: so
         // they apply to `from` as well (extragradient: the lookahead's
-        // gradients, the saved model).
-        let gradients = match self.models.get(self.measured).and_then(Option::as_ref) {
-            Some(evaluated) => GradientsParams::from_grads(objective.backward(), evaluated),
-            None => return Err(Error::NeedsEvaluator),
+        // gradients, the saved model). A feasibility problem whose weights
+        // are all zero has nothing to descend.
+        let gradients = match (self.models.get(self.measured).and_then(Option::as_ref), objective) {
+            (Some(evaluated), Some(objective)) if objective.is_tracked() => {
+                GradientsParams::from_grads(objective.backward(), evaluated)
+            }
+            (Some(_), _) => GradientsParams::new(),
+            (None, _) => return Err(Error::NeedsEvaluator),
         };
         let keep = self.keep_start && *from == START;
         let model = match self.models.get_mut(*from) {

@@ -634,3 +634,35 @@ fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
     fresh.load(&path, Mlp::new(&device, -0.7)).unwrap();
     assert_eq!(fresh.dual().state(), trainer.dual().state());
 }
+
+#[test]
+fn per_sample_weights_follow_their_samples_in_the_batch() {
+    // Indexed constraint z_i <= 1 over 6 samples; the batch measures
+    // samples 4 and 1 (inputs 1 and -2) whose multipliers are 2.0 and 0.5.
+    // Loss 0: the step is -lr Σ λ_id ∇z: dw = 2·1 + 0.5·(-2) = 1, db = 2.5.
+    let device = device();
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_most("z", 1.0)
+                .with_entries(6)
+                .indexed()
+                .with_formulation(Formulation::lagrangian(GradientAscent::new(0.0))),
+        )
+        .build()
+        .unwrap();
+    let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 1.0).unwrap();
+    let mut state = trainer.dual().state();
+    if let feasible::FormulationState::Lagrangian { multipliers, .. } = &mut state.constraints[0].state {
+        multipliers[4] = 2.0;
+        multipliers[1] = 0.5;
+    }
+    trainer.dual_mut().restore(state).unwrap();
+    let model = Affine::zeros(1, &device);
+    let z = model.forward(tensor2(&[1.0, -2.0], 2, 1, &device)).reshape([2]);
+    let evaluation = Evaluation::feasibility().with("z", ConstraintTensors::new(z).with_indices(vec![4, 1]));
+    let (model, report) = trainer.step(model, evaluation).unwrap();
+    assert_eq!(model.parameters(), vec![-1.0, -2.5]);
+    assert_eq!(report.constraints[0].primal_weight, vec![2.0, 0.5]);
+    assert_eq!(report.constraints[0].indices, Some(vec![4, 1]));
+    assert_eq!(report.loss, 0.0);
+}

@@ -391,3 +391,111 @@ pub fn render_flat(timing: &FlatTiming) -> String {
         timing.last_over_first
     )
 }
+
+/// Memory and step cost of indexed (per-sample) multipliers.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndexedMemory {
+    /// Always `indexed_memory`.
+    pub bench: &'static str,
+    /// Multiplier entries.
+    pub entries: usize,
+    /// Ids per batch.
+    pub batch: usize,
+    /// Steps timed.
+    pub steps: usize,
+    /// Resident memory before building the optimizer, MiB.
+    pub rss_before_mib: f64,
+    /// Resident memory after the steps, MiB.
+    pub rss_after_mib: f64,
+    /// Bytes per entry (resident growth / entries).
+    pub bytes_per_entry: f64,
+    /// Microseconds per step (batch gather, nuPI update, scatter, report).
+    pub us_per_step: f64,
+    /// Size of the dual state's JSON, MiB.
+    pub checkpoint_mib: f64,
+}
+
+/// The resident set size of this process, bytes (Linux `/proc/self/status`).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Builds an indexed constraint of `entries` entries with nuPI and runs
+/// `steps` steps on random batches of `batch` ids.
+pub fn indexed_memory(entries: usize, batch: usize, steps: usize) -> anyhow::Result<IndexedMemory> {
+    use feasible::{ConstrainedOptimizer, Constraint, Formulation, Measurement, Measurements, NuPi, PrimalWeights};
+
+    struct Batches {
+        rng: crate::data::sampling::SplitMix64,
+        entries: usize,
+        batch: usize,
+    }
+    impl feasible::PrimalProblem for Batches {
+        type Point = ();
+        type Error = std::convert::Infallible;
+        fn measure(&mut self, _: &()) -> Result<Measurements, Self::Error> {
+            let ids: Vec<usize> = (0..self.batch)
+                .map(|_| (self.rng.next_u64() % self.entries as u64) as usize)
+                .collect();
+            let values: Vec<f64> = (0..self.batch).map(|_| self.rng.uniform_open0()).collect();
+            Ok(Measurements::new(0.0).with("sample_loss", Measurement::indexed(ids, values)))
+        }
+        fn descend(&mut self, _: &(), _: &PrimalWeights) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    let before = resident_bytes().unwrap_or(0);
+    let mut optimizer = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_most("sample_loss", 0.5)
+                .with_entries(entries)
+                .indexed()
+                .with_formulation(Formulation::lagrangian(NuPi::new(0.01, 1.0, 1.0))),
+        )
+        .build()?;
+    let mut problem = Batches {
+        rng: crate::data::sampling::SplitMix64::new(1),
+        entries,
+        batch,
+    };
+    let start = Instant::now();
+    for _ in 0..steps {
+        optimizer.step(&mut problem, &())?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let after = resident_bytes().unwrap_or(0);
+    let checkpoint = optimizer.state().to_json()?.len();
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    Ok(IndexedMemory {
+        bench: "indexed_memory",
+        entries,
+        batch,
+        steps,
+        rss_before_mib: mib(before),
+        rss_after_mib: mib(after),
+        bytes_per_entry: after.saturating_sub(before) as f64 / entries as f64,
+        us_per_step: 1e6 * seconds / steps as f64,
+        checkpoint_mib: checkpoint as f64 / (1024.0 * 1024.0),
+    })
+}
+
+/// Renders the memory benchmark.
+pub fn render_memory(m: &IndexedMemory) -> String {
+    format!(
+        "Indexed multipliers with nuPI state: {} entries, batches of {} random ids, {} steps\n\
+         \x20 resident memory {:.1} MiB before, {:.1} MiB after: {:.1} bytes per entry\n\
+         \x20 {:.2} us per step; dual state as JSON: {:.1} MiB\n",
+        m.entries,
+        m.batch,
+        m.steps,
+        m.rss_before_mib,
+        m.rss_after_mib,
+        m.bytes_per_entry,
+        m.us_per_step,
+        m.checkpoint_mib
+    )
+}

@@ -9,5 +9,6 @@
 pub mod bench;
 pub mod data;
 pub mod experiments;
+pub mod models;
 pub mod parallel;
 pub mod table;

@@ -6,7 +6,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use feasible::UpdateScheme;
 use feasible_lab::bench::{self, Loop};
-use feasible_lab::experiments::{EXPERIMENTS, concave, rate};
+use feasible_lab::data::fashion_mnist;
+use feasible_lab::experiments::{EXPERIMENTS, concave, feasible_learning, rate, svm};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
@@ -44,13 +45,18 @@ enum Command {
         #[arg(long)]
         steps: Option<usize>,
         /// Override the update scheme (simultaneous, alternating_dual_primal,
-        /// alternating_primal_dual).
+        /// alternating_primal_dual, extragradient).
         #[arg(long)]
         scheme: Option<UpdateScheme>,
+        /// A shorter version where the experiment has one
+        /// (feasible-learning: two moons only).
+        #[arg(long)]
+        quick: bool,
     },
     /// Run a benchmark: `overhead` (constrained vs hand-written training),
-    /// `flat` (step cost over 100,000 steps, and two controls), or
-    /// `loop` (one loop, `--kind`, for instruction counting).
+    /// `flat` (step cost over 100,000 steps, and two controls), `memory`
+    /// (a million per-sample multipliers), or `loop` (one loop, `--kind`,
+    /// for instruction counting).
     Bench {
         /// `overhead`, `flat`, `loop`; `overhead` and `flat` when left out.
         name: Option<String>,
@@ -112,6 +118,7 @@ fn print_rows<R: serde::Serialize>(
 struct Overrides {
     steps: Option<usize>,
     scheme: Option<UpdateScheme>,
+    quick: bool,
 }
 
 fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides) -> anyhow::Result<()> {
@@ -142,6 +149,58 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             bar.finish_and_clear();
             print_rows(&mut stdout, &rows, json, |rows| concave::render(rows, &config))?;
         }
+        "feasible-learning" => {
+            let mut jobs: Vec<(feasible_learning::Dataset, feasible_learning::FeasibleLearningConfig)> = vec![(
+                feasible_learning::moons(0),
+                feasible_learning::FeasibleLearningConfig::moons(),
+            )];
+            let mut skipped = None;
+            if overrides.quick {
+                skipped = Some("--quick runs two moons only".to_string());
+            } else if !fashion_mnist::available() {
+                let reason = format!(
+                    "no data in {} ({})",
+                    fashion_mnist::directory().display(),
+                    fashion_mnist::HINT
+                );
+                eprintln!("feasible-learning: Fashion-MNIST skipped: {reason}");
+                skipped = Some(reason);
+            } else {
+                jobs.push((
+                    feasible_learning::fashion()?,
+                    feasible_learning::FeasibleLearningConfig::fashion(),
+                ));
+            }
+            if let Some(steps) = overrides.steps {
+                for (_, config) in &mut jobs {
+                    config.epochs = steps;
+                }
+            }
+            let runs: Vec<(usize, &'static str)> = (0..jobs.len())
+                .flat_map(|d| feasible_learning::METHODS.iter().map(move |m| (d, *m)))
+                .collect();
+            let bar = progress(runs.len(), "feasible-learning");
+            let rows = feasible_lab::parallel::run_jobs(
+                &runs,
+                threads,
+                |(d, method)| feasible_learning::run_one(&jobs[*d].0, &jobs[*d].1, method),
+                |_| bar.inc(1),
+            )
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+            bar.finish_and_clear();
+            print_rows(&mut stdout, &rows, json, |rows| {
+                feasible_learning::render(rows, skipped.as_deref())
+            })?;
+        }
+        "svm" => {
+            let mut config = svm::SvmConfig::default();
+            if let Some(steps) = overrides.steps {
+                config.epochs = steps;
+            }
+            let rows = svm::reproduce(&config)?;
+            print_rows(&mut stdout, &rows, json, svm::render)?;
+        }
         other => bail!(
             "unknown experiment `{other}`; known: {}",
             EXPERIMENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
@@ -159,8 +218,9 @@ fn main() -> anyhow::Result<()> {
             threads,
             steps,
             scheme,
+            quick,
         } => {
-            let overrides = Overrides { steps, scheme };
+            let overrides = Overrides { steps, scheme, quick };
             let names: Vec<&str> = match &experiment {
                 Some(name) => vec![name.as_str()],
                 None => EXPERIMENTS.iter().map(|(n, _)| *n).collect(),
@@ -180,11 +240,21 @@ fn main() -> anyhow::Result<()> {
         } => {
             let mut stdout = std::io::stdout().lock();
             let name = name.as_deref();
-            if !matches!(name, None | Some("overhead") | Some("flat") | Some("loop")) {
+            if !matches!(
+                name,
+                None | Some("overhead") | Some("flat") | Some("loop") | Some("memory")
+            ) {
                 bail!(
-                    "unknown benchmark `{}`; known: overhead, flat, loop",
+                    "unknown benchmark `{}`; known: overhead, flat, memory, loop",
                     name.unwrap_or_default()
                 );
+            }
+            if name == Some("memory") {
+                let m = bench::indexed_memory(1_000_000, 256, 10_000)?;
+                print_rows(&mut stdout, std::slice::from_ref(&m), json, |m| {
+                    bench::render_memory(&m[0])
+                })?;
+                return Ok(());
             }
             if name == Some("loop") {
                 let kind: Loop = kind.parse()?;

@@ -103,6 +103,8 @@ pub struct Constraint {
     sense: Sense,
     target: f64,
     entries: usize,
+    #[serde(default)]
+    indexed: bool,
     tolerance: f64,
     formulation: Formulation,
 }
@@ -116,6 +118,7 @@ impl Constraint {
             sense,
             target,
             entries: 1,
+            indexed: false,
             tolerance: DEFAULT_TOLERANCE,
             formulation: Formulation::default(),
         }
@@ -140,6 +143,15 @@ impl Constraint {
     /// with the same sense and target. Each entry has its own multiplier.
     pub fn with_entries(mut self, entries: usize) -> Self {
         self.entries = entries;
+        self
+    }
+
+    /// Makes the entries *indexed*: one multiplier per entry, each entry
+    /// identified by an id (a sample's position in the data set, say), and
+    /// each step measures only a batch of ids. See [`crate::multiplier`]
+    /// for what repeated and never-observed ids do.
+    pub fn indexed(mut self) -> Self {
+        self.indexed = true;
         self
     }
 
@@ -177,6 +189,11 @@ impl Constraint {
     /// The number of entries.
     pub fn entries(&self) -> usize {
         self.entries
+    }
+
+    /// Whether the entries are indexed (measured a batch of ids at a time).
+    pub fn is_indexed(&self) -> bool {
+        self.indexed
     }
 
     /// The feasibility tolerance.
@@ -228,8 +245,10 @@ impl Constraint {
 impl fmt::Display for Constraint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} {}", self.name, self.sense.symbol(), self.target)?;
-        if self.entries != 1 {
-            write!(f, " ({} entries)", self.entries)?;
+        match (self.entries, self.indexed) {
+            (_, true) => write!(f, " ({} indexed entries)", self.entries)?,
+            (1, false) => {}
+            (n, false) => write!(f, " ({n} entries)")?,
         }
         Ok(())
     }

@@ -9,6 +9,8 @@ pub enum ValueKind {
     Differentiable,
     /// The strict value, which drives the dual update (proxy constraints).
     Strict,
+    /// The ids of the entries (samples) of an indexed constraint.
+    Indices,
 }
 
 impl std::fmt::Display for ValueKind {
@@ -16,6 +18,7 @@ impl std::fmt::Display for ValueKind {
         match self {
             ValueKind::Differentiable => f.write_str("differentiable value"),
             ValueKind::Strict => f.write_str("strict value"),
+            ValueKind::Indices => f.write_str("list of sample ids"),
         }
     }
 }
@@ -58,6 +61,33 @@ pub enum FeasibleError {
         got: usize,
         /// Which value had the wrong size.
         kind: ValueKind,
+    },
+    /// A sample id past the end of an indexed constraint.
+    #[error("constraint `{constraint}`: sample id {index} is out of range (the constraint has {entries} entries)")]
+    IndexOutOfRange {
+        /// The constraint's name.
+        constraint: String,
+        /// The offending id.
+        index: usize,
+        /// The declared number of entries.
+        entries: usize,
+    },
+    /// An indexed constraint was measured without sample ids, or a dense one with them.
+    #[error("constraint `{constraint}`: {reason}")]
+    Indexing {
+        /// The constraint's name.
+        constraint: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Extragradient evaluated an indexed constraint on two different batches.
+    #[error(
+        "constraint `{constraint}`: extragradient evaluates the same batch twice, but the lookahead's \
+         sample ids differ from the step's"
+    )]
+    BatchChanged {
+        /// The constraint's name.
+        constraint: String,
     },
     /// A name that no declared constraint has.
     #[error("unknown constraint `{name}` (declared: {declared})")]

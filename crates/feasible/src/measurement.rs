@@ -22,6 +22,7 @@ use crate::constraint::ConstraintId;
 pub struct Measurement {
     pub(crate) value: Vec<f64>,
     pub(crate) strict: Option<Vec<f64>>,
+    pub(crate) indices: Option<Vec<usize>>,
     pub(crate) primal: bool,
     pub(crate) dual: bool,
 }
@@ -37,8 +38,18 @@ impl Measurement {
         Self {
             value: values.into(),
             strict: None,
+            indices: None,
             primal: true,
             dual: true,
+        }
+    }
+
+    /// The values of a batch of entries of an indexed constraint:
+    /// `values[k]` belongs to entry `indices[k]`.
+    pub fn indexed(indices: impl Into<Vec<usize>>, values: impl Into<Vec<f64>>) -> Self {
+        Self {
+            indices: Some(indices.into()),
+            ..Self::entries(values)
         }
     }
 
@@ -74,6 +85,11 @@ impl Measurement {
     /// The strict values, if any.
     pub fn strict(&self) -> Option<&[f64]> {
         self.strict.as_deref()
+    }
+
+    /// The entry ids of an indexed measurement.
+    pub fn indices(&self) -> Option<&[usize]> {
+        self.indices.as_deref()
     }
 }
 

@@ -3,6 +3,54 @@
 //! The multiplier of an inequality `g(x) <= 0` must stay `>= 0` (KKT dual
 //! feasibility, Nocedal & Wright eq. 12.34d); after every dual step it is
 //! projected back onto that set. Equality multipliers are free.
+//!
+//! # Indexed (per-sample) multipliers
+//!
+//! A constraint declared [`indexed`](crate::Constraint::indexed) with `n`
+//! entries has one multiplier per entry, each identified by an id in
+//! `0..n` (a sample's position in the training set: "every sample's loss
+//! below ε" is one indexed constraint with one entry per sample). Each step
+//! measures a batch: `Measurement::indexed(ids, values)`. Only the batch's
+//! entries are read and written: the step gathers their multipliers, dual
+//! optimizer states and (per-entry) penalty coefficients, updates them, and
+//! scatters them back on commit, so a step costs `O(batch)` whatever `n` is.
+//! Storage is one `f64` per multiplier plus the dual optimizer's state per
+//! entry (16 bytes for nuPI); BENCHMARKS.md measures a million entries.
+//!
+//! - **Primal weights** come back aligned with the batch: `weights[k]` is the
+//!   weight of `values[k]`, so the model's objective is
+//!   `loss + Σ_k coef_k · value_k` over the batch, as for a dense constraint.
+//! - **Repeated ids** in one batch (sampling with replacement) share their
+//!   entry: every occurrence gets the entry's weight in the primal step, and
+//!   the entry takes *one* dual step on the *mean* of its occurrences'
+//!   strict violations (its optimizer state advances once).
+//! - **Ids out of range** (`>= n`) are refused with
+//!   [`FeasibleError::IndexOutOfRange`](crate::FeasibleError::IndexOutOfRange),
+//!   and the step changes nothing.
+//! - **Entries never observed** keep their initial multiplier and a dual
+//!   optimizer state that has not started (nuPI and Omega take their first
+//!   step when the entry is first observed; Adam's bias correction counts
+//!   the entry's own steps).
+//! - **Dense and indexed storage** run the same per-entry arithmetic, so a
+//!   constraint measured in full every step follows the same trajectory
+//!   either way, bit for bit (tested for every dual optimizer).
+//!
+//! ## Data-parallel training
+//!
+//! The design keeps replicas consistent without exchanging multipliers.
+//! Shard the *ids*: each worker owns a disjoint set of samples and only
+//! ever measures those, so each indexed entry is read and written by
+//! exactly one worker. The workers all-reduce the *primal* gradients as usual
+//! (each built from its own batch's weights), and never the per-sample
+//! multipliers, which no other worker touches. A checkpoint gathers the
+//! shards: entry `i` comes from the worker owning `i`. Dense (global)
+//! constraints, such as a rate over the whole batch, must see the same
+//! violation on every replica: all-reduce (average) the measured values
+//! before the step. Every replica then runs the same deterministic dual
+//! update and keeps identical multipliers without sending them. Cooper's
+//! indexed multipliers rely on sparse gradients, which break data-parallel
+//! training (its issue #104); here the dual state never enters the
+//! framework at all. Multi-device training itself is a later issue.
 
 /// Adds `steps` to `multipliers` and, for an inequality, projects every entry
 /// onto `λ >= 0`: `λ ← max(0, λ + step)`. The projection is part of every

@@ -113,20 +113,84 @@ impl fmt::Debug for ConstrainedOptimizer {
     }
 }
 
-/// A validated measurement of one constraint, with its violations.
+/// A validated measurement of one constraint, with its violations. For an
+/// indexed constraint every vector has one value per measured occurrence.
 struct Observed {
     value: Vec<f64>,
     strict_value: Option<Vec<f64>>,
     violation: Vec<f64>,
     strict_violation: Vec<f64>,
+    batch: Option<Batch>,
     primal: bool,
     dual: bool,
+}
+
+/// The sample ids of one measurement of an indexed constraint.
+struct Batch {
+    /// The id of each occurrence.
+    indices: Vec<usize>,
+    /// The distinct ids, in order of first occurrence.
+    unique: Vec<usize>,
+    /// For each occurrence, its id's position in `unique`.
+    position: Vec<usize>,
+    /// For each distinct id, the mean strict violation of its occurrences:
+    /// the gradient of its multiplier.
+    strict_violation: Vec<f64>,
+}
+
+impl Batch {
+    fn new(indices: Vec<usize>, strict_violation: &[f64]) -> Self {
+        let mut unique = Vec::new();
+        let mut seen = std::collections::HashMap::with_capacity(indices.len());
+        let mut sums: Vec<(f64, usize)> = Vec::new();
+        let position = indices
+            .iter()
+            .zip(strict_violation)
+            .map(|(id, g)| {
+                let k = *seen.entry(*id).or_insert_with(|| {
+                    unique.push(*id);
+                    sums.push((0.0, 0));
+                    unique.len() - 1
+                });
+                sums[k].0 += g;
+                sums[k].1 += 1;
+                k
+            })
+            .collect();
+        Self {
+            indices,
+            unique,
+            position,
+            strict_violation: sums.iter().map(|(sum, n)| sum / *n as f64).collect(),
+        }
+    }
+}
+
+impl Observed {
+    /// The gradient of the view's multipliers and the ids of its entries.
+    fn dual_side(&self) -> (&[f64], Option<&[usize]>) {
+        match &self.batch {
+            Some(b) => (&b.strict_violation, Some(&b.unique)),
+            None => (&self.strict_violation, None),
+        }
+    }
 }
 
 /// Validated measurements, in declaration order.
 struct Observation {
     loss: f64,
     constraints: Vec<Observed>,
+}
+
+impl Observation {
+    /// Where each constraint's view goes back on commit: `None` for a dense
+    /// constraint (replaced whole), the distinct ids for an indexed one.
+    fn targets(&self) -> Vec<Option<Vec<usize>>> {
+        self.constraints
+            .iter()
+            .map(|o| o.batch.as_ref().map(|b| b.unique.clone()))
+            .collect()
+    }
 }
 
 impl ConstrainedOptimizer {
@@ -283,48 +347,70 @@ impl ConstrainedOptimizer {
             source: Box::new(source),
         };
         let first = self.observe(problem.measure(point).map_err(primal)?)?;
-        let (next, report, states) = match self.scheme {
+        let (next, report, updated, targets) = match self.scheme {
             UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => {
-                let states = self.dual_update(&first);
-                let primal_states = match self.scheme {
-                    UpdateScheme::Simultaneous => &self.states,
-                    _ => &states,
+                let views = self.views(&first);
+                let updated = self.dual_update(views.clone(), &first);
+                let primal_views = match self.scheme {
+                    UpdateScheme::Simultaneous => &views,
+                    _ => &updated,
                 };
-                let weights = self.primal_weights(primal_states, &first);
-                let report = self.report(first, None, &weights, primal_states, &states);
+                let weights = self.primal_weights(primal_views, &first);
+                let targets = first.targets();
+                let report = self.report(first, None, &weights, primal_views, &updated);
                 self.notify(&report)?;
                 let next = problem.descend(point, &weights).map_err(primal)?;
-                (next, report, states)
+                (next, report, updated, targets)
             }
             UpdateScheme::AlternatingPrimalDual => {
-                let weights = self.primal_weights(&self.states, &first);
+                let views = self.views(&first);
+                let weights = self.primal_weights(&views, &first);
                 let next = problem.descend(point, &weights).map_err(primal)?;
                 let second = self.observe(problem.measure_constraints(&next).map_err(primal)?)?;
-                let states = self.dual_update(&second);
-                let report = self.report(first, Some(second), &weights, &self.states, &states);
+                let updated = self.dual_update(self.views(&second), &second);
+                let targets = second.targets();
+                let report = self.report(first, Some(second), &weights, &views, &updated);
                 self.notify(&report)?;
-                (next, report, states)
+                (next, report, updated, targets)
             }
             UpdateScheme::Extragradient => {
                 // Lookahead of both players from (x_t, λ_t).
-                let weights = self.primal_weights(&self.states, &first);
+                let views = self.views(&first);
+                let weights = self.primal_weights(&views, &first);
                 let lookahead = problem.descend(point, &weights).map_err(primal)?;
-                let mut lookahead_states = self.dual_update(&first);
-                // Evaluate at the lookahead point.
+                let mut lookahead_views = self.dual_update(views.clone(), &first);
+                // Evaluate at the lookahead point, on the same batch.
                 let second = self.observe(problem.measure(&lookahead).map_err(primal)?)?;
-                let weights = self.primal_weights(&lookahead_states, &second);
+                for (c, (a, b)) in self
+                    .constraints
+                    .iter()
+                    .zip(first.constraints.iter().zip(&second.constraints))
+                {
+                    if a.batch.as_ref().map(|b| &b.indices) != b.batch.as_ref().map(|b| &b.indices) {
+                        return Err(FeasibleError::BatchChanged {
+                            constraint: c.name().to_string(),
+                        });
+                    }
+                }
+                let weights = self.primal_weights(&lookahead_views, &second);
                 // Update from the saved point with the lookahead's gradients.
                 let next = problem.descend(point, &weights).map_err(primal)?;
-                for (state, saved) in lookahead_states.iter_mut().zip(&self.states) {
-                    state.rewind_dual_variables(saved);
+                for (view, saved) in lookahead_views.iter_mut().zip(&views) {
+                    view.rewind_dual_variables(saved);
                 }
-                let states = self.dual_update_from(lookahead_states, &second);
-                let report = self.report(first, Some(second), &weights, &self.states, &states);
+                let updated = self.dual_update(lookahead_views, &second);
+                let targets = second.targets();
+                let report = self.report(first, Some(second), &weights, &views, &updated);
                 self.notify(&report)?;
-                (next, report, states)
+                (next, report, updated, targets)
             }
         };
-        self.states = states;
+        for ((state, view), target) in self.states.iter_mut().zip(updated).zip(targets) {
+            match target {
+                None => *state = view,
+                Some(ids) => state.scatter(&ids, &view),
+            }
+        }
         self.steps += 1;
         Ok((next, report))
     }
@@ -368,9 +454,10 @@ impl ConstrainedOptimizer {
                 let m = slot.ok_or_else(|| FeasibleError::MissingMeasurement {
                     constraint: c.name().to_string(),
                 })?;
-                check_values(c, &m.value, ValueKind::Differentiable)?;
+                let expected = check_indices(c, &m)?;
+                check_values(c, &m.value, expected, ValueKind::Differentiable)?;
                 if let Some(strict) = &m.strict {
-                    check_values(c, strict, ValueKind::Strict)?;
+                    check_values(c, strict, expected, ValueKind::Strict)?;
                 }
                 let violation: Vec<f64> = m.value.iter().map(|v| c.violation(*v)).collect();
                 let strict_violation = match &m.strict {
@@ -378,6 +465,7 @@ impl ConstrainedOptimizer {
                     None => violation.clone(),
                 };
                 Ok(Observed {
+                    batch: m.indices.map(|ids| Batch::new(ids, &strict_violation)),
                     value: m.value,
                     strict_value: m.strict,
                     violation,
@@ -393,17 +481,39 @@ impl ConstrainedOptimizer {
         })
     }
 
-    fn primal_weights(&self, states: &[FormulationState], observation: &Observation) -> PrimalWeights {
+    /// The part of each constraint's state this step works on: the whole
+    /// state of a dense constraint, the batch's distinct entries of an
+    /// indexed one.
+    fn views(&self, observation: &Observation) -> Vec<FormulationState> {
+        self.states
+            .iter()
+            .zip(&observation.constraints)
+            .map(|(state, o)| match &o.batch {
+                None => state.clone(),
+                Some(b) => state.gather(&b.unique),
+            })
+            .collect()
+    }
+
+    /// The weight of every measured entry (occurrence) given the views.
+    fn primal_weights(&self, views: &[FormulationState], observation: &Observation) -> PrimalWeights {
         let weights = self
             .constraints
             .iter()
-            .zip(states)
+            .zip(views)
             .zip(&observation.constraints)
-            .map(|((c, s), o)| {
-                let mut w = vec![0.0; c.entries()];
+            .map(|((c, view), o)| {
+                let mut w = vec![0.0; o.violation.len()];
                 if o.primal {
-                    c.formulation()
-                        .primal_weights(s, &o.violation, c.sense().is_inequality(), &mut w);
+                    let inequality = c.sense().is_inequality();
+                    match &o.batch {
+                        None => c.formulation().primal_weights(view, &o.violation, inequality, &mut w),
+                        Some(b) => {
+                            let per_occurrence = view.gather(&b.position);
+                            c.formulation()
+                                .primal_weights(&per_occurrence, &o.violation, inequality, &mut w)
+                        }
+                    }
                 }
                 w
             })
@@ -414,31 +524,28 @@ impl ConstrainedOptimizer {
         }
     }
 
-    /// The dual state after this step's dual update, not yet committed.
-    fn dual_update(&self, observation: &Observation) -> Vec<FormulationState> {
-        self.dual_update_from(self.states.clone(), observation)
-    }
-
-    /// Applies the dual update for `observation` to `states`.
-    fn dual_update_from(&self, mut states: Vec<FormulationState>, observation: &Observation) -> Vec<FormulationState> {
-        for ((c, s), o) in self.constraints.iter().zip(&mut states).zip(&observation.constraints) {
+    /// The views after this step's dual update (not committed).
+    fn dual_update(&self, mut views: Vec<FormulationState>, observation: &Observation) -> Vec<FormulationState> {
+        for ((c, view), o) in self.constraints.iter().zip(&mut views).zip(&observation.constraints) {
             if o.dual {
+                let (gradients, ids) = o.dual_side();
                 c.formulation()
-                    .dual_update(s, &o.strict_violation, c.sense().is_inequality());
+                    .dual_update(ids, view, gradients, c.sense().is_inequality());
             }
         }
-        states
+        views
     }
 
     /// The step's report, taking the observations' vectors: `first` was
-    /// measured at `x_t`; `second`, if any, at `x_{t+1}` for the dual step.
+    /// measured at `x_t`; `second`, if any, at `x_{t+1}` or the lookahead,
+    /// for the dual step.
     fn report(
         &self,
         first: Observation,
         second: Option<Observation>,
         weights: &PrimalWeights,
-        primal_states: &[FormulationState],
-        states: &[FormulationState],
+        primal_views: &[FormulationState],
+        updated: &[FormulationState],
     ) -> StepReport {
         let mut lagrangian = first.loss;
         let mut dual_side = second.map(|o| o.constraints.into_iter());
@@ -448,15 +555,27 @@ impl ConstrainedOptimizer {
             .zip(first.constraints)
             .enumerate()
             .map(|(i, (c, o))| {
+                let inequality = c.sense().is_inequality();
                 if o.primal {
-                    lagrangian +=
-                        c.formulation()
-                            .primal_contribution(&primal_states[i], &o.violation, c.sense().is_inequality());
+                    let contribution = match &o.batch {
+                        None => c
+                            .formulation()
+                            .primal_contribution(&primal_views[i], &o.violation, inequality),
+                        Some(b) => c.formulation().primal_contribution(
+                            &primal_views[i].gather(&b.position),
+                            &o.violation,
+                            inequality,
+                        ),
+                    };
+                    lagrangian += contribution;
                 }
-                let (strict_value, violation) = match dual_side.as_mut().and_then(Iterator::next) {
-                    Some(d) => (d.strict_value, d.strict_violation),
-                    None => (o.strict_value, o.strict_violation),
+                let (strict_value, violation, batch) = match dual_side.as_mut().and_then(Iterator::next) {
+                    Some(d) => (d.strict_value, d.strict_violation, d.batch),
+                    None => (o.strict_value, o.strict_violation, o.batch),
                 };
+                // Dual variables after the step, for what was measured.
+                let after = batch.as_ref().map(|b| updated[i].gather(&b.position));
+                let after = after.as_ref().unwrap_or(&updated[i]);
                 ConstraintReport {
                     name: Arc::clone(&self.names[i]),
                     feasible: violation.iter().all(|g| c.is_satisfied(*g)),
@@ -464,8 +583,9 @@ impl ConstrainedOptimizer {
                     strict_value,
                     violation,
                     primal_weight: weights.weights[i].clone(),
-                    multipliers: states[i].multipliers().map(<[f64]>::to_vec),
-                    penalty: states[i].penalty().map(<[f64]>::to_vec),
+                    multipliers: after.multipliers().map(<[f64]>::to_vec),
+                    penalty: after.penalty().map(<[f64]>::to_vec),
+                    indices: batch.map(|b| b.indices),
                 }
             })
             .collect();
@@ -479,11 +599,47 @@ impl ConstrainedOptimizer {
     }
 }
 
-fn check_values(constraint: &Constraint, values: &[f64], kind: ValueKind) -> Result<()> {
-    if values.len() != constraint.entries() {
+/// Checks the sample ids of a measurement against its constraint; returns
+/// the number of values expected.
+fn check_indices(constraint: &Constraint, m: &Measurement) -> Result<usize> {
+    let indexing = |reason| FeasibleError::Indexing {
+        constraint: constraint.name().to_string(),
+        reason,
+    };
+    match (&m.indices, constraint.is_indexed()) {
+        (None, false) => Ok(constraint.entries()),
+        (Some(_), false) => Err(indexing(
+            "sample ids were given, but the constraint is not indexed (declare it with `.indexed()`)",
+        )),
+        (None, true) => Err(indexing(
+            "the constraint is indexed: measure it with `Measurement::indexed(ids, values)`",
+        )),
+        (Some(ids), true) => {
+            if ids.len() != m.value.len() {
+                return Err(FeasibleError::SizeMismatch {
+                    constraint: constraint.name().to_string(),
+                    expected: m.value.len(),
+                    got: ids.len(),
+                    kind: ValueKind::Indices,
+                });
+            }
+            match ids.iter().find(|i| **i >= constraint.entries()) {
+                Some(index) => Err(FeasibleError::IndexOutOfRange {
+                    constraint: constraint.name().to_string(),
+                    index: *index,
+                    entries: constraint.entries(),
+                }),
+                None => Ok(ids.len()),
+            }
+        }
+    }
+}
+
+fn check_values(constraint: &Constraint, values: &[f64], expected: usize, kind: ValueKind) -> Result<()> {
+    if values.len() != expected {
         return Err(FeasibleError::SizeMismatch {
             constraint: constraint.name().to_string(),
-            expected: constraint.entries(),
+            expected,
             got: values.len(),
             kind,
         });

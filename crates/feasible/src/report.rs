@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// One constraint in a [`StepReport`].
+/// One constraint in a [`StepReport`]. For an indexed constraint every
+/// vector has one value per measured sample, in the order of `indices`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConstraintReport {
     /// The constraint's name (shared with the optimizer: no copy per step).
@@ -26,6 +27,9 @@ pub struct ConstraintReport {
     pub penalty: Option<Vec<f64>>,
     /// Whether every entry's violation is within the tolerance.
     pub feasible: bool,
+    /// The sample ids of an indexed constraint's batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indices: Option<Vec<usize>>,
 }
 
 /// What one step did.

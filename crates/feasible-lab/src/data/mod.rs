@@ -1,4 +1,13 @@
-//! Built-in data sets, generated from a seed.
+//! Data sets: generated from a seed, shipped in the repository, or read from
+//! files installed through the package registries (`scripts/fetch-data.sh`).
 
+pub mod csv;
+pub mod error;
+pub mod fashion_mnist;
 pub mod gaussian_mixture;
+pub mod idx;
+pub mod iris;
 pub mod sampling;
+pub mod two_moons;
+
+pub use error::DataError;

@@ -1,7 +1,9 @@
 //! The published experiments the lab reproduces.
 
 pub mod concave;
+pub mod feasible_learning;
 pub mod rate;
+pub mod svm;
 
 /// The experiments `feasible reproduce` knows, in the order it runs them.
 pub const EXPERIMENTS: &[(&str, &str)] = &[
@@ -12,5 +14,13 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     (
         "concave",
         "min cos(x) s.t. sin(x) <= eps: penalty, GDA, nuPI, augmented Lagrangian (position paper Example 1, Table 1)",
+    ),
+    (
+        "feasible-learning",
+        "every sample's loss <= eps: ERM, Feasible Learning, slack relaxation; two moons and Fashion-MNIST",
+    ),
+    (
+        "svm",
+        "hard-margin SVM with one multiplier per training point (Iris) against the exact QP",
     ),
 ];

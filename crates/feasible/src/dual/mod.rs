@@ -23,6 +23,7 @@
 //! | [`Adam`] | `η m̂_t / (√v̂_t + ε)` | `m, v, t` |
 
 mod adam;
+mod columns;
 mod gradient_ascent;
 mod nupi;
 mod omega;
@@ -67,10 +68,13 @@ pub trait DualOptimizer: Clone + Debug + Send + Sync {
     fn step(&self, entry: usize, gradient: f64, state: &mut Self::EntryState) -> f64;
 }
 
-/// One dual step on every entry, in place: `λ_i ← Π(λ_i + step(g_i))`, `Π`
-/// the projection onto `λ >= 0` for an inequality (see [`crate::multiplier`]).
-pub fn dense_ascend<D: DualOptimizer>(
+/// One dual step on every entry of a slice, in place:
+/// `λ_k ← Π(λ_k + step(g_k))`, `Π` the projection onto `λ >= 0` for an
+/// inequality (see [`crate::multiplier`]). `ids` are the entries' ids in the
+/// constraint (for per-entry hyperparameters); `None` means `0, 1, 2, ...`.
+pub fn ascend_entries<D: DualOptimizer>(
     optimizer: &D,
+    ids: Option<&[usize]>,
     gradients: &[f64],
     states: &mut [D::EntryState],
     multipliers: &mut [f64],
@@ -78,13 +82,26 @@ pub fn dense_ascend<D: DualOptimizer>(
 ) {
     debug_assert_eq!(gradients.len(), states.len());
     debug_assert_eq!(gradients.len(), multipliers.len());
-    for (entry, ((g, s), m)) in gradients
+    for (k, ((g, s), m)) in gradients
         .iter()
         .zip(states.iter_mut())
         .zip(multipliers.iter_mut())
         .enumerate()
     {
+        let entry = ids.map_or(k, |ids| ids[k]);
         *m = crate::multiplier::ascend_one(*m, optimizer.step(entry, *g, s), inequality);
+    }
+}
+
+/// `values[ids[k]]` for every `k`.
+pub(crate) fn gather<T: Clone>(values: &[T], ids: &[usize]) -> Vec<T> {
+    ids.iter().map(|i| values[*i].clone()).collect()
+}
+
+/// `values[ids[k]] = sub[k]` for every `k`.
+pub(crate) fn scatter<T: Clone>(values: &mut [T], ids: &[usize], sub: &[T]) {
+    for (i, v) in ids.iter().zip(sub) {
+        values[*i] = v.clone();
     }
 }
 
@@ -114,16 +131,41 @@ pub enum DualOptimizerState {
     /// An optimizer that remembers nothing (gradient ascent): the number of entries.
     Stateless(usize),
     /// nuPI's `ξ` per entry.
-    NuPi(Vec<NuPiEntry>),
+    NuPi(#[serde(with = "columns::nupi")] Vec<NuPiEntry>),
     /// Optimistic ascent's last gradient per entry.
-    Optimistic(Vec<OptimisticEntry>),
+    Optimistic(#[serde(with = "columns::optimistic")] Vec<OptimisticEntry>),
     /// Omega's EMA per entry.
-    Omega(Vec<OmegaEntry>),
+    Omega(#[serde(with = "columns::omega")] Vec<OmegaEntry>),
     /// Adam's moments per entry.
-    Adam(Vec<AdamEntry>),
+    Adam(#[serde(with = "columns::adam")] Vec<AdamEntry>),
 }
 
 impl DualOptimizerState {
+    /// The state of entries `ids` only (ids may repeat).
+    pub fn gather(&self, ids: &[usize]) -> Self {
+        use DualOptimizerState as S;
+        match self {
+            S::Stateless(_) => S::Stateless(ids.len()),
+            S::NuPi(s) => S::NuPi(gather(s, ids)),
+            S::Optimistic(s) => S::Optimistic(gather(s, ids)),
+            S::Omega(s) => S::Omega(gather(s, ids)),
+            S::Adam(s) => S::Adam(gather(s, ids)),
+        }
+    }
+
+    /// Writes back the state of entries `ids` from `sub` (made by
+    /// [`DualOptimizerState::gather`] with the same ids).
+    pub fn scatter(&mut self, ids: &[usize], sub: &Self) {
+        use DualOptimizerState as S;
+        match (self, sub) {
+            (S::NuPi(s), S::NuPi(sub)) => scatter(s, ids, sub),
+            (S::Optimistic(s), S::Optimistic(sub)) => scatter(s, ids, sub),
+            (S::Omega(s), S::Omega(sub)) => scatter(s, ids, sub),
+            (S::Adam(s), S::Adam(sub)) => scatter(s, ids, sub),
+            _ => {}
+        }
+    }
+
     /// The number of entries the state covers.
     pub fn entries(&self) -> usize {
         match self {
@@ -197,20 +239,28 @@ impl AnyDualOptimizer {
         kind_matches && state.entries() == entries
     }
 
-    /// One dual step on all entries in place, advancing `state`:
-    /// `λ ← Π(λ + step(g))`. A state of another optimizer (ruled out when
-    /// the optimizer is built or a state restored) leaves everything as it is.
-    pub fn ascend(&self, gradients: &[f64], state: &mut DualOptimizerState, multipliers: &mut [f64], inequality: bool) {
+    /// One dual step on all entries of `state` in place, advancing it:
+    /// `λ ← Π(λ + step(g))`. `ids` name the entries (see [`ascend_entries`]).
+    /// A state of another optimizer (ruled out when the optimizer is built
+    /// or a state restored) leaves everything as it is.
+    pub fn ascend(
+        &self,
+        ids: Option<&[usize]>,
+        gradients: &[f64],
+        state: &mut DualOptimizerState,
+        multipliers: &mut [f64],
+        inequality: bool,
+    ) {
         use AnyDualOptimizer as O;
         use DualOptimizerState as S;
         match (self, state) {
             (O::GradientAscent(o), S::Stateless(entries)) => {
-                dense_ascend(o, gradients, &mut vec![(); *entries], multipliers, inequality)
+                ascend_entries(o, ids, gradients, &mut vec![(); *entries], multipliers, inequality)
             }
-            (O::NuPi(o), S::NuPi(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
-            (O::Optimistic(o), S::Optimistic(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
-            (O::Omega(o), S::Omega(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
-            (O::Adam(o), S::Adam(s)) => dense_ascend(o, gradients, s, multipliers, inequality),
+            (O::NuPi(o), S::NuPi(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
+            (O::Optimistic(o), S::Optimistic(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
+            (O::Omega(o), S::Omega(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
+            (O::Adam(o), S::Adam(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
             _ => debug_assert!(false, "dual optimizer state of another optimizer"),
         }
     }

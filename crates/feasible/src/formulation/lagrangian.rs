@@ -6,6 +6,17 @@
 //! strict violation when one is given (proxy constraints, Cotter et al.
 //! 2019): `λ ← Π(λ + step(g))`, `Π` the projection onto `λ >= 0` for
 //! inequalities.
+//!
+//! ## Relaxation by slack variables
+//!
+//! With a slack cost `α > 0` the constraint may be relaxed: `g(x) <= u`,
+//! `u >= 0`, at a cost `(α/2) |u|²` added to the objective (resilient
+//! constrained learning, Hounie et al. 2023; the slack relaxation of
+//! Feasible Learning, Ramirez et al. 2025). Minimising over `u` in closed
+//! form gives `u = λ/α` and the Lagrangian `f + λ·g - |λ|²/(2α)`: the model
+//! sees the same weights `λ`, and the multipliers ascend `g - λ/α`, which
+//! stops them at `λ = α [g]_+`: the minimal-norm slack that makes every
+//! entry feasible, at equilibrium with the loss.
 
 use crate::dual::{AnyDualOptimizer, DualOptimizerState};
 
@@ -19,13 +30,31 @@ pub fn primal_contribution(multipliers: &[f64], violations: &[f64]) -> f64 {
     multipliers.iter().zip(violations).map(|(l, g)| l * g).sum()
 }
 
-/// `λ ← Π(λ + step(g))`.
+/// `λ ← Π(λ + step(g))`; with a slack cost `α`, `λ ← Π(λ + step(g - λ/α))`
+/// (see [`super::Formulation::Lagrangian`]).
 pub fn dual_update(
     optimizer: &AnyDualOptimizer,
+    ids: Option<&[usize]>,
     multipliers: &mut [f64],
     state: &mut DualOptimizerState,
     strict_violations: &[f64],
     inequality: bool,
+    slack: Option<f64>,
 ) {
-    optimizer.ascend(strict_violations, state, multipliers, inequality);
+    match slack {
+        None => optimizer.ascend(ids, strict_violations, state, multipliers, inequality),
+        Some(alpha) => {
+            let relaxed: Vec<f64> = strict_violations
+                .iter()
+                .zip(multipliers.iter())
+                .map(|(g, l)| g - l / alpha)
+                .collect();
+            optimizer.ascend(ids, &relaxed, state, multipliers, inequality)
+        }
+    }
+}
+
+/// The slack `u = λ/α` that relaxes each entry under a slack cost `α`.
+pub fn slack(multipliers: &[f64], alpha: f64) -> Vec<f64> {
+    multipliers.iter().map(|l| l / alpha).collect()
 }

@@ -60,6 +60,10 @@ pub enum Formulation {
         /// The value every multiplier entry starts from (`>= 0` for an
         /// inequality; default 0).
         initial_multiplier: f64,
+        /// A slack cost `α > 0` relaxes the constraint by slack variables
+        /// of minimal norm (see [`lagrangian`]); `None`: no relaxation.
+        #[serde(default)]
+        slack: Option<f64>,
     },
     /// The augmented Lagrangian `L_c` (see [`augmented_lagrangian`]).
     AugmentedLagrangian {
@@ -99,6 +103,7 @@ impl Formulation {
         Formulation::Lagrangian {
             dual_optimizer: dual_optimizer.into(),
             initial_multiplier: 0.0,
+            slack: None,
         }
     }
 
@@ -107,7 +112,18 @@ impl Formulation {
         Formulation::Lagrangian {
             dual_optimizer: dual_optimizer.into(),
             initial_multiplier,
+            slack: None,
         }
+    }
+
+    /// For a Lagrangian: relax the constraint by slack variables with cost
+    /// `(α/2)|u|²` (see [`lagrangian`]). Other formulations are returned
+    /// unchanged.
+    pub fn with_slack(mut self, alpha: f64) -> Self {
+        if let Formulation::Lagrangian { slack, .. } = &mut self {
+            *slack = Some(alpha);
+        }
+        self
     }
 
     /// The augmented Lagrangian with penalty `penalty` (a number is a fixed
@@ -200,8 +216,19 @@ impl Formulation {
             Formulation::Lagrangian {
                 dual_optimizer,
                 initial_multiplier,
+                slack,
             } => {
                 dual_optimizer.validate(&owner, entries)?;
+                if let Some(alpha) = slack
+                    && !(alpha.is_finite() && *alpha > 0.0)
+                {
+                    return Err(FeasibleError::InvalidHyperparameter {
+                        owner: owner.clone(),
+                        name: "slack cost",
+                        value: *alpha,
+                        requirement: "must be a finite number > 0",
+                    });
+                }
                 check_initial(*initial_multiplier)
             }
             Formulation::AugmentedLagrangian {
@@ -228,6 +255,7 @@ impl Formulation {
             Formulation::Lagrangian {
                 dual_optimizer,
                 initial_multiplier,
+                ..
             } => FormulationState::Lagrangian {
                 multipliers: vec![*initial_multiplier; entries],
                 dual_optimizer: dual_optimizer.init(entries),
@@ -314,7 +342,12 @@ impl Formulation {
     pub(crate) fn primal_contribution(&self, state: &FormulationState, violations: &[f64], inequality: bool) -> f64 {
         use FormulationState as S;
         match (self, state) {
-            (_, S::Lagrangian { multipliers, .. }) => lagrangian::primal_contribution(multipliers, violations),
+            (Formulation::Lagrangian { slack, .. }, S::Lagrangian { multipliers, .. }) => {
+                let relaxation = slack.map_or(0.0, |alpha| {
+                    multipliers.iter().map(|l| l * l).sum::<f64>() / (2.0 * alpha)
+                });
+                lagrangian::primal_contribution(multipliers, violations) - relaxation
+            }
             (
                 _,
                 S::AugmentedLagrangian {
@@ -332,17 +365,34 @@ impl Formulation {
     }
 
     /// Moves the dual variables of `state` (multipliers, then penalty
-    /// coefficients) given the strict violations.
-    pub(crate) fn dual_update(&self, state: &mut FormulationState, strict_violations: &[f64], inequality: bool) {
+    /// coefficients) given the strict violations. `ids` name the entries of
+    /// a gathered state (see [`crate::dual::ascend_entries`]).
+    pub(crate) fn dual_update(
+        &self,
+        ids: Option<&[usize]>,
+        state: &mut FormulationState,
+        strict_violations: &[f64],
+        inequality: bool,
+    ) {
         use FormulationState as S;
         match (self, state) {
             (
-                Formulation::Lagrangian { dual_optimizer, .. },
+                Formulation::Lagrangian {
+                    dual_optimizer, slack, ..
+                },
                 S::Lagrangian {
                     multipliers,
                     dual_optimizer: dual_state,
                 },
-            ) => lagrangian::dual_update(dual_optimizer, multipliers, dual_state, strict_violations, inequality),
+            ) => lagrangian::dual_update(
+                dual_optimizer,
+                ids,
+                multipliers,
+                dual_state,
+                strict_violations,
+                inequality,
+                *slack,
+            ),
             (
                 Formulation::AugmentedLagrangian {
                     penalty: p, dual_step, ..
@@ -355,7 +405,7 @@ impl Formulation {
             ) => {
                 match (dual_step, dual_optimizer) {
                     (AugmentedDualStep::Optimizer(o), Some(s)) => {
-                        o.ascend(strict_violations, s, multipliers, inequality)
+                        o.ascend(ids, strict_violations, s, multipliers, inequality)
                     }
                     _ => {
                         augmented_lagrangian::classical_dual_update(multipliers, penalty, strict_violations, inequality)
@@ -410,6 +460,83 @@ pub enum FormulationState {
 }
 
 impl FormulationState {
+    /// The state of entries `ids` only (ids may repeat). A coefficient shared
+    /// by the whole constraint stays one value.
+    pub fn gather(&self, ids: &[usize]) -> FormulationState {
+        use crate::dual::gather;
+        use FormulationState as S;
+        let penalty = |p: &Vec<f64>| if p.len() == 1 { p.clone() } else { gather(p, ids) };
+        match self {
+            S::Lagrangian {
+                multipliers,
+                dual_optimizer,
+            } => S::Lagrangian {
+                multipliers: gather(multipliers, ids),
+                dual_optimizer: dual_optimizer.gather(ids),
+            },
+            S::AugmentedLagrangian {
+                multipliers,
+                dual_optimizer,
+                penalty: p,
+            } => S::AugmentedLagrangian {
+                multipliers: gather(multipliers, ids),
+                dual_optimizer: dual_optimizer.as_ref().map(|d| d.gather(ids)),
+                penalty: penalty(p),
+            },
+            S::QuadraticPenalty { penalty: p } => S::QuadraticPenalty { penalty: penalty(p) },
+            S::FixedPenalty => S::FixedPenalty,
+        }
+    }
+
+    /// Writes back entries `ids` from `sub`, made by
+    /// [`FormulationState::gather`] with the same (distinct) ids.
+    pub fn scatter(&mut self, ids: &[usize], sub: &FormulationState) {
+        use crate::dual::scatter;
+        use FormulationState as S;
+        let penalty = |p: &mut Vec<f64>, q: &Vec<f64>| {
+            if p.len() == 1 {
+                p.clone_from(q)
+            } else {
+                scatter(p, ids, q)
+            }
+        };
+        match (self, sub) {
+            (
+                S::Lagrangian {
+                    multipliers,
+                    dual_optimizer,
+                },
+                S::Lagrangian {
+                    multipliers: m,
+                    dual_optimizer: d,
+                },
+            ) => {
+                scatter(multipliers, ids, m);
+                dual_optimizer.scatter(ids, d);
+            }
+            (
+                S::AugmentedLagrangian {
+                    multipliers,
+                    dual_optimizer,
+                    penalty: p,
+                },
+                S::AugmentedLagrangian {
+                    multipliers: m,
+                    dual_optimizer: d,
+                    penalty: q,
+                },
+            ) => {
+                scatter(multipliers, ids, m);
+                if let (Some(dual_optimizer), Some(d)) = (dual_optimizer, d) {
+                    dual_optimizer.scatter(ids, d);
+                }
+                penalty(p, q);
+            }
+            (S::QuadraticPenalty { penalty: p }, S::QuadraticPenalty { penalty: q }) => penalty(p, q),
+            _ => {}
+        }
+    }
+
     /// The multipliers, if the formulation has any.
     pub fn multipliers(&self) -> Option<&[f64]> {
         match self {

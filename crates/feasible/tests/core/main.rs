@@ -8,5 +8,6 @@ mod augmented;
 mod common;
 mod dual_optimizers;
 mod equivalence;
+mod indexed;
 mod qp;
 mod schemes;

@@ -1,0 +1,377 @@
+//! Feasible Learning (Ramirez, Hounie, Elenter, Gallego-Posada, Hashemizadeh,
+//! Ribeiro & Lacoste-Julien, AISTATS 2025): instead of minimising the
+//! average loss, require *every* training sample's loss to be at most `ε`:
+//!
+//! ```text
+//! find θ   s.t.   CE(f_θ(x_i), y_i) <= ε   for every training sample i
+//! ```
+//!
+//! one indexed constraint with one multiplier per sample, and no objective
+//! at all (`Evaluation::feasibility()`). The relaxation ("feasible-slack")
+//! allows each sample a slack `u_i >= 0` at a cost `(α/2)|u|²`, the slack of
+//! minimal norm: the Lagrangian formulation with a slack cost `α` (see
+//! `feasible::formulation::lagrangian`). ERM minimises the mean
+//! cross-entropy. With `ε = -ln 0.6` a sample satisfies its constraint when
+//! the model gives its true class a probability of at least 0.6.
+//!
+//! Two moons, as published (experiments.md §5): 512 training and 128
+//! validation points, noise 0.1, MLP 2-70-70-2 with ReLU, AdamW with step
+//! 5e-4, full batch, multipliers from 0, nuPI dual step 1e-2, alternating
+//! updates (dual first), 250 epochs. Chosen here: nuPI `K_p = 1, K_i = 1`
+//! (the method of multipliers, see `feasible::dual::nupi`), AdamW weight
+//! decay 1e-2 and ε 1e-8 (PyTorch's defaults), slack cost `α = 1`, seeds 0.
+//!
+//! Fashion-MNIST (60,000 / 10,000, not in experiments.md): MLP 784-300-100-10,
+//! AdamW 1e-3, mini-batches of 256 shuffled every epoch, so each sample's
+//! multiplier moves once per epoch; nuPI dual step 1e-2 (`K_p = K_i = 1`),
+//! 10 epochs. All chosen here.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::AdamWConfig;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, NuPi, UpdateScheme};
+use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
+use serde::Serialize;
+
+use crate::data::fashion_mnist;
+use crate::data::sampling::SplitMix64;
+use crate::data::two_moons::two_moons;
+use crate::models::mlp::Mlp;
+
+/// The per-sample constraint's name.
+pub const CONSTRAINT: &str = "sample_loss";
+
+/// The three methods.
+pub const METHODS: [&str; 3] = ["erm", "feasible", "feasible-slack"];
+
+/// A data set as flat host arrays.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Its name in the rows.
+    pub name: &'static str,
+    /// Features per sample.
+    pub dims: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Training features, row-major.
+    pub train_x: Vec<f32>,
+    /// Training labels.
+    pub train_y: Vec<u8>,
+    /// Validation features.
+    pub val_x: Vec<f32>,
+    /// Validation labels.
+    pub val_y: Vec<u8>,
+}
+
+impl Dataset {
+    /// The number of training samples.
+    pub fn train_len(&self) -> usize {
+        self.train_y.len()
+    }
+}
+
+/// Two moons: 512 training and 128 validation points, noise 0.1.
+pub fn moons(seed: u64) -> Dataset {
+    let all = two_moons(640, 0.1, seed);
+    let flat: Vec<f32> = all.features.iter().flatten().copied().collect();
+    Dataset {
+        name: "two_moons",
+        dims: 2,
+        classes: 2,
+        train_x: flat[..1024].to_vec(),
+        train_y: all.labels[..512].to_vec(),
+        val_x: flat[1024..].to_vec(),
+        val_y: all.labels[512..].to_vec(),
+    }
+}
+
+/// Fashion-MNIST's training and test sets (the test set as validation).
+pub fn fashion() -> Result<Dataset, crate::data::DataError> {
+    let (train, test) = fashion_mnist::load_all()?;
+    Ok(Dataset {
+        name: "fashion_mnist",
+        dims: 784,
+        classes: 10,
+        train_x: train.pixels,
+        train_y: train.labels,
+        val_x: test.pixels,
+        val_y: test.labels,
+    })
+}
+
+/// Training settings for one data set.
+#[derive(Clone, Debug, Serialize)]
+pub struct FeasibleLearningConfig {
+    /// Layer widths, input first.
+    pub layers: Vec<usize>,
+    /// AdamW step.
+    pub lr: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Samples per step (`None`: full batch).
+    pub batch: Option<usize>,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// The bound on every sample's cross-entropy.
+    pub epsilon: f64,
+    /// nuPI step, `K_p`, `K_i`.
+    pub dual_lr: f64,
+    /// nuPI's proportional gain.
+    pub kp: f64,
+    /// Slack cost `α` of the relaxation.
+    pub slack_cost: f64,
+    /// Seed of the initialisation and the batches.
+    pub seed: u64,
+}
+
+impl FeasibleLearningConfig {
+    /// The published two-moons setup.
+    pub fn moons() -> Self {
+        Self {
+            layers: vec![2, 70, 70, 2],
+            lr: 5e-4,
+            weight_decay: 1e-2,
+            batch: None,
+            epochs: 250,
+            epsilon: -(0.6f64.ln()),
+            dual_lr: 1e-2,
+            kp: 1.0,
+            slack_cost: 1.0,
+            seed: 0,
+        }
+    }
+
+    /// The Fashion-MNIST setup.
+    pub fn fashion() -> Self {
+        Self {
+            layers: vec![784, 300, 100, 10],
+            lr: 1e-3,
+            weight_decay: 1e-2,
+            batch: Some(256),
+            epochs: 10,
+            epsilon: -(0.6f64.ln()),
+            dual_lr: 1e-2,
+            kp: 1.0,
+            slack_cost: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// One row.
+#[derive(Clone, Debug, Serialize)]
+pub struct FeasibleLearningRow {
+    /// Always `feasible-learning`.
+    pub experiment: &'static str,
+    /// `two_moons` or `fashion_mnist`.
+    pub dataset: &'static str,
+    /// `erm`, `feasible` or `feasible-slack`.
+    pub method: &'static str,
+    /// Fraction of training samples with loss <= ε.
+    pub train_frac_satisfied: f64,
+    /// Fraction of validation samples with loss <= ε.
+    pub val_frac_satisfied: f64,
+    /// Training accuracy.
+    pub train_acc: f64,
+    /// Validation accuracy.
+    pub val_acc: f64,
+    /// The largest training loss.
+    pub worst_train_loss: f64,
+    /// The mean training loss.
+    pub mean_train_loss: f64,
+    /// The bound ε.
+    pub epsilon: f64,
+    /// The largest multiplier at the end (0 for ERM).
+    pub max_multiplier: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Wall time of the training, seconds.
+    pub seconds: f64,
+}
+
+fn features(x: &[f32], dims: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(x.to_vec(), [x.len() / dims, dims]), device)
+}
+
+fn labels(y: &[u8], device: &Device) -> Tensor<2, Int> {
+    let n = y.len();
+    let y: Vec<i64> = y.iter().map(|l| i64::from(*l)).collect();
+    Tensor::from_data(TensorData::new(y, [n, 1]), device)
+}
+
+/// Per-sample cross-entropy `[n]`.
+pub fn per_sample_loss(model: &Mlp, x: Tensor<2>, y: Tensor<2, Int>) -> Tensor<1> {
+    let n = x.dims()[0];
+    log_softmax(model.forward(x), 1).gather(1, y).reshape([n]).neg()
+}
+
+/// Per-sample losses and correctness of `model` on host data, in chunks.
+fn evaluate(model: &Mlp, x: &[f32], y: &[u8], dims: usize, device: &Device) -> anyhow::Result<(Vec<f64>, Vec<bool>)> {
+    let inference = model.valid();
+    let device = device.clone().without_autodiff();
+    let (mut losses, mut correct) = (Vec::new(), Vec::new());
+    for (xs, ys) in x.chunks(4096 * dims).zip(y.chunks(4096)) {
+        let logits = inference.forward(features(xs, dims, &device));
+        let loss = log_softmax(logits.clone(), 1).gather(1, labels(ys, &device)).neg();
+        let predicted = logits.argmax(1);
+        losses.extend(
+            loss.try_into_vec_as::<f64>()
+                .map_err(|e| anyhow::anyhow!("reading losses back: {e:?}"))?,
+        );
+        let predicted: Vec<i64> = predicted
+            .try_into_vec_as::<i64>()
+            .map_err(|e| anyhow::anyhow!("reading predictions back: {e:?}"))?;
+        correct.extend(predicted.iter().zip(ys).map(|(p, y)| *p == i64::from(*y)));
+    }
+    Ok((losses, correct))
+}
+
+fn dual(method: &str, config: &FeasibleLearningConfig, n: usize) -> feasible::Result<ConstrainedOptimizer> {
+    let nupi = NuPi::new(config.dual_lr, config.kp, 1.0);
+    let formulation = match method {
+        "feasible-slack" => Formulation::lagrangian(nupi).with_slack(config.slack_cost),
+        _ => Formulation::lagrangian(nupi),
+    };
+    let mut builder = ConstrainedOptimizer::builder().scheme(UpdateScheme::AlternatingDualPrimal);
+    if method != "erm" {
+        builder = builder.constraint(
+            Constraint::at_most(CONSTRAINT, config.epsilon)
+                .with_entries(n)
+                .indexed()
+                .with_formulation(formulation),
+        );
+    }
+    builder.build()
+}
+
+/// The batches of one epoch: all ids (full batch) or shuffled chunks.
+fn epoch_batches(n: usize, batch: Option<usize>, rng: &mut SplitMix64) -> Vec<Vec<usize>> {
+    let mut ids: Vec<usize> = (0..n).collect();
+    match batch {
+        None => vec![ids],
+        Some(size) => {
+            for i in (1..n).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                ids.swap(i, j);
+            }
+            ids.chunks(size).map(<[usize]>::to_vec).collect()
+        }
+    }
+}
+
+/// Trains `method` on `data` and measures it.
+pub fn run_one(
+    data: &Dataset,
+    config: &FeasibleLearningConfig,
+    method: &'static str,
+) -> anyhow::Result<FeasibleLearningRow> {
+    let device = Device::flex().autodiff();
+    let n = data.train_len();
+    let optimizer = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay as f32)
+        .with_epsilon(1e-8)
+        .init();
+    let mut trainer = ConstrainedTrainer::new(dual(method, config, n)?, optimizer, config.lr)?;
+    let id: Option<ConstraintId> = (method != "erm").then(|| trainer.id(CONSTRAINT)).transpose()?;
+    let mut model = Mlp::new(&config.layers, &device, config.seed);
+    let mut rng = SplitMix64::new(config.seed ^ 0x5eed);
+    let full = config.batch.is_none().then(|| {
+        (
+            features(&data.train_x, data.dims, &device),
+            labels(&data.train_y, &device),
+        )
+    });
+    let start = Instant::now();
+    for _ in 0..config.epochs {
+        for ids in epoch_batches(n, config.batch, &mut rng) {
+            let (x, y) = match &full {
+                Some((x, y)) => (x.clone(), y.clone()),
+                None => {
+                    let xs: Vec<f32> = ids
+                        .iter()
+                        .flat_map(|i| data.train_x[i * data.dims..(i + 1) * data.dims].iter().copied())
+                        .collect();
+                    let ys: Vec<u8> = ids.iter().map(|i| data.train_y[*i]).collect();
+                    (features(&xs, data.dims, &device), labels(&ys, &device))
+                }
+            };
+            let losses = per_sample_loss(&model, x, y);
+            let evaluation = match id {
+                None => Evaluation::new(losses.mean()),
+                Some(id) => Evaluation::feasibility().with_id(id, ConstraintTensors::new(losses).with_indices(ids)),
+            };
+            model = trainer.step(model, evaluation)?.0;
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (train_loss, train_correct) = evaluate(&model, &data.train_x, &data.train_y, data.dims, &device)?;
+    let (val_loss, val_correct) = evaluate(&model, &data.val_x, &data.val_y, data.dims, &device)?;
+    let fraction = |v: &[f64]| v.iter().filter(|l| **l <= config.epsilon).count() as f64 / v.len() as f64;
+    let accuracy = |c: &[bool]| c.iter().filter(|c| **c).count() as f64 / c.len() as f64;
+    let max_multiplier = match method {
+        "erm" => 0.0,
+        _ => trainer
+            .dual()
+            .multipliers(CONSTRAINT)?
+            .map(|m| m.iter().copied().fold(0.0, f64::max))
+            .unwrap_or(0.0),
+    };
+    Ok(FeasibleLearningRow {
+        experiment: "feasible-learning",
+        dataset: data.name,
+        method,
+        train_frac_satisfied: fraction(&train_loss),
+        val_frac_satisfied: fraction(&val_loss),
+        train_acc: accuracy(&train_correct),
+        val_acc: accuracy(&val_correct),
+        worst_train_loss: train_loss.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        mean_train_loss: train_loss.iter().sum::<f64>() / train_loss.len() as f64,
+        epsilon: config.epsilon,
+        max_multiplier,
+        epochs: config.epochs,
+        seconds,
+    })
+}
+
+/// Renders the rows.
+pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
+    use crate::table::{Table, percent};
+    let mut out = String::from(
+        "Feasible Learning: every training sample's cross-entropy <= -ln(0.6) = 0.511 (Ramirez et al., AISTATS 2025)\n\n",
+    );
+    let mut table = Table::new(
+        "ERM, Feasible Learning, and its minimal-norm slack relaxation",
+        &[
+            "dataset",
+            "method",
+            "train sat. %",
+            "val sat. %",
+            "train acc %",
+            "val acc %",
+            "worst train loss",
+            "max λ",
+            "seconds",
+        ],
+    );
+    for r in rows {
+        table.row(vec![
+            r.dataset.to_string(),
+            r.method.to_string(),
+            percent(r.train_frac_satisfied),
+            percent(r.val_frac_satisfied),
+            percent(r.train_acc),
+            percent(r.val_acc),
+            format!("{:.3}", r.worst_train_loss),
+            format!("{:.3}", r.max_multiplier),
+            format!("{:.1}", r.seconds),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    if let Some(reason) = skipped {
+        out.push_str(&format!("  Fashion-MNIST skipped: {reason}\n"));
+    }
+    out
+}

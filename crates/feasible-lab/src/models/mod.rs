@@ -1,0 +1,3 @@
+//! Models shared by the experiments.
+
+pub mod mlp;
