@@ -348,16 +348,23 @@ impl ConstrainedOptimizer {
         };
         let first = self.observe(problem.measure(point).map_err(primal)?)?;
         let (next, report, updated, targets) = match self.scheme {
-            UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => {
+            UpdateScheme::Simultaneous => {
                 let views = self.views(&first);
                 let updated = self.dual_update(views.clone(), &first);
-                let primal_views = match self.scheme {
-                    UpdateScheme::Simultaneous => &views,
-                    _ => &updated,
-                };
-                let weights = self.primal_weights(primal_views, &first);
+                let weights = self.primal_weights(&views, &first);
                 let targets = first.targets();
-                let report = self.report(first, None, &weights, primal_views, &updated);
+                let report = self.report(first, None, &weights, &views, &updated);
+                self.notify(&report)?;
+                let next = problem.descend(point, &weights).map_err(primal)?;
+                (next, report, updated, targets)
+            }
+            UpdateScheme::AlternatingDualPrimal => {
+                // The primal step sees the updated multipliers: the state
+                // before the step is not needed again.
+                let updated = self.dual_update(self.views(&first), &first);
+                let weights = self.primal_weights(&updated, &first);
+                let targets = first.targets();
+                let report = self.report(first, None, &weights, &updated, &updated);
                 self.notify(&report)?;
                 let next = problem.descend(point, &weights).map_err(primal)?;
                 (next, report, updated, targets)
