@@ -58,6 +58,8 @@
 pub mod checkpoint;
 pub mod error;
 pub mod evaluation;
+pub mod random;
+pub mod sparsity;
 pub mod trainer;
 
 pub use error::{Error, Result};

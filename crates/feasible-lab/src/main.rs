@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use feasible::UpdateScheme;
 use feasible_lab::bench::{self, Loop};
 use feasible_lab::data::fashion_mnist;
-use feasible_lab::experiments::{EXPERIMENTS, concave, feasible_learning, rate, svm};
+use feasible_lab::experiments::{EXPERIMENTS, concave, feasible_learning, rate, sparsity, svm};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
@@ -192,6 +192,35 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             print_rows(&mut stdout, &rows, json, |rows| {
                 feasible_learning::render(rows, skipped.as_deref())
             })?;
+        }
+        "sparsity" => {
+            if !fashion_mnist::available() {
+                let reason = format!(
+                    "no data in {} ({})",
+                    fashion_mnist::directory().display(),
+                    fashion_mnist::HINT
+                );
+                eprintln!("sparsity: skipped: {reason}");
+                writeln!(
+                    stdout,
+                    "Controlled sparsity: skipped, Fashion-MNIST is needed: {reason}"
+                )?;
+                return Ok(());
+            }
+            let mut data = feasible_learning::fashion()?;
+            let mut config = if overrides.quick {
+                data = data.subset(6_000, 2_000);
+                sparsity::SparsityConfig::quick()
+            } else {
+                sparsity::SparsityConfig::full()
+            };
+            if let Some(steps) = overrides.steps {
+                config.epochs = steps;
+            }
+            let bar = progress(config.sweep.len() + 4, "sparsity");
+            let rows = sparsity::reproduce(&data, &config, threads, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            print_rows(&mut stdout, &rows, json, |rows| sparsity::render(rows, &config, &data))?;
         }
         "svm" => {
             let mut config = svm::SvmConfig::default();

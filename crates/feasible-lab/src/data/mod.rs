@@ -1,6 +1,7 @@
 //! Data sets: generated from a seed, shipped in the repository, or read from
 //! files installed through the package registries (`scripts/fetch-data.sh`).
 
+pub mod classification;
 pub mod csv;
 pub mod error;
 pub mod fashion_mnist;

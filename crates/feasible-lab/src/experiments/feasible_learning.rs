@@ -31,12 +31,13 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::AdamWConfig;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, NuPi, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 
-use crate::data::fashion_mnist;
+pub use crate::data::classification::{Dataset, fashion};
+use crate::data::classification::{epoch_batches, evaluate, features, labels};
 use crate::data::sampling::SplitMix64;
 use crate::data::two_moons::two_moons;
 use crate::models::mlp::Mlp;
@@ -46,32 +47,6 @@ pub const CONSTRAINT: &str = "sample_loss";
 
 /// The three methods.
 pub const METHODS: [&str; 3] = ["erm", "feasible", "feasible-slack"];
-
-/// A data set as flat host arrays.
-#[derive(Clone, Debug)]
-pub struct Dataset {
-    /// Its name in the rows.
-    pub name: &'static str,
-    /// Features per sample.
-    pub dims: usize,
-    /// Classes.
-    pub classes: usize,
-    /// Training features, row-major.
-    pub train_x: Vec<f32>,
-    /// Training labels.
-    pub train_y: Vec<u8>,
-    /// Validation features.
-    pub val_x: Vec<f32>,
-    /// Validation labels.
-    pub val_y: Vec<u8>,
-}
-
-impl Dataset {
-    /// The number of training samples.
-    pub fn train_len(&self) -> usize {
-        self.train_y.len()
-    }
-}
 
 /// Two moons: 512 training and 128 validation points, noise 0.1.
 pub fn moons(seed: u64) -> Dataset {
@@ -86,20 +61,6 @@ pub fn moons(seed: u64) -> Dataset {
         val_x: flat[1024..].to_vec(),
         val_y: all.labels[512..].to_vec(),
     }
-}
-
-/// Fashion-MNIST's training and test sets (the test set as validation).
-pub fn fashion() -> Result<Dataset, crate::data::DataError> {
-    let (train, test) = fashion_mnist::load_all()?;
-    Ok(Dataset {
-        name: "fashion_mnist",
-        dims: 784,
-        classes: 10,
-        train_x: train.pixels,
-        train_y: train.labels,
-        val_x: test.pixels,
-        val_y: test.labels,
-    })
 }
 
 /// Training settings for one data set.
@@ -192,41 +153,10 @@ pub struct FeasibleLearningRow {
     pub seconds: f64,
 }
 
-fn features(x: &[f32], dims: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(x.to_vec(), [x.len() / dims, dims]), device)
-}
-
-fn labels(y: &[u8], device: &Device) -> Tensor<2, Int> {
-    let n = y.len();
-    let y: Vec<i64> = y.iter().map(|l| i64::from(*l)).collect();
-    Tensor::from_data(TensorData::new(y, [n, 1]), device)
-}
-
 /// Per-sample cross-entropy `[n]`.
 pub fn per_sample_loss(model: &Mlp, x: Tensor<2>, y: Tensor<2, Int>) -> Tensor<1> {
     let n = x.dims()[0];
     log_softmax(model.forward(x), 1).gather(1, y).reshape([n]).neg()
-}
-
-/// Per-sample losses and correctness of `model` on host data, in chunks.
-fn evaluate(model: &Mlp, x: &[f32], y: &[u8], dims: usize, device: &Device) -> anyhow::Result<(Vec<f64>, Vec<bool>)> {
-    let inference = model.valid();
-    let device = device.clone().without_autodiff();
-    let (mut losses, mut correct) = (Vec::new(), Vec::new());
-    for (xs, ys) in x.chunks(4096 * dims).zip(y.chunks(4096)) {
-        let logits = inference.forward(features(xs, dims, &device));
-        let loss = log_softmax(logits.clone(), 1).gather(1, labels(ys, &device)).neg();
-        let predicted = logits.argmax(1);
-        losses.extend(
-            loss.try_into_vec_as::<f64>()
-                .map_err(|e| anyhow::anyhow!("reading losses back: {e:?}"))?,
-        );
-        let predicted: Vec<i64> = predicted
-            .try_into_vec_as::<i64>()
-            .map_err(|e| anyhow::anyhow!("reading predictions back: {e:?}"))?;
-        correct.extend(predicted.iter().zip(ys).map(|(p, y)| *p == i64::from(*y)));
-    }
-    Ok((losses, correct))
 }
 
 fn dual(method: &str, config: &FeasibleLearningConfig, n: usize) -> feasible::Result<ConstrainedOptimizer> {
@@ -245,21 +175,6 @@ fn dual(method: &str, config: &FeasibleLearningConfig, n: usize) -> feasible::Re
         );
     }
     builder.build()
-}
-
-/// The batches of one epoch: all ids (full batch) or shuffled chunks.
-fn epoch_batches(n: usize, batch: Option<usize>, rng: &mut SplitMix64) -> Vec<Vec<usize>> {
-    let mut ids: Vec<usize> = (0..n).collect();
-    match batch {
-        None => vec![ids],
-        Some(size) => {
-            for i in (1..n).rev() {
-                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-                ids.swap(i, j);
-            }
-            ids.chunks(size).map(<[usize]>::to_vec).collect()
-        }
-    }
 }
 
 /// Trains `method` on `data` and measures it.
@@ -289,14 +204,7 @@ pub fn run_one(
         for ids in epoch_batches(n, config.batch, &mut rng) {
             let (x, y) = match &full {
                 Some((x, y)) => (x.clone(), y.clone()),
-                None => {
-                    let xs: Vec<f32> = ids
-                        .iter()
-                        .flat_map(|i| data.train_x[i * data.dims..(i + 1) * data.dims].iter().copied())
-                        .collect();
-                    let ys: Vec<u8> = ids.iter().map(|i| data.train_y[*i]).collect();
-                    (features(&xs, data.dims, &device), labels(&ys, &device))
-                }
+                None => data.batch(&ids, &device),
             };
             let losses = per_sample_loss(&model, x, y);
             let evaluation = match id {
@@ -307,8 +215,10 @@ pub fn run_one(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    let (train_loss, train_correct) = evaluate(&model, &data.train_x, &data.train_y, data.dims, &device)?;
-    let (val_loss, val_correct) = evaluate(&model, &data.val_x, &data.val_y, data.dims, &device)?;
+    let inference = model.valid();
+    let logits = |x| inference.forward(x);
+    let (train_loss, train_correct) = evaluate(logits, &data.train_x, &data.train_y, data.dims, &device)?;
+    let (val_loss, val_correct) = evaluate(logits, &data.val_x, &data.val_y, data.dims, &device)?;
     let fraction = |v: &[f64]| v.iter().filter(|l| **l <= config.epsilon).count() as f64 / v.len() as f64;
     let accuracy = |c: &[bool]| c.iter().filter(|c| **c).count() as f64 / c.len() as f64;
     let max_multiplier = match method {

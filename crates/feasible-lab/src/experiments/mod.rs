@@ -3,6 +3,7 @@
 pub mod concave;
 pub mod feasible_learning;
 pub mod rate;
+pub mod sparsity;
 pub mod svm;
 
 /// The experiments `feasible reproduce` knows, in the order it runs them.
@@ -18,6 +19,10 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     (
         "feasible-learning",
         "every sample's loss <= eps: ERM, Feasible Learning, slack relaxation; two moons and Fashion-MNIST",
+    ),
+    (
+        "sparsity",
+        "at most 50% of the weights: penalty bisection vs one constrained training, L0 gates (position paper Fig. 1, Table 3)",
     ),
     (
         "svm",

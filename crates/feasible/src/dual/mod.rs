@@ -166,6 +166,18 @@ impl DualOptimizerState {
         }
     }
 
+    /// Puts entry `k` back in its initial state.
+    pub fn reset_entry(&mut self, k: usize) {
+        use DualOptimizerState as S;
+        match self {
+            S::Stateless(_) => {}
+            S::NuPi(s) => s[k] = NuPiEntry::default(),
+            S::Optimistic(s) => s[k] = OptimisticEntry::default(),
+            S::Omega(s) => s[k] = OmegaEntry::default(),
+            S::Adam(s) => s[k] = AdamEntry::default(),
+        }
+    }
+
     /// The number of entries the state covers.
     pub fn entries(&self) -> usize {
         match self {

@@ -17,6 +17,16 @@
 //! sees the same weights `λ`, and the multipliers ascend `g - λ/α`, which
 //! stops them at `λ = α [g]_+`: the minimal-norm slack that makes every
 //! entry feasible, at equilibrium with the loss.
+//!
+//! ## Dual restarts
+//!
+//! A multiplier integrates the violation, and when the model can only react
+//! slowly (L0 gates that start saturated need hundreds of steps before the
+//! density moves) it winds up far past the value the solution needs, and
+//! the constraint is then over-satisfied. With restarts, an inequality
+//! entry that is strictly satisfied (`g < 0`) gets its initial multiplier
+//! back (Gallego-Posada et al. 2022; Cooper's `restart_on_feasible`): the
+//! pressure stops as soon as the requirement holds.
 
 use crate::dual::{AnyDualOptimizer, DualOptimizerState};
 
@@ -50,6 +60,22 @@ pub fn dual_update(
                 .map(|(g, l)| g - l / alpha)
                 .collect();
             optimizer.ascend(ids, &relaxed, state, multipliers, inequality)
+        }
+    }
+}
+
+/// Dual restarts: every entry whose strict violation is negative (strictly
+/// satisfied) gets `initial` back, with a fresh dual optimizer state.
+pub fn restart_feasible(
+    multipliers: &mut [f64],
+    state: &mut DualOptimizerState,
+    strict_violations: &[f64],
+    initial: f64,
+) {
+    for (k, g) in strict_violations.iter().enumerate() {
+        if *g < 0.0 {
+            multipliers[k] = initial;
+            state.reset_entry(k);
         }
     }
 }

@@ -64,6 +64,11 @@ pub enum Formulation {
         /// of minimal norm (see [`lagrangian`]); `None`: no relaxation.
         #[serde(default)]
         slack: Option<f64>,
+        /// Dual restarts: an inequality entry that is strictly satisfied
+        /// (strict violation `< 0`) gets its initial multiplier and a fresh
+        /// dual optimizer state back (see [`lagrangian`]).
+        #[serde(default)]
+        restart_on_feasible: bool,
     },
     /// The augmented Lagrangian `L_c` (see [`augmented_lagrangian`]).
     AugmentedLagrangian {
@@ -104,6 +109,7 @@ impl Formulation {
             dual_optimizer: dual_optimizer.into(),
             initial_multiplier: 0.0,
             slack: None,
+            restart_on_feasible: false,
         }
     }
 
@@ -113,6 +119,7 @@ impl Formulation {
             dual_optimizer: dual_optimizer.into(),
             initial_multiplier,
             slack: None,
+            restart_on_feasible: false,
         }
     }
 
@@ -166,6 +173,19 @@ impl Formulation {
         }
     }
 
+    /// For a Lagrangian: dual restarts, an inequality entry strictly
+    /// satisfied gets its initial multiplier and a fresh dual optimizer state
+    /// back (see [`lagrangian`]). Other formulations are returned unchanged.
+    pub fn with_restart_on_feasible(mut self) -> Self {
+        if let Formulation::Lagrangian {
+            restart_on_feasible, ..
+        } = &mut self
+        {
+            *restart_on_feasible = true;
+        }
+        self
+    }
+
     /// For a Lagrangian or augmented Lagrangian: multipliers start at
     /// `initial`. Other formulations are returned unchanged.
     pub fn with_initial_multiplier(mut self, initial: f64) -> Self {
@@ -217,6 +237,7 @@ impl Formulation {
                 dual_optimizer,
                 initial_multiplier,
                 slack,
+                ..
             } => {
                 dual_optimizer.validate(&owner, entries)?;
                 if let Some(alpha) = slack
@@ -378,21 +399,29 @@ impl Formulation {
         match (self, state) {
             (
                 Formulation::Lagrangian {
-                    dual_optimizer, slack, ..
+                    dual_optimizer,
+                    slack,
+                    restart_on_feasible,
+                    initial_multiplier,
                 },
                 S::Lagrangian {
                     multipliers,
                     dual_optimizer: dual_state,
                 },
-            ) => lagrangian::dual_update(
-                dual_optimizer,
-                ids,
-                multipliers,
-                dual_state,
-                strict_violations,
-                inequality,
-                *slack,
-            ),
+            ) => {
+                lagrangian::dual_update(
+                    dual_optimizer,
+                    ids,
+                    multipliers,
+                    dual_state,
+                    strict_violations,
+                    inequality,
+                    *slack,
+                );
+                if *restart_on_feasible && inequality {
+                    lagrangian::restart_feasible(multipliers, dual_state, strict_violations, *initial_multiplier);
+                }
+            }
             (
                 Formulation::AugmentedLagrangian {
                     penalty: p, dual_step, ..

@@ -1,0 +1,205 @@
+//! A linear layer whose weights are gated by L0 hard-concrete gates.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::hard_concrete;
+use crate::random::SplitMix64;
+
+/// What one gate switches off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    /// One gate per input unit, shared by the unit's row of weights
+    /// (structured sparsity: a dropped unit removes a whole row, as in
+    /// Gallego-Posada et al. 2022).
+    Units,
+    /// One gate per weight (unstructured sparsity).
+    Weights,
+}
+
+/// How the gates act in a forward pass.
+// The noise tensor is the common case; boxing it would allocate every step.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum GateMode {
+    /// Sampled gates, from uniform noise of the gates' shape (training).
+    Sample(Tensor<2>),
+    /// Deterministic test-time gates (evaluation).
+    Deterministic,
+}
+
+/// Settings of an [`L0Linear`].
+#[derive(Clone, Debug)]
+pub struct L0LinearConfig {
+    /// Input features.
+    pub inputs: usize,
+    /// Output features.
+    pub outputs: usize,
+    /// Gates per unit or per weight.
+    pub granularity: Granularity,
+    /// The probability that a gate is dropped at the start (0.01: dense).
+    pub initial_drop_rate: f64,
+    /// The gates' parameters are `θ = log α / scale`. An optimizer whose
+    /// step does not depend on the gradient's size (Adam) moves `θ` by about
+    /// its step size, so `log α` moves `scale` times faster. Gates start at
+    /// `log α = ln 99 ≈ 4.6` and drop below `ln(1/11) ≈ -2.4`: with Adam's
+    /// step 1e-3 and scale 1 that takes some 7,000 steps. Default 1.
+    pub gate_scale: f64,
+}
+
+impl L0LinearConfig {
+    /// A layer `inputs → outputs` with unit gates starting dense (drop rate 0.01).
+    pub fn new(inputs: usize, outputs: usize) -> Self {
+        Self {
+            inputs,
+            outputs,
+            granularity: Granularity::Units,
+            initial_drop_rate: 0.01,
+            gate_scale: 1.0,
+        }
+    }
+
+    /// With the gates' parameters scaled by `scale` (see [`L0LinearConfig::gate_scale`]).
+    pub fn with_gate_scale(mut self, scale: f64) -> Self {
+        self.gate_scale = scale;
+        self
+    }
+
+    /// With gates of `granularity`.
+    pub fn with_granularity(mut self, granularity: Granularity) -> Self {
+        self.granularity = granularity;
+        self
+    }
+
+    /// With initial drop rate `rate` (in `(0, 1)`).
+    pub fn with_initial_drop_rate(mut self, rate: f64) -> Self {
+        self.initial_drop_rate = rate;
+        self
+    }
+
+    /// The shape of the gates: `[inputs, 1]` for units, `[inputs, outputs]` for weights.
+    pub fn gate_shape(&self) -> [usize; 2] {
+        match self.granularity {
+            Granularity::Units => [self.inputs, 1],
+            Granularity::Weights => [self.inputs, self.outputs],
+        }
+    }
+
+    /// The layer, weights and biases uniform in `±1/√inputs` drawn from
+    /// `rng` (as burn's and PyTorch's `Linear`), gates at the initial drop rate.
+    pub fn init(&self, device: &Device, rng: &mut SplitMix64) -> L0Linear {
+        let bound = 1.0 / (self.inputs as f64).sqrt();
+        let mut uniform = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| ((2.0 * rng.uniform_open() - 1.0) * bound) as f32)
+                .collect()
+        };
+        let [gi, go] = self.gate_shape();
+        let scale = if self.gate_scale > 0.0 && self.gate_scale.is_finite() {
+            self.gate_scale
+        } else {
+            1.0
+        };
+        let theta = (hard_concrete::log_alpha_for_drop_rate(self.initial_drop_rate) / scale) as f32;
+        L0Linear {
+            weight: Param::from_tensor(Tensor::from_data(
+                TensorData::new(uniform(self.inputs * self.outputs), [self.inputs, self.outputs]),
+                device,
+            )),
+            bias: Param::from_tensor(Tensor::from_data(
+                TensorData::new(uniform(self.outputs), [self.outputs]),
+                device,
+            )),
+            gate: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![theta; gi * go], [gi, go]),
+                device,
+            )),
+            gate_scale: scale,
+        }
+    }
+}
+
+/// `y = x (W ⊙ z) + b` with L0 gates `z` on the weights.
+#[derive(Module, Debug)]
+pub struct L0Linear {
+    /// `[inputs, outputs]`.
+    pub weight: Param<Tensor<2>>,
+    /// `[outputs]`.
+    pub bias: Param<Tensor<1>>,
+    /// The gates' parameters `θ`, `[inputs, 1]` (units) or `[inputs, outputs]`
+    /// (weights); their locations are `log α = gate_scale · θ`.
+    pub gate: Param<Tensor<2>>,
+    /// See [`L0LinearConfig::gate_scale`].
+    #[module(skip)]
+    pub gate_scale: f64,
+}
+
+impl L0Linear {
+    /// `[inputs, outputs]`.
+    pub fn shape(&self) -> [usize; 2] {
+        self.weight.shape().dims()
+    }
+
+    /// The shape of the gates.
+    pub fn gate_shape(&self) -> [usize; 2] {
+        self.gate.shape().dims()
+    }
+
+    /// The gates' locations `log α`.
+    pub fn log_alpha(&self) -> Tensor<2> {
+        self.gate.val().mul_scalar(self.gate_scale)
+    }
+
+    /// How many weights one gate switches.
+    fn weights_per_gate(&self) -> usize {
+        let [_, outputs] = self.shape();
+        if self.gate_shape()[1] == 1 { outputs } else { 1 }
+    }
+
+    /// The number of gated weights.
+    pub fn gated_weights(&self) -> usize {
+        let [inputs, outputs] = self.shape();
+        inputs * outputs
+    }
+
+    /// Uniform noise in `(0, 1)` of the gates' shape, from `rng`.
+    pub fn noise(&self, rng: &mut SplitMix64, device: &Device) -> Tensor<2> {
+        let [gi, go] = self.gate_shape();
+        let u: Vec<f32> = (0..gi * go).map(|_| rng.uniform_open() as f32).collect();
+        Tensor::from_data(TensorData::new(u, [gi, go]), device)
+    }
+
+    /// The forward pass `[n, inputs] → [n, outputs]`.
+    pub fn forward(&self, x: Tensor<2>, mode: &GateMode) -> Tensor<2> {
+        let gates = match mode {
+            GateMode::Sample(noise) => hard_concrete::sample(self.log_alpha(), noise.clone()),
+            GateMode::Deterministic => hard_concrete::deterministic(self.log_alpha()),
+        };
+        let [_, outputs] = self.shape();
+        x.matmul(self.weight.val() * gates) + self.bias.val().reshape([1, outputs])
+    }
+
+    /// The expected number of non-zero weights, `[1]`, differentiable in
+    /// the gates: each gate's `P(z ≠ 0)` times the weights it switches.
+    pub fn expected_nonzero(&self) -> Tensor<1> {
+        hard_concrete::probability_nonzero(self.log_alpha())
+            .sum()
+            .mul_scalar(self.weights_per_gate() as f64)
+    }
+
+    /// The number of weights the deterministic gates keep (host).
+    pub fn deterministic_nonzero(&self) -> Result<usize, crate::Error> {
+        let log_alpha = self
+            .log_alpha()
+            .without_autodiff()
+            .try_into_vec_as::<f64>()
+            .map_err(|e| crate::Error::Readback {
+                reason: format!("{e:?}"),
+            })?;
+        Ok(log_alpha
+            .iter()
+            .filter(|a| hard_concrete::deterministic_nonzero(**a))
+            .count()
+            * self.weights_per_gate())
+    }
+}
