@@ -499,3 +499,212 @@ pub fn render_memory(m: &IndexedMemory) -> String {
         m.checkpoint_mib
     )
 }
+
+/// The loops of the position paper's Table 2 comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table2Loop {
+    /// Rate task, fixed penalty through feasible-burn.
+    RatePenalized,
+    /// Rate task, Lagrangian through feasible-burn.
+    RateConstrained,
+    /// Sparsity task, `loss + c · density` written by hand.
+    SparsityHandPenalized,
+    /// Sparsity task, fixed penalty through feasible-burn.
+    SparsityPenalized,
+    /// Sparsity task, Lagrangian (with dual restarts) through feasible-burn.
+    SparsityConstrained,
+}
+
+impl Table2Loop {
+    /// Every loop, in the order one round runs them.
+    pub const ALL: [Table2Loop; 5] = [
+        Table2Loop::RatePenalized,
+        Table2Loop::RateConstrained,
+        Table2Loop::SparsityHandPenalized,
+        Table2Loop::SparsityPenalized,
+        Table2Loop::SparsityConstrained,
+    ];
+}
+
+/// Runs `steps` steps of the sparsity task (the gated MLP 784-300-100-10,
+/// batches of 256) on synthetic data of Fashion-MNIST's shape: the timing of
+/// a step does not depend on the pixels' values.
+fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
+    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::tensor::activation::log_softmax;
+    use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent};
+    use feasible_burn::sparsity::{self, L0LinearConfig};
+    use feasible_burn::{ConstraintTensors, Evaluation};
+
+    use crate::data::classification::{features, labels};
+    use crate::data::sampling::SplitMix64;
+    use crate::models::gated_mlp::GatedMlp;
+
+    let device = Device::flex().autodiff();
+    let mut rng = SplitMix64::new(11);
+    let batches: Vec<(Vec<f32>, Vec<u8>)> = (0..8)
+        .map(|_| {
+            let x = (0..256 * 784).map(|_| rng.uniform_open() as f32).collect();
+            let y = (0..256).map(|_| rng.below(10) as u8).collect();
+            (x, y)
+        })
+        .collect();
+    let mut model = GatedMlp::new(
+        &[784, 300, 100, 10],
+        |i, o| L0LinearConfig::new(i, o).with_gate_scale(5.0),
+        &device,
+        0,
+    );
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let formulation = match kind {
+        Table2Loop::SparsityConstrained => {
+            Formulation::lagrangian(GradientAscent::new(0.05)).with_restart_on_feasible()
+        }
+        _ => Formulation::fixed_penalty(1.0),
+    };
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(Constraint::at_most("density", 0.5).with_formulation(formulation))
+        .build()?;
+    let mut trainer = feasible_burn::ConstrainedTrainer::new(dual, AdamConfig::new().with_epsilon(1e-8).init(), 1e-3)?;
+    for t in 0..steps {
+        let (x, y) = &batches[t % batches.len()];
+        let (x, y) = (features(x, 784, &device), labels(y, &device));
+        let modes = model.sample_gates(&mut rng, &device);
+        let loss = log_softmax(model.forward(x, &modes), 1)
+            .gather(1, y)
+            .reshape([256])
+            .mean()
+            .neg();
+        let density = sparsity::expected_density(&model.layers).ok_or_else(|| anyhow::anyhow!("no layers"))?;
+        if kind == Table2Loop::SparsityHandPenalized {
+            let objective = loss + density;
+            let grads = GradientsParams::from_grads(objective.backward(), &model);
+            model = optimizer.step(1e-3, model, grads);
+        } else {
+            let strict = sparsity::deterministic_density(&model.layers)?;
+            let evaluation = Evaluation::new(loss).with(
+                "density",
+                ConstraintTensors::new(density).with_strict_values(vec![strict]),
+            );
+            model = trainer.step(model, evaluation)?.0;
+        }
+    }
+    Ok(())
+}
+
+/// Times the Table 2 loops `repeats` times, interleaved: the rate task for
+/// `rate_steps` steps, the sparsity task for `sparsity_steps`.
+pub fn table2(
+    rate_steps: usize,
+    sparsity_steps: usize,
+    repeats: usize,
+    mut progress: impl FnMut(),
+) -> anyhow::Result<Vec<(Table2Loop, Vec<f64>)>> {
+    let points = rate::points(&RateConfig::default());
+    let data = RateData::new(&points, &Device::flex().autodiff());
+    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); Table2Loop::ALL.len()];
+    // Warm-up.
+    train(Loop::FeasiblePenalty, &data, 100, |_| {})?;
+    train_sparsity(Table2Loop::SparsityPenalized, 5)?;
+    for _ in 0..repeats {
+        for (i, kind) in Table2Loop::ALL.into_iter().enumerate() {
+            let start = Instant::now();
+            match kind {
+                Table2Loop::RatePenalized => train(Loop::FeasiblePenalty, &data, rate_steps, |_| {}).map(|_| ())?,
+                Table2Loop::RateConstrained => {
+                    train(Loop::FeasibleLagrangian, &data, rate_steps, |_| {}).map(|_| ())?
+                }
+                sparsity => train_sparsity(sparsity, sparsity_steps)?,
+            }
+            runs[i].push(start.elapsed().as_secs_f64());
+            progress();
+        }
+    }
+    Ok(Table2Loop::ALL.into_iter().zip(runs).collect())
+}
+
+/// One row of the Table 2 comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Table2Row {
+    /// Always `table2`.
+    pub bench: &'static str,
+    /// `rate` or `sparsity`.
+    pub task: &'static str,
+    /// Steps per run.
+    pub steps: usize,
+    /// Median seconds per run, penalized (through feasible-burn).
+    pub penalized_seconds: f64,
+    /// Median seconds per run, constrained.
+    pub constrained_seconds: f64,
+    /// `constrained / penalized - 1`.
+    pub overhead: f64,
+    /// The sparsity task's hand-written penalty, median seconds.
+    pub hand_penalized_seconds: Option<f64>,
+    /// The paper's overhead (Table 2).
+    pub published_overhead: f64,
+}
+
+/// The two rows from the timings.
+pub fn table2_rows(timings: &[(Table2Loop, Vec<f64>)], rate_steps: usize, sparsity_steps: usize) -> Vec<Table2Row> {
+    let m = |kind| {
+        timings
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, r)| median(r))
+            .unwrap_or(f64::NAN)
+    };
+    vec![
+        Table2Row {
+            bench: "table2",
+            task: "rate",
+            steps: rate_steps,
+            penalized_seconds: m(Table2Loop::RatePenalized),
+            constrained_seconds: m(Table2Loop::RateConstrained),
+            overhead: m(Table2Loop::RateConstrained) / m(Table2Loop::RatePenalized) - 1.0,
+            hand_penalized_seconds: None,
+            published_overhead: 5.68 / 5.40 - 1.0,
+        },
+        Table2Row {
+            bench: "table2",
+            task: "sparsity",
+            steps: sparsity_steps,
+            penalized_seconds: m(Table2Loop::SparsityPenalized),
+            constrained_seconds: m(Table2Loop::SparsityConstrained),
+            overhead: m(Table2Loop::SparsityConstrained) / m(Table2Loop::SparsityPenalized) - 1.0,
+            hand_penalized_seconds: Some(m(Table2Loop::SparsityHandPenalized)),
+            published_overhead: 8.30 / 8.17 - 1.0,
+        },
+    ]
+}
+
+/// Renders the Table 2 comparison.
+pub fn render_table2(rows: &[Table2Row], repeats: usize) -> String {
+    use crate::table::Table;
+    let mut table = Table::new(
+        format!("Penalized vs constrained training (position paper Table 2), median of {repeats} interleaved runs"),
+        &[
+            "task",
+            "steps",
+            "penalized s",
+            "constrained s",
+            "overhead",
+            "paper",
+            "hand-written penalty s",
+        ],
+    );
+    for r in rows {
+        table.row(vec![
+            r.task.to_string(),
+            r.steps.to_string(),
+            format!("{:.3}", r.penalized_seconds),
+            format!("{:.3}", r.constrained_seconds),
+            format!("{:+.1}%", 100.0 * r.overhead),
+            format!("{:+.1}%", 100.0 * r.published_overhead),
+            r.hand_penalized_seconds
+                .map(|s| format!("{s:.3}"))
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    table.to_string()
+}

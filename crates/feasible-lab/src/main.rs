@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 use feasible::UpdateScheme;
 use feasible_lab::bench::{self, Loop};
 use feasible_lab::data::fashion_mnist;
-use feasible_lab::experiments::{EXPERIMENTS, concave, feasible_learning, rate, sparsity, svm};
+use feasible_lab::data::image;
+use feasible_lab::experiments::{EXPERIMENTS, concave, feasible_learning, l0onie, rate, sparsity, svm};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
@@ -55,8 +56,9 @@ enum Command {
     },
     /// Run a benchmark: `overhead` (constrained vs hand-written training),
     /// `flat` (step cost over 100,000 steps, and two controls), `memory`
-    /// (a million per-sample multipliers), or `loop` (one loop, `--kind`,
-    /// for instruction counting).
+    /// (a million per-sample multipliers), `table2` (penalized vs constrained
+    /// on the rate and sparsity tasks, position paper Table 2), or `loop`
+    /// (one loop, `--kind`, for instruction counting).
     Bench {
         /// `overhead`, `flat`, `loop`; `overhead` and `flat` when left out.
         name: Option<String>,
@@ -222,6 +224,26 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             bar.finish_and_clear();
             print_rows(&mut stdout, &rows, json, |rows| sparsity::render(rows, &config, &data))?;
         }
+        "l0onie" => {
+            if !image::astronaut_path().exists() {
+                let reason = format!("no image at {} ({})", image::astronaut_path().display(), image::HINT);
+                eprintln!("l0onie: skipped: {reason}");
+                writeln!(stdout, "L0onie: skipped: {reason}")?;
+                return Ok(());
+            }
+            let mut config = if overrides.quick {
+                l0onie::L0onieConfig::quick()
+            } else {
+                l0onie::L0onieConfig::full()
+            };
+            if let Some(steps) = overrides.steps {
+                config.steps = steps;
+            }
+            let bar = progress(3, "l0onie");
+            let rows = l0onie::reproduce(&config, threads, || bar.inc(1))?;
+            bar.finish_and_clear();
+            print_rows(&mut stdout, &rows, json, l0onie::render)?;
+        }
         "svm" => {
             let mut config = svm::SvmConfig::default();
             if let Some(steps) = overrides.steps {
@@ -271,12 +293,21 @@ fn main() -> anyhow::Result<()> {
             let name = name.as_deref();
             if !matches!(
                 name,
-                None | Some("overhead") | Some("flat") | Some("loop") | Some("memory")
+                None | Some("overhead") | Some("flat") | Some("loop") | Some("memory") | Some("table2")
             ) {
                 bail!(
-                    "unknown benchmark `{}`; known: overhead, flat, memory, loop",
+                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop",
                     name.unwrap_or_default()
                 );
+            }
+            if name == Some("table2") {
+                let sparsity_steps = 200;
+                let bar = progress(repeats * bench::Table2Loop::ALL.len(), "table2");
+                let timings = bench::table2(steps, sparsity_steps, repeats, || bar.inc(1))?;
+                bar.finish_and_clear();
+                let rows = bench::table2_rows(&timings, steps, sparsity_steps);
+                print_rows(&mut stdout, &rows, json, |r| bench::render_table2(r, repeats))?;
+                return Ok(());
             }
             if name == Some("memory") {
                 let m = bench::indexed_memory(1_000_000, 256, 10_000)?;

@@ -6,9 +6,12 @@ use burn::tensor::Device;
 use std::io::Write;
 
 use feasible_lab::data::fashion_mnist;
+use feasible_lab::data::image::{self, Image};
 use feasible_lab::experiments::concave::{self, ConcaveConfig};
 use feasible_lab::experiments::feasible_learning::{self, FeasibleLearningConfig};
+use feasible_lab::experiments::l0onie::{self, L0onieConfig};
 use feasible_lab::experiments::rate::{self, Method, RateConfig, RateData};
+use feasible_lab::experiments::sparsity::{self, SparsityConfig};
 use feasible_lab::experiments::svm::{self, SvmConfig};
 
 fn data(config: &RateConfig) -> RateData {
@@ -236,6 +239,95 @@ fn reproduce_feasible_learning_quick_and_svm_print_the_required_json_fields() {
     let rows = run(&["reproduce", "svm", "--json", "--steps", "50"]);
     for row in &rows {
         for key in ["objective", "qp_objective", "max_violation"] {
+            assert!(row[key].is_number(), "{key} in {row}");
+        }
+    }
+}
+
+fn skip_without_fashion_mnist(test: &str) -> bool {
+    if fashion_mnist::available() {
+        return false;
+    }
+    // Written past the test harness's capture, so that it shows.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: no Fashion-MNIST in {} ({})",
+        fashion_mnist::directory().display(),
+        fashion_mnist::HINT
+    );
+    true
+}
+
+#[test]
+fn one_constrained_training_reaches_the_target_density() {
+    if skip_without_fashion_mnist("sparsity test") {
+        return;
+    }
+    // The quick setup: 6,000 images, 80 epochs. The constraint density <= 0.5
+    // must hold at the end and the density must not collapse below it:
+    // within 2 percentage points.
+    let data = feasible_learning::fashion().unwrap().subset(6_000, 2_000);
+    let row = sparsity::train(&data, &SparsityConfig::quick(), sparsity::Method::Constrained(0.5)).unwrap();
+    assert!(row.density <= 0.5 && row.density >= 0.48, "{row:?}");
+    assert!(row.test_acc > 0.8, "{row:?}");
+}
+
+#[test]
+fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image() {
+    if !image::astronaut_path().exists() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED l0onie test: no image at {} ({})",
+            image::astronaut_path().display(),
+            image::HINT
+        );
+        return;
+    }
+    let photo = Image::read_png(&image::astronaut_path()).unwrap();
+    assert_eq!((photo.width, photo.height), (512, 512));
+    let config = L0onieConfig {
+        steps: 800,
+        ..L0onieConfig::quick()
+    };
+    let small = photo.shrink(config.shrink);
+    let coin = l0onie::fit(&small, &config, "coin").unwrap();
+    let pruned = l0onie::fit(&small, &config, "l0onie").unwrap();
+    // The constraint: at most COIN's parameters, so at most its size.
+    assert!(
+        pruned.parameters <= coin.parameters && pruned.bpp <= coin.bpp,
+        "{pruned:?} vs {coin:?}"
+    );
+    // And the picture survives the pruning (a collapsed network scores about 9 dB).
+    assert!(pruned.psnr > 18.0, "{pruned:?}");
+}
+
+#[test]
+fn reproduce_sparsity_prints_the_required_json_fields() {
+    if skip_without_fashion_mnist("sparsity JSON test") {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+        .args(["reproduce", "sparsity", "--quick", "--json", "--steps", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.iter().filter(|r| r["method"] == "constrained").count(), 5);
+    assert!(rows.iter().any(|r| r["method"] == "penalty"));
+    for row in &rows {
+        assert_eq!(row["experiment"], "sparsity");
+        for key in [
+            "coef",
+            "target_density",
+            "density",
+            "test_acc",
+            "train_seconds",
+            "trainings",
+        ] {
             assert!(row[key].is_number(), "{key} in {row}");
         }
     }

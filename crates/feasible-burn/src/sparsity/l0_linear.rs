@@ -45,6 +45,9 @@ pub struct L0LinearConfig {
     /// `log α = ln 99 ≈ 4.6` and drop below `ln(1/11) ≈ -2.4`: with Adam's
     /// step 1e-3 and scale 1 that takes some 7,000 steps. Default 1.
     pub gate_scale: f64,
+    /// Weights start uniform in `±weight_bound`; `None`: `±1/√inputs`
+    /// (burn's and PyTorch's `Linear`). Biases always start in `±1/√inputs`.
+    pub weight_bound: Option<f64>,
 }
 
 impl L0LinearConfig {
@@ -56,7 +59,15 @@ impl L0LinearConfig {
             granularity: Granularity::Units,
             initial_drop_rate: 0.01,
             gate_scale: 1.0,
+            weight_bound: None,
         }
+    }
+
+    /// With weights initialised uniform in `±bound` (SIREN's layers need
+    /// their own bounds).
+    pub fn with_weight_bound(mut self, bound: f64) -> Self {
+        self.weight_bound = Some(bound);
+        self
     }
 
     /// With the gates' parameters scaled by `scale` (see [`L0LinearConfig::gate_scale`]).
@@ -85,11 +96,12 @@ impl L0LinearConfig {
         }
     }
 
-    /// The layer, weights and biases uniform in `±1/√inputs` drawn from
-    /// `rng` (as burn's and PyTorch's `Linear`), gates at the initial drop rate.
+    /// The layer, weights and biases uniform in `±1/√inputs` (or weights in
+    /// `±weight_bound`) drawn from `rng`, gates at the initial drop rate.
     pub fn init(&self, device: &Device, rng: &mut SplitMix64) -> L0Linear {
-        let bound = 1.0 / (self.inputs as f64).sqrt();
-        let mut uniform = |n: usize| -> Vec<f32> {
+        let bias_bound = 1.0 / (self.inputs as f64).sqrt();
+        let weight_bound = self.weight_bound.unwrap_or(bias_bound);
+        let mut uniform = |n: usize, bound: f64| -> Vec<f32> {
             (0..n)
                 .map(|_| ((2.0 * rng.uniform_open() - 1.0) * bound) as f32)
                 .collect()
@@ -103,11 +115,14 @@ impl L0LinearConfig {
         let theta = (hard_concrete::log_alpha_for_drop_rate(self.initial_drop_rate) / scale) as f32;
         L0Linear {
             weight: Param::from_tensor(Tensor::from_data(
-                TensorData::new(uniform(self.inputs * self.outputs), [self.inputs, self.outputs]),
+                TensorData::new(
+                    uniform(self.inputs * self.outputs, weight_bound),
+                    [self.inputs, self.outputs],
+                ),
                 device,
             )),
             bias: Param::from_tensor(Tensor::from_data(
-                TensorData::new(uniform(self.outputs), [self.outputs]),
+                TensorData::new(uniform(self.outputs, bias_bound), [self.outputs]),
                 device,
             )),
             gate: Param::from_tensor(Tensor::from_data(
@@ -167,6 +182,13 @@ impl L0Linear {
         let [gi, go] = self.gate_shape();
         let u: Vec<f32> = (0..gi * go).map(|_| rng.uniform_open() as f32).collect();
         Tensor::from_data(TensorData::new(u, [gi, go]), device)
+    }
+
+    /// The forward pass without gates, `x W + b` (a dense layer; the gates'
+    /// parameters receive no gradient).
+    pub fn forward_ungated(&self, x: Tensor<2>) -> Tensor<2> {
+        let [_, outputs] = self.shape();
+        x.matmul(self.weight.val()) + self.bias.val().reshape([1, outputs])
     }
 
     /// The forward pass `[n, inputs] → [n, outputs]`.

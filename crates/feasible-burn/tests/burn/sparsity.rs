@@ -151,3 +151,42 @@ fn a_density_constraint_keeps_the_most_important_units() {
     let lambda = trainer.dual().multipliers("density").unwrap().unwrap()[0];
     assert!(lambda > 10.0 * 6.0 - 5.0 && lambda < 10.0 * 7.0 + 20.0, "{lambda}");
 }
+
+#[test]
+fn a_layer_wise_density_constraint_has_one_entry_per_layer() {
+    // Two unit-gated layers; the first must keep at most 30% of its
+    // weights, the second is allowed all of them (target 1.0), nothing else
+    // pulls. Each entry is measured on its own layer: only the first prunes.
+    let device = device();
+    let mut rng = SplitMix64::new(9);
+    let mut layers = vec![
+        L0LinearConfig::new(10, 4).with_gate_scale(5.0).init(&device, &mut rng),
+        L0LinearConfig::new(4, 2).with_gate_scale(5.0).init(&device, &mut rng),
+    ];
+    let p = hard_concrete::probability_nonzero_f64(99f64.ln());
+    let densities = values(sparsity::layer_densities(&layers).unwrap());
+    assert!(densities.iter().all(|d| (d - p).abs() < 1e-5), "{densities:?}");
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_most("layer_density", 0.3)
+                .with_entries(2)
+                .with_formulation(Formulation::lagrangian(GradientAscent::new(1.0)).with_restart_on_feasible()),
+        )
+        .build()
+        .unwrap();
+    let mut trainer = ConstrainedTrainer::new(dual, AdamConfig::new().init(), 0.05).unwrap();
+    for _ in 0..300 {
+        let strict = sparsity::deterministic_layer_densities(&layers).unwrap();
+        // Entry 1's target is met by offsetting its value: density - 0.7 <= 0.3.
+        let value = sparsity::layer_densities(&layers).unwrap()
+            - Tensor::<1>::from_data(TensorData::new(vec![0.0f32, 0.7], [2]), &device);
+        let evaluation = Evaluation::feasibility().with(
+            "layer_density",
+            ConstraintTensors::new(value).with_strict_values(vec![strict[0], strict[1] - 0.7]),
+        );
+        layers = trainer.step(layers, evaluation).unwrap().0;
+    }
+    let strict = sparsity::deterministic_layer_densities(&layers).unwrap();
+    assert!(strict[0] <= 0.3, "{strict:?}");
+    assert_eq!(strict[1], 1.0, "{strict:?}");
+}

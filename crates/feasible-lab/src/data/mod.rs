@@ -7,6 +7,7 @@ pub mod error;
 pub mod fashion_mnist;
 pub mod gaussian_mixture;
 pub mod idx;
+pub mod image;
 pub mod iris;
 pub mod sampling;
 pub mod two_moons;

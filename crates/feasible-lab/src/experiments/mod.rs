@@ -2,6 +2,7 @@
 
 pub mod concave;
 pub mod feasible_learning;
+pub mod l0onie;
 pub mod rate;
 pub mod sparsity;
 pub mod svm;
@@ -23,6 +24,10 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     (
         "sparsity",
         "at most 50% of the weights: penalty bisection vs one constrained training, L0 gates (position paper Fig. 1, Table 3)",
+    ),
+    (
+        "l0onie",
+        "an image stored as a SIREN, a wide network pruned to a small one's size by an L0 constraint (L0onie)",
     ),
     (
         "svm",

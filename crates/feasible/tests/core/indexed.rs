@@ -415,3 +415,47 @@ fn indexed_states_survive_save_and_restore() {
         restored.multipliers("loss_i").unwrap().unwrap()[999]
     );
 }
+
+#[test]
+fn dual_restarts_reset_strictly_satisfied_entries_only() {
+    // λ0 = 1 on three entries with nuPI state; violations (0.5, 0.0, -0.2),
+    // step 1: entry 0 rises to 1.5, entry 1 (g = 0, satisfied but not
+    // strictly) stays at 1, entry 2 (strictly satisfied) restarts at 1 with
+    // a fresh optimizer state instead of falling to 0.8.
+    let mut opt = indexed(
+        3,
+        Formulation::lagrangian_from(NuPi::new(1.0, 0.0, 1.0), 1.0).with_restart_on_feasible(),
+        UpdateScheme::Simultaneous,
+    );
+    let mut p = Batches {
+        measurements: vec![batch(&[0, 1, 2], &[1.0, 0.5, 0.3])],
+        next: 0,
+    };
+    opt.step(&mut p, &()).unwrap();
+    assert_eq!(opt.multipliers("loss_i").unwrap().unwrap(), &[1.5, 1.0, 1.0]);
+    let FormulationState::Lagrangian {
+        dual_optimizer: DualOptimizerState::NuPi(entries),
+        ..
+    } = &opt.state().constraints[0].state
+    else {
+        panic!("nuPI state expected");
+    };
+    assert!(entries[0].started && entries[1].started);
+    assert_eq!(entries[2], NuPiEntry::default());
+    // Without restarts the satisfied entry would have fallen.
+    let mut plain = indexed(
+        3,
+        Formulation::lagrangian_from(NuPi::new(1.0, 0.0, 1.0), 1.0),
+        UpdateScheme::Simultaneous,
+    );
+    plain
+        .step(
+            &mut Batches {
+                measurements: p.measurements.clone(),
+                next: 0,
+            },
+            &(),
+        )
+        .unwrap();
+    assert!((plain.multipliers("loss_i").unwrap().unwrap()[2] - 0.8).abs() < 1e-15);
+}
