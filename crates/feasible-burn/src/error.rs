@@ -61,6 +61,24 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A rate whose denominator is zero in this batch (a group with no
+    /// positives, say), so it has no value.
+    #[error(
+        "rate `{rate}` is undefined: {reason}; give it the data set's expected denominator (`Rate::with_expected_denominator`, `Fairness::with_dataset_denominators`) or use larger batches"
+    )]
+    EmptyRate {
+        /// The rate, as `kind[group]`.
+        rate: String,
+        /// Why.
+        reason: String,
+    },
+    /// A rate or fairness constraint that cannot be built (masks or labels
+    /// of the wrong length, an unknown class, an invalid tolerance).
+    #[error("rates: {reason}")]
+    Rate {
+        /// What is wrong.
+        reason: String,
+    },
     /// A primal hyperparameter out of range.
     #[error("primal learning rate = {value} is invalid: must be a finite number >= 0")]
     InvalidLearningRate {

@@ -70,6 +70,20 @@ impl ConstraintTensors {
         self
     }
 
+    /// The differentiable value.
+    pub fn value(&self) -> &Tensor<1> {
+        &self.value
+    }
+
+    /// The strict values, if they were given on the host
+    /// ([`with_strict_values`](Self::with_strict_values)).
+    pub fn strict_values(&self) -> Option<&[f64]> {
+        match &self.strict {
+            Some(Strict::Host(values)) => Some(values),
+            _ => None,
+        }
+    }
+
     /// Keeps the constraint out of this step's primal update.
     pub fn without_primal_update(mut self) -> Self {
         self.primal = false;

@@ -58,7 +58,9 @@
 pub mod checkpoint;
 pub mod error;
 pub mod evaluation;
+pub mod fairness;
 pub mod random;
+pub mod rates;
 pub mod sparsity;
 pub mod trainer;
 

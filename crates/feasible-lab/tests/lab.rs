@@ -14,6 +14,20 @@ use feasible_lab::experiments::rate::{self, Method, RateConfig, RateData};
 use feasible_lab::experiments::sparsity::{self, SparsityConfig};
 use feasible_lab::experiments::svm::{self, SvmConfig};
 
+/// Runs the `feasible` binary with `args` and parses one JSON object per line.
+fn json_rows(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn data(config: &RateConfig) -> RateData {
     RateData::new(&rate::points(config), &Device::flex().autodiff())
 }
@@ -61,13 +75,7 @@ fn the_sweep_is_the_published_one() {
 
 #[test]
 fn reproduce_prints_one_json_object_per_row_on_stdout() {
-    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
-        .args(["reproduce", "rate", "--json", "--steps", "50"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows = json_rows(&["reproduce", "rate", "--json", "--steps", "50"]);
     assert_eq!(rows.len(), 40);
     for row in &rows {
         assert_eq!(row["experiment"], "rate");
@@ -137,16 +145,7 @@ fn the_penalty_ends_at_an_endpoint_and_descent_ascent_does_not_settle() {
 
 #[test]
 fn reproduce_concave_prints_the_required_json_fields() {
-    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
-        .args(["reproduce", "concave", "--json", "--steps", "200"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_rows(&["reproduce", "concave", "--json", "--steps", "200"]);
     assert_eq!(rows.len(), 8 * 5);
     for row in &rows {
         assert_eq!(row["experiment"], "concave");
@@ -206,19 +205,7 @@ fn fashion_mnist_loads_with_6000_training_images_per_class_or_is_skipped_visibly
 
 #[test]
 fn reproduce_feasible_learning_quick_and_svm_print_the_required_json_fields() {
-    let run = |args: &[&str]| -> Vec<serde_json::Value> {
-        let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let rows = run(&["reproduce", "feasible-learning", "--quick", "--json", "--steps", "20"]);
+    let rows = json_rows(&["reproduce", "feasible-learning", "--quick", "--json", "--steps", "20"]);
     assert_eq!(rows.len(), 3);
     for row in &rows {
         assert_eq!(
@@ -236,7 +223,7 @@ fn reproduce_feasible_learning_quick_and_svm_print_the_required_json_fields() {
             assert!(row[key].is_number(), "{key} in {row}");
         }
     }
-    let rows = run(&["reproduce", "svm", "--json", "--steps", "50"]);
+    let rows = json_rows(&["reproduce", "svm", "--json", "--steps", "50"]);
     for row in &rows {
         for key in ["objective", "qp_objective", "max_violation"] {
             assert!(row[key].is_number(), "{key} in {row}");
@@ -306,16 +293,7 @@ fn reproduce_sparsity_prints_the_required_json_fields() {
     if skip_without_fashion_mnist("sparsity JSON test") {
         return;
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
-        .args(["reproduce", "sparsity", "--quick", "--json", "--steps", "1"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_rows(&["reproduce", "sparsity", "--quick", "--json", "--steps", "1"]);
     assert_eq!(rows.iter().filter(|r| r["method"] == "constrained").count(), 5);
     assert!(rows.iter().any(|r| r["method"] == "penalty"));
     for row in &rows {

@@ -193,6 +193,22 @@ pub enum FeasibleError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A snapshot for solution selection that cannot be used (a NaN, the
+    /// wrong number of violations); it was not recorded.
+    #[error("snapshot {snapshot}: {reason}")]
+    InvalidSnapshot {
+        /// The index the snapshot would have had.
+        snapshot: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Solution selection could not choose (no snapshots, a failed linear
+    /// program, values that do not fit the distribution).
+    #[error("solution selection: {reason}")]
+    Selection {
+        /// Why.
+        reason: String,
+    },
     /// The primal problem (the caller's model) failed; no dual state changed.
     #[error("the primal problem failed, no dual state changed: {source}")]
     Primal {

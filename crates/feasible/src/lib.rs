@@ -100,6 +100,7 @@ pub mod optimizer;
 pub mod penalty;
 pub mod report;
 pub mod scheme;
+pub mod selection;
 pub mod state;
 pub mod weights;
 
@@ -113,5 +114,6 @@ pub use optimizer::{ConstrainedOptimizer, ConstrainedOptimizerBuilder};
 pub use penalty::{Penalty, PenaltyUpdater};
 pub use report::{ConstraintReport, StepReport};
 pub use scheme::{PrimalProblem, UpdateScheme};
+pub use selection::{Distribution, Snapshot, Snapshots};
 pub use state::{ConstraintDualState, DualState};
 pub use weights::PrimalWeights;

@@ -30,6 +30,13 @@ impl ConstrainedOptimizerBuilder {
         self
     }
 
+    /// Declares several constraints (e.g. one per group of a fairness
+    /// criterion), in order.
+    pub fn constraints(mut self, constraints: impl IntoIterator<Item = Constraint>) -> Self {
+        self.constraints.extend(constraints);
+        self
+    }
+
     /// The update scheme (default: [`UpdateScheme::AlternatingDualPrimal`]).
     pub fn scheme(mut self, scheme: UpdateScheme) -> Self {
         self.scheme = scheme;

@@ -1,4 +1,5 @@
 //! feasible-burn against known answers. One test binary, several modules.
 
+mod rates;
 mod sparsity;
 mod trainer;

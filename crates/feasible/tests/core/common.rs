@@ -121,3 +121,34 @@ impl Rng {
         lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
     }
 }
+
+/// Solves `min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ cones` with clarabel at
+/// tight tolerances and returns `(x, z)`: the reference for the QP and LP
+/// tests. Panics unless clarabel reports the problem solved.
+pub fn clarabel_solve(
+    p: &clarabel::algebra::CscMatrix<f64>,
+    q: &[f64],
+    a: &clarabel::algebra::CscMatrix<f64>,
+    b: &[f64],
+    cones: &[clarabel::solver::SupportedConeT<f64>],
+) -> (Vec<f64>, Vec<f64>) {
+    use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus};
+    let settings = DefaultSettings {
+        verbose: false,
+        tol_gap_abs: 1e-12,
+        tol_gap_rel: 1e-12,
+        tol_feas: 1e-12,
+        ..DefaultSettings::default()
+    };
+    let mut solver = DefaultSolver::new(p, q, a, b, cones, settings).unwrap();
+    solver.solve();
+    assert!(
+        matches!(
+            solver.solution.status,
+            SolverStatus::Solved | SolverStatus::AlmostSolved
+        ),
+        "{:?}",
+        solver.solution.status
+    );
+    (solver.solution.x.clone(), solver.solution.z.clone())
+}

@@ -11,3 +11,4 @@ mod equivalence;
 mod indexed;
 mod qp;
 mod schemes;
+mod selection;

@@ -5,13 +5,13 @@
 use std::convert::Infallible;
 
 use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
+use clarabel::solver::SupportedConeT;
 use feasible::{
     ConstrainedOptimizer, Constraint, ConstraintId, Formulation, GradientAscent, Measurement, Measurements, NuPi,
     PrimalProblem, PrimalWeights, UpdateScheme,
 };
 
-use crate::common::{Rng, dot};
+use crate::common::{Rng, clarabel_solve, dot};
 
 /// `f(x) = ||x||²`, one constraint `a_i·x - b_i <= 0` (or `= 0`) per row.
 struct Qp {
@@ -71,24 +71,7 @@ fn reference(a: &[Vec<f64>], b: &[f64], equality: bool) -> (Vec<f64>, Vec<f64>) 
     } else {
         SupportedConeT::NonnegativeConeT(a.len())
     };
-    let settings = DefaultSettings {
-        verbose: false,
-        tol_gap_abs: 1e-12,
-        tol_gap_rel: 1e-12,
-        tol_feas: 1e-12,
-        ..DefaultSettings::default()
-    };
-    let mut solver = DefaultSolver::new(&p, &vec![0.0; n], &a_matrix, b, &[cone], settings).unwrap();
-    solver.solve();
-    assert!(
-        matches!(
-            solver.solution.status,
-            SolverStatus::Solved | SolverStatus::AlmostSolved
-        ),
-        "{:?}",
-        solver.solution.status
-    );
-    (solver.solution.x.clone(), solver.solution.z.clone())
+    clarabel_solve(&p, &vec![0.0; n], &a_matrix, b, &[cone])
 }
 
 fn formulations() -> Vec<(&'static str, Formulation)> {
