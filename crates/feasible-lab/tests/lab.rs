@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use burn::tensor::Device;
-use std::io::Write;
+use std::process::Output;
 
 use feasible_lab::data::image::{self, Image};
 use feasible_lab::data::{adult, fashion_mnist};
@@ -16,18 +16,57 @@ use feasible_lab::experiments::rate::{self, Method, RateConfig, RateData};
 use feasible_lab::experiments::sparsity::{self, SparsityConfig};
 use feasible_lab::experiments::svm::{self, SvmConfig};
 
-/// Runs the `feasible` binary with `args` and parses one JSON object per line.
-fn json_rows(args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
+/// The `feasible` binary, never fetching data (no network in tests).
+fn feasible() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_feasible"));
+    command.env("FEASIBLE_NO_FETCH", "1");
+    command
+}
+
+/// The `feasible` binary in a world without fetched data: the data
+/// directory and Fashion-MNIST's point into an empty directory of `name`.
+fn feasible_without_data(name: &str) -> (Command, std::path::PathBuf) {
+    let empty = std::env::temp_dir().join(format!("feasible-no-data-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut command = feasible();
+    command
+        .env("FEASIBLE_DATA_DIR", &empty)
+        .env("FEASIBLE_FASHION_MNIST", &empty)
+        .env_remove("FEASIBLE_DOWNLOADS")
+        .env_remove("FEASIBLE_ADULT")
+        .env_remove("FEASIBLE_COMPAS")
+        .env_remove("FEASIBLE_GERMAN");
+    (command, empty)
+}
+
+/// Every line of stdout as JSON.
+fn parse_json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
+}
+
+/// Runs the `feasible` binary with `args` and parses one JSON object per line.
+fn json_rows(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = feasible().args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    parse_json_lines(&out)
+}
+
+/// Runs the `feasible` binary with `args`, expects it to fail, returns stderr.
+fn refused(command: &mut Command, args: &[&str]) -> String {
+    let out = command.args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
 }
 
 fn data(config: &RateConfig) -> RateData {
@@ -93,17 +132,14 @@ fn reproduce_prints_one_json_object_per_row_on_stdout() {
 
 #[test]
 fn unknown_experiments_and_schemes_are_named_in_the_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
-        .args(["reproduce", "ratee"])
-        .output()
-        .unwrap();
+    let out = feasible().args(["reproduce", "ratee"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("unknown experiment `ratee`") && stderr.contains("rate"),
         "{stderr}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_feasible"))
+    let out = feasible()
         .args(["reproduce", "rate", "--scheme", "gda"])
         .output()
         .unwrap();
@@ -184,10 +220,11 @@ fn feasible_learning_satisfies_every_two_moons_sample_where_erm_does_not() {
 }
 
 #[test]
-fn fashion_mnist_loads_with_6000_training_images_per_class_or_is_skipped_visibly() {
-    if skip_without_fashion_mnist("fashion_mnist test") {
-        return;
-    }
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn fashion_mnist_loads_with_6000_training_images_per_class() {
     let (train, test) = fashion_mnist::load_all().unwrap();
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_eq!(train.pixels.len(), 60_000 * 784);
@@ -226,34 +263,12 @@ fn reproduce_feasible_learning_quick_and_svm_print_the_required_json_fields() {
     }
 }
 
-/// Whether a test must be skipped for want of a data set; says so past the
-/// test harness's capture, so that it shows.
-fn skip_without(available: bool, test: &str, data: &str, directory: std::path::PathBuf, hint: &str) -> bool {
-    if !available {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: no {data} in {} ({hint})",
-            directory.display()
-        );
-    }
-    !available
-}
-
-fn skip_without_fashion_mnist(test: &str) -> bool {
-    skip_without(
-        fashion_mnist::available(),
-        test,
-        "Fashion-MNIST",
-        fashion_mnist::directory(),
-        fashion_mnist::HINT,
-    )
-}
-
 #[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn one_constrained_training_reaches_the_target_density() {
-    if skip_without_fashion_mnist("sparsity test") {
-        return;
-    }
     // The quick setup: 6,000 images, 80 epochs. The constraint density <= 0.5
     // must hold at the end and the density must not collapse below it:
     // within 2 percentage points.
@@ -264,16 +279,11 @@ fn one_constrained_training_reaches_the_target_density() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_astronaut),
+    ignore = "astronaut.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image() {
-    if skip_without(
-        image::astronaut_path().exists(),
-        "l0onie test",
-        "image",
-        image::astronaut_path(),
-        image::HINT,
-    ) {
-        return;
-    }
     let photo = Image::read_png(&image::astronaut_path()).unwrap();
     assert_eq!((photo.width, photo.height), (512, 512));
     let config = L0onieConfig {
@@ -293,10 +303,11 @@ fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image(
 }
 
 #[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn reproduce_sparsity_prints_the_required_json_fields() {
-    if skip_without_fashion_mnist("sparsity JSON test") {
-        return;
-    }
     let rows = json_rows(&["reproduce", "sparsity", "--quick", "--json", "--steps", "1"]);
     assert_eq!(rows.iter().filter(|r| r["method"] == "constrained").count(), 5);
     assert!(rows.iter().any(|r| r["method"] == "penalty"));
@@ -315,15 +326,12 @@ fn reproduce_sparsity_prints_the_required_json_fields() {
     }
 }
 
-fn skip_without_adult(test: &str) -> bool {
-    skip_without(adult::available(), test, "UCI Adult", adult::directory(), adult::HINT)
-}
-
 #[test]
+#[cfg_attr(
+    not(has_adult),
+    ignore = "UCI Adult missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn equal_opportunity_on_adult_is_met_where_the_unconstrained_model_violates_it() {
-    if skip_without_adult("fairness test") {
-        return;
-    }
     // Ten epochs, one seed. The unconstrained model violates
     // TPR_g >= TPR - 0.05 (the published run by 0.019 on the training set,
     // ours by 0.03 to 0.07 over seeds and epochs); the best distribution is
@@ -353,10 +361,11 @@ fn equal_opportunity_on_adult_is_met_where_the_unconstrained_model_violates_it()
 }
 
 #[test]
+#[cfg_attr(
+    not(has_adult),
+    ignore = "UCI Adult missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn reproduce_fairness_prints_the_required_json_fields() {
-    if skip_without_adult("fairness JSON test") {
-        return;
-    }
     let rows = json_rows(&["reproduce", "fairness", "--quick", "--json", "--steps", "2"]);
     let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
     assert_eq!(methods, fairness::METHODS.to_vec());
@@ -375,10 +384,11 @@ fn reproduce_fairness_prints_the_required_json_fields() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn the_constrained_fine_tuning_shrinks_the_worst_excess_accuracy_drop() {
-    if skip_without_fashion_mnist("balancing-act test") {
-        return;
-    }
     // The quick setup (6,000 images): pruning to 2% of the weights and
     // fine-tuning without constraint leaves one class 5 points worse off
     // than the average on the training set; under the constraint the worst
@@ -401,10 +411,11 @@ fn the_constrained_fine_tuning_shrinks_the_worst_excess_accuracy_drop() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn reproduce_balancing_act_prints_the_required_json_fields() {
-    if skip_without_fashion_mnist("balancing-act JSON test") {
-        return;
-    }
     let rows = json_rows(&["reproduce", "balancing-act", "--quick", "--json", "--steps", "1"]);
     let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
     assert_eq!(
@@ -418,4 +429,168 @@ fn reproduce_balancing_act_prints_the_required_json_fields() {
         }
         assert_eq!(row["test_gaps"].as_array().unwrap().len(), 10);
     }
+}
+
+#[test]
+fn zero_and_absurd_step_counts_are_refused_with_a_message() {
+    let e = refused(&mut feasible(), &["reproduce", "rate", "--steps", "0"]);
+    assert!(e.contains("--steps 0") && e.contains("at least 1"), "{e}");
+    let e = refused(&mut feasible(), &["reproduce", "svm", "--steps", "99999999999999"]);
+    assert!(e.contains("--steps 99999999999999 is too many for `svm`"), "{e}");
+    // Every experiment is checked before any runs.
+    let e = refused(&mut feasible(), &["reproduce", "--steps", "18446744073709551615"]);
+    assert!(e.contains("too many for `rate`"), "{e}");
+    let e = refused(
+        &mut feasible(),
+        &["reproduce", "concave", "--steps", "184467440737095516150"],
+    );
+    assert!(e.contains("--steps"), "{e}");
+    for args in [
+        ["reproduce", "rate", "--threads", "0"],
+        ["bench", "overhead", "--steps", "0"],
+        ["bench", "overhead", "--repeats", "0"],
+        ["bench", "flat", "--flat-steps", "0"],
+    ] {
+        let e = refused(&mut feasible(), &args);
+        assert!(e.contains(args[2]) && e.contains("'0'"), "{args:?}: {e}");
+    }
+}
+
+#[test]
+fn scheme_is_refused_by_experiments_without_an_update_scheme() {
+    let e = refused(&mut feasible(), &["reproduce", "svm", "--scheme", "extragradient"]);
+    assert!(
+        e.contains("`svm` does not use an update scheme") && e.contains("accepted by: rate"),
+        "{e}"
+    );
+    // All experiments: the first that does not use one is named.
+    let e = refused(&mut feasible(), &["reproduce", "--scheme", "simultaneous"]);
+    assert!(e.contains("`concave` does not use an update scheme"), "{e}");
+}
+
+#[test]
+fn the_rate_experiment_runs_with_the_schemes_that_evaluate_twice() {
+    for scheme in ["extragradient", "alternating_primal_dual"] {
+        let rows = json_rows(&["reproduce", "rate", "--scheme", scheme, "--steps", "20", "--json"]);
+        assert_eq!(rows.len(), 40, "{scheme}");
+        for row in &rows {
+            assert_eq!(row["scheme"], scheme);
+            assert_eq!(row["steps"], 20);
+            let rate = row["class0_rate"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&rate), "{row}");
+        }
+    }
+}
+
+#[test]
+fn json_stdout_stays_json_when_missing_data_is_skipped() {
+    let (mut command, empty) = feasible_without_data("skip");
+    let out = command
+        .args([
+            "reproduce",
+            "feasible-learning",
+            "--json",
+            "--skip-missing",
+            "--steps",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Two moons run; Fashion-MNIST is skipped with a notice on stderr.
+    let rows = parse_json_lines(&out);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["dataset"] == "two_moons"), "{rows:?}");
+    assert!(stderr.contains("Fashion-MNIST skipped"), "{stderr}");
+    for experiment in ["sparsity", "l0onie", "fairness", "balancing-act"] {
+        let (mut command, _) = feasible_without_data("skip");
+        let out = command
+            .args(["reproduce", experiment, "--json", "--skip-missing"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{experiment}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{experiment}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(stderr.contains(&format!("{experiment}: skipped: ")), "{stderr}");
+    }
+    // Without --json the tables say it too.
+    let (mut command, _) = feasible_without_data("skip");
+    let out = command
+        .args(["reproduce", "l0onie", "--skip-missing"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("L0onie: skipped: the astronaut photograph is missing"));
+    std::fs::remove_dir_all(empty).unwrap();
+}
+
+#[test]
+fn a_missing_data_set_is_an_error_that_names_it() {
+    let (mut command, empty) = feasible_without_data("missing");
+    let e = refused(&mut command, &["reproduce", "fairness", "--json"]);
+    assert!(
+        e.contains("UCI Adult is missing") && e.contains("needed by fairness"),
+        "{e}"
+    );
+    assert!(e.contains("data fetch") && e.contains("--skip-missing"), "{e}");
+    let (mut command, _) = feasible_without_data("missing");
+    command.env_remove("FEASIBLE_NO_FETCH");
+    let e = refused(&mut command, &["reproduce", "--no-fetch", "--steps", "1"]);
+    for needed in [
+        "Fashion-MNIST is missing",
+        "UCI Adult is missing",
+        "the astronaut photograph is missing",
+    ] {
+        assert!(e.contains(needed), "{needed}: {e}");
+    }
+    assert!(e.contains("fetching is disabled"), "{e}");
+    // `data status` says the same.
+    let (mut command, _) = feasible_without_data("missing");
+    let out = command.args(["data", "status", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let rows = parse_json_lines(&out);
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r["available"] == false), "{rows:?}");
+    std::fs::remove_dir_all(empty).unwrap();
+}
+
+#[test]
+fn the_data_directory_is_found_at_run_time() {
+    // From a directory with no data/ above it, and no FEASIBLE_DATA_DIR, the
+    // data directory is the binary's (target/ sits in the repository), not
+    // a path compiled in.
+    let elsewhere = std::env::temp_dir().join(format!("feasible-cwd-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = feasible()
+        .env_remove("FEASIBLE_DATA_DIR")
+        .current_dir(&elsewhere)
+        .args(["data", "status"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("found from the binary's directory"), "{stdout}");
+    let out = feasible()
+        .current_dir(&elsewhere)
+        .args(["data", "status", "--data-dir", elsewhere.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("data directory: {} (--data-dir)", elsewhere.display())),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(elsewhere).unwrap();
+}
+
+#[test]
+fn bench_loop_prints_json_with_json() {
+    let rows = json_rows(&["bench", "loop", "--kind", "loss-only", "--steps", "5", "--json"]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["kind"], "loss only");
+    assert_eq!(rows[0]["steps"], 5);
+    assert!(rows[0]["seconds"].is_number());
 }

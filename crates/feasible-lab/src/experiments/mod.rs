@@ -44,3 +44,38 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
         "hard-margin SVM with one multiplier per training point (Iris) against the exact QP",
     ),
 ];
+
+/// What `--steps` sets for `experiment` and the largest value accepted (far
+/// beyond any useful run, well below what would exhaust memory); `None`
+/// for an unknown experiment.
+pub fn steps_limit(experiment: &str) -> Option<(&'static str, usize)> {
+    Some(match experiment {
+        "rate" => ("full-batch training steps", 1_000_000),
+        "concave" => ("projected gradient steps", 10_000_000),
+        "feasible-learning" => ("training epochs", 100_000),
+        "sparsity" => ("training epochs", 10_000),
+        "l0onie" => ("training steps", 1_000_000),
+        "fairness" => ("training epochs", 10_000),
+        "balancing-act" => ("fine-tuning epochs", 10_000),
+        "svm" => ("training epochs", 10_000_000),
+        _ => return None,
+    })
+}
+
+/// The experiments whose update scheme `--scheme` overrides; the others
+/// refuse it.
+pub const SCHEME_EXPERIMENTS: &[&str] = &["rate"];
+
+/// The fetched data sets `experiment` needs (`quick`: its `--quick`
+/// version). Without Fashion-MNIST, `feasible-learning` can still run its
+/// two-moons part.
+pub fn data_needed(experiment: &str, quick: bool) -> Vec<crate::data::sets::DataSet> {
+    use crate::data::sets::DataSet;
+    match experiment {
+        "feasible-learning" if !quick => vec![DataSet::FashionMnist],
+        "sparsity" | "balancing-act" => vec![DataSet::FashionMnist],
+        "l0onie" => vec![DataSet::Astronaut],
+        "fairness" => vec![DataSet::Adult],
+        _ => vec![],
+    }
+}

@@ -304,8 +304,10 @@ pub fn run_one(config: &RateConfig, data: &RateData, method: Method, coef: f64) 
     let mut model = LinearClassifier::zeros(&device);
     let start = Instant::now();
     for _ in 0..config.steps {
-        let evaluation = evaluate(&model, data, id);
-        model = trainer.step(model, evaluation)?.0;
+        // `step_with`, not `step`: the alternating primal->dual and
+        // extragradient schemes evaluate the model a second time within the
+        // step; the other schemes evaluate it once, as `step` would.
+        model = trainer.step_with(model, |m| evaluate(m, data, id))?.0;
     }
     let seconds = start.elapsed().as_secs_f64();
     let (class0_rate, accuracy, proxy) = metrics(&model, data)?;
