@@ -57,10 +57,12 @@ fn json_rows(args: &[&str]) -> Vec<serde_json::Value> {
 
 /// Runs the `feasible` binary with `args`, expects it to fail, returns stderr.
 fn refused(command: &mut Command, args: &[&str]) -> String {
-    let out = command.args(args).output().unwrap();
+    // A backtrace, had one been captured, would show with RUST_BACKTRACE=1.
+    let out = command.env("RUST_BACKTRACE", "1").args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(!stderr.contains("backtrace"), "{args:?}: {stderr}");
     assert!(
         out.stdout.is_empty(),
         "{args:?}: {}",
