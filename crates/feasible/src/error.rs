@@ -184,14 +184,61 @@ pub enum FeasibleError {
         #[source]
         source: serde_json::Error,
     },
-    /// An observer failed to record a step; the step was not committed.
-    #[error("observer `{observer}` failed, the step was not committed: {source}")]
+    /// An observer failed to record a committed step (it is not called
+    /// again; see [`crate::observe`]).
+    #[error("observer `{observer}` failed to record a step, and was detached: {source}")]
     Observer {
         /// The observer's name.
         observer: String,
         /// The underlying error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An indexed constraint's measurement has a different number of sample
+    /// ids and values.
+    #[error("constraint `{constraint}`: {ids} sample ids were given with {values} {kind}s (one {kind} per id is needed)")]
+    IdsValuesMismatch {
+        /// The constraint's name.
+        constraint: String,
+        /// The number of ids.
+        ids: usize,
+        /// The number of values.
+        values: usize,
+        /// Which values.
+        kind: ValueKind,
+    },
+    /// A [`ConstraintId`](crate::ConstraintId) issued by another optimizer.
+    #[error(
+        "constraint id #{index} was issued by another optimizer; ask this one with `id(name)` (declared here: {declared})"
+    )]
+    ForeignConstraintId {
+        /// The id's position.
+        index: usize,
+        /// The names this optimizer declares, comma separated.
+        declared: String,
+    },
+    /// A dual update whose result is not a finite number (a huge violation
+    /// overflowing a multiplier or an optimizer's state); the step was not
+    /// committed.
+    #[error(
+        "{constraint}: the dual update makes the {quantity} of entry {entry} {value}, not a finite number; \
+         the step was refused and nothing changed (is the violation or a step size absurdly large?)"
+    )]
+    NonFiniteDualUpdate {
+        /// The constraint (``constraint `name` ``).
+        constraint: String,
+        /// The entry (its id, for an indexed constraint).
+        entry: usize,
+        /// What is not finite: `multiplier`, `step`, `penalty coefficient`, or a state field.
+        quantity: String,
+        /// The value.
+        value: f64,
+    },
+    /// A size that cannot be allocated.
+    #[error("{what} cannot be allocated on this machine")]
+    TooLarge {
+        /// What was too large.
+        what: String,
     },
     /// A snapshot for solution selection that cannot be used (a NaN, the
     /// wrong number of violations); it was not recorded.

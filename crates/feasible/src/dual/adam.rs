@@ -66,22 +66,14 @@ impl Adam {
     }
 }
 
-/// What Adam remembers about one entry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct AdamEntry {
-    /// First moment `m`.
-    pub m: f64,
-    /// Second moment `v`.
-    pub v: f64,
-    /// Steps taken by this entry.
-    pub t: u64,
-}
-
 impl DualOptimizer for Adam {
-    type EntryState = AdamEntry;
-
     fn name(&self) -> &'static str {
         "adam"
+    }
+
+    /// The moments `m`, `v` and the entry's own step count `t`.
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["m", "v", "t"]
     }
 
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
@@ -107,12 +99,13 @@ impl DualOptimizer for Adam {
         Ok(())
     }
 
-    fn step(&self, _entry: usize, error: f64, state: &mut AdamEntry) -> f64 {
-        let t = state.t + 1;
-        let m = self.beta1 * state.m + (1.0 - self.beta1) * error;
-        let v = self.beta2 * state.v + (1.0 - self.beta2) * error * error;
-        *state = AdamEntry { m, v, t };
-        let exponent = i32::try_from(t).unwrap_or(i32::MAX);
+    fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let t = state[2] + 1.0;
+        let m = self.beta1 * state[0] + (1.0 - self.beta1) * error;
+        let v = self.beta2 * state[1] + (1.0 - self.beta2) * error * error;
+        state.copy_from_slice(&[m, v, t]);
+        // t counts steps exactly (an f64 holds every integer up to 2^53).
+        let exponent = if t < i32::MAX as f64 { t as i32 } else { i32::MAX };
         let m_hat = m / (1.0 - self.beta1.powi(exponent));
         let v_hat = v / (1.0 - self.beta2.powi(exponent));
         self.lr * m_hat / (v_hat.sqrt() + self.epsilon)

@@ -63,15 +63,6 @@ pub struct NuPi {
     pub start: NuPiStart,
 }
 
-/// What nuPI remembers about one entry: `ξ` of the last step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NuPiEntry {
-    /// `ξ_{t-1}`.
-    pub xi: f64,
-    /// Whether the entry has taken a step.
-    pub started: bool,
-}
-
 impl NuPi {
     /// nuPI with step `lr`, gains `kp`, `ki`, `ν = 0`, starting from zeros.
     pub fn new(lr: f64, kp: impl Into<PerEntry>, ki: impl Into<PerEntry>) -> Self {
@@ -106,10 +97,13 @@ impl NuPi {
 }
 
 impl DualOptimizer for NuPi {
-    type EntryState = NuPiEntry;
-
     fn name(&self) -> &'static str {
         "nupi"
+    }
+
+    /// `ξ_{t-1}`, and whether the entry has taken a step (0 or 1).
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["xi", "started"]
     }
 
     fn validate(&self, owner: &str, entries: usize) -> Result<()> {
@@ -139,14 +133,15 @@ impl DualOptimizer for NuPi {
         Ok(())
     }
 
-    fn step(&self, entry: usize, error: f64, state: &mut NuPiEntry) -> f64 {
-        let previous = match (state.started, self.start) {
-            (true, _) => state.xi,
+    fn step(&self, entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let previous = match (state[1] != 0.0, self.start) {
+            (true, _) => state[0],
             (false, NuPiStart::Zeros) => 0.0,
             (false, NuPiStart::Ascent) => error,
         };
         let xi = self.nu * previous + (1.0 - self.nu) * error;
-        *state = NuPiEntry { xi, started: true };
+        state[0] = xi;
+        state[1] = 1.0;
         self.lr * (self.ki.get(entry) * error + self.kp.get(entry) * (xi - previous))
     }
 }

@@ -50,20 +50,14 @@ impl Omega {
     }
 }
 
-/// What Omega remembers about one entry: the EMA of its gradients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct OmegaEntry {
-    /// `m_{t-1}`.
-    pub ema: f64,
-    /// Whether the entry has taken a step.
-    pub started: bool,
-}
-
 impl DualOptimizer for Omega {
-    type EntryState = OmegaEntry;
-
     fn name(&self) -> &'static str {
         "omega"
+    }
+
+    /// `m_{t-1}`, and whether the entry has taken a step (0 or 1).
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["ema", "started"]
     }
 
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
@@ -80,13 +74,11 @@ impl DualOptimizer for Omega {
         Ok(())
     }
 
-    fn step(&self, _entry: usize, error: f64, state: &mut OmegaEntry) -> f64 {
-        let previous = if state.started { state.ema } else { error };
+    fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let previous = if state[1] != 0.0 { state[0] } else { error };
         let step = self.lr * (error + self.optimism * (error - previous));
-        *state = OmegaEntry {
-            ema: self.ema * previous + (1.0 - self.ema) * error,
-            started: true,
-        };
+        state[0] = self.ema * previous + (1.0 - self.ema) * error;
+        state[1] = 1.0;
         step
     }
 }
