@@ -263,6 +263,28 @@ pub enum FeasibleError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A distribution over snapshots that breaks its invariants (unsorted or
+    /// repeated snapshot indices, a probability that is not a finite number
+    /// `> 0`, probabilities not summing to 1, a non-finite expectation):
+    /// refused when deserialized or used.
+    #[error("invalid distribution over snapshots: {reason}")]
+    InvalidDistribution {
+        /// What is wrong, naming the snapshot where there is one.
+        reason: String,
+    },
+    /// A uniform draw for sampling a distribution that is not in `[0, 1)`.
+    #[error("the draw {value} is not in [0, 1)")]
+    InvalidDraw {
+        /// The offending draw.
+        value: f64,
+    },
+    /// A checkpoint kind that cannot be written in the header (empty, or
+    /// with white space or control characters); nothing was written.
+    #[error("checkpoint kind `{kind}` is invalid: it must be a non-empty word without spaces")]
+    InvalidCheckpointKind {
+        /// The offending kind.
+        kind: String,
+    },
 }
 
 /// `Result` with [`FeasibleError`].

@@ -10,5 +10,6 @@ mod dual_optimizers;
 mod equivalence;
 mod indexed;
 mod qp;
+mod robustness;
 mod schemes;
 mod selection;
