@@ -196,7 +196,9 @@ pub enum FeasibleError {
     },
     /// An indexed constraint's measurement has a different number of sample
     /// ids and values.
-    #[error("constraint `{constraint}`: {ids} sample ids were given with {values} {kind}s (one {kind} per id is needed)")]
+    #[error(
+        "constraint `{constraint}`: {ids} sample ids were given with {values} {kind}s (one {kind} per id is needed)"
+    )]
     IdsValuesMismatch {
         /// The constraint's name.
         constraint: String,

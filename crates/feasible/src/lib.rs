@@ -107,7 +107,7 @@ pub mod state;
 pub mod weights;
 
 pub use constraint::{Constraint, ConstraintId, Sense};
-pub use dual::{Adam, DualOptimizer, GradientAscent, NuPi, Omega, Optimistic, OptimizerState, Pid};
+pub use dual::{Adam, AnyDualOptimizer, DualOptimizer, GradientAscent, NuPi, Omega, Optimistic, OptimizerState, Pid};
 pub use error::{FeasibleError, Result, ValueKind};
 pub use formulation::{
     AugmentedDualStep, AugmentedLagrangian, FixedPenalty, Formulation, FormulationState, Lagrangian, QuadraticPenalty,

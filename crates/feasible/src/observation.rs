@@ -89,11 +89,7 @@ impl Observation {
 
 /// Validates measurements: every constraint measured exactly once, by a
 /// known name or id, with the declared number of finite values.
-pub(crate) fn observe(
-constraints: &[Constraint],
-owner: u64,
-measurements: Measurements,
-) -> Result<Observation> {
+pub(crate) fn observe(constraints: &[Constraint], owner: u64, measurements: Measurements) -> Result<Observation> {
     if !measurements.loss.is_finite() {
         return Err(FeasibleError::NonFiniteLoss {
             value: measurements.loss,

@@ -376,6 +376,11 @@ mod tests {
                 .contains("penalty coefficient = -1")
         );
         let bad = Penalty::new(1.0).with_updater(PenaltyGrowth::additive(1.0).with_tolerance(f64::NAN));
-        assert!(bad.validate(&shape()).unwrap_err().to_string().contains("penalty tolerance"));
+        assert!(
+            bad.validate(&shape())
+                .unwrap_err()
+                .to_string()
+                .contains("penalty tolerance")
+        );
     }
 }

@@ -66,7 +66,10 @@ impl DualState {
         for c in &self.constraints {
             if let Some((what, entry, value)) = c.state.first_non_finite() {
                 return Err(FeasibleError::StateMismatch {
-                    reason: format!("constraint `{}`: the {what} of entry {entry} is {value}, not finite", c.name),
+                    reason: format!(
+                        "constraint `{}`: the {what} of entry {entry} is {value}, not finite",
+                        c.name
+                    ),
                 });
             }
         }
@@ -134,11 +137,11 @@ impl DualState {
                     c.name()
                 )));
             }
-            if let Some((entry, value)) = s
-                .state
-                .multipliers()
-                .and_then(|m| m.iter().enumerate().find(|(_, v)| c.sense().is_inequality() && **v < 0.0))
-            {
+            if let Some((entry, value)) = s.state.multipliers().and_then(|m| {
+                m.iter()
+                    .enumerate()
+                    .find(|(_, v)| c.sense().is_inequality() && **v < 0.0)
+            }) {
                 return Err(mismatch(format!(
                     "constraint `{}`: multiplier entry {entry} is {value}, an inequality's must be >= 0",
                     c.name()

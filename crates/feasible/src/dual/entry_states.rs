@@ -50,13 +50,15 @@ impl EntryStates {
                 ),
             });
         }
-        let pages = if fields.is_empty() { 0 } else { entries.div_ceil(Self::PAGE) };
+        let pages = if fields.is_empty() {
+            0
+        } else {
+            entries.div_ceil(Self::PAGE)
+        };
         let mut table = Vec::new();
-        table
-            .try_reserve_exact(pages)
-            .map_err(|_| FeasibleError::TooLarge {
-                what: format!("the per-entry state of {entries} entries"),
-            })?;
+        table.try_reserve_exact(pages).map_err(|_| FeasibleError::TooLarge {
+            what: format!("the per-entry state of {entries} entries"),
+        })?;
         table.resize_with(pages, || None);
         Ok(Self {
             fields: fields.iter().map(|f| f.to_string()).collect(),
@@ -302,6 +304,9 @@ mod tests {
         assert_eq!(s.get(7), &[0.0]);
         assert_eq!(s.first_non_finite(), None);
         s.get_mut(9)[0] = f64::NAN;
-        assert_eq!(s.first_non_finite().map(|(k, f, _)| (k, f.to_string())), Some((9, "m".into())));
+        assert_eq!(
+            s.first_non_finite().map(|(k, f, _)| (k, f.to_string())),
+            Some((9, "m".into()))
+        );
     }
 }

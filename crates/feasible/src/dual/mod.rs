@@ -28,6 +28,7 @@
 //! | [`Adam`] | `η m̂_t / (√v̂_t + ε)` | `m, v, t` |
 
 mod adam;
+mod any;
 mod entry_states;
 mod gradient_ascent;
 mod nupi;
@@ -37,6 +38,7 @@ mod per_entry;
 mod pid;
 
 pub use adam::Adam;
+pub use any::AnyDualOptimizer;
 pub use entry_states::EntryStates;
 pub use gradient_ascent::GradientAscent;
 pub use nupi::{NuPi, NuPiStart};

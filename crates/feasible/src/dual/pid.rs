@@ -102,9 +102,12 @@ impl DualOptimizer for Pid {
     fn validate(&self, owner: &str, entries: usize) -> Result<()> {
         check_nonnegative(owner, "PID step size", self.lr)?;
         let requirement = "must be a finite number >= 0";
-        self.kp.validate(owner, "PID K_p", entries, finite_nonnegative, requirement)?;
-        self.ki.validate(owner, "PID K_i", entries, finite_nonnegative, requirement)?;
-        self.kd.validate(owner, "PID K_d", entries, finite_nonnegative, requirement)?;
+        self.kp
+            .validate(owner, "PID K_p", entries, finite_nonnegative, requirement)?;
+        self.ki
+            .validate(owner, "PID K_i", entries, finite_nonnegative, requirement)?;
+        self.kd
+            .validate(owner, "PID K_d", entries, finite_nonnegative, requirement)?;
         for (name, value) in [("PID nu", self.nu), ("PID nu_d", self.nu_d)] {
             if !(value.is_finite() && (0.0..1.0).contains(&value)) {
                 return Err(FeasibleError::InvalidHyperparameter {
@@ -128,7 +131,11 @@ impl DualOptimizer for Pid {
         let pi = self.lr * (self.ki.get(entry) * error + self.kp.get(entry) * (xi - previous));
         let kd = self.kd.get(entry);
         let d = self.nu_d * state[1] + (1.0 - self.nu_d) * (xi - previous);
-        let derivative = if kd == 0.0 { None } else { Some(self.lr * kd * (d - state[1])) };
+        let derivative = if kd == 0.0 {
+            None
+        } else {
+            Some(self.lr * kd * (d - state[1]))
+        };
         state[0] = xi;
         state[1] = d;
         state[2] = 1.0;

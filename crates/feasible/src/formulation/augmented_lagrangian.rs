@@ -189,7 +189,6 @@ impl AugmentedLagrangian {
     }
 }
 
-
 /// `w_i = [λ_i + c_i g_i]_+` (inequality) or `λ_i + c_i g_i` (equality).
 pub fn primal_weights(multipliers: &[f64], penalty: &[f64], violations: &[f64], inequality: bool, out: &mut [f64]) {
     for (i, w) in out.iter_mut().enumerate() {

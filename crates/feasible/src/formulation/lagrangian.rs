@@ -333,7 +333,11 @@ fn smooth(ema: &mut EntryStates, g: &[f64], beta: f64) -> Vec<f64> {
         .enumerate()
         .map(|(k, g)| {
             let s = ema.get_mut(k);
-            s[0] = if s[1] != 0.0 { beta * s[0] + (1.0 - beta) * g } else { *g };
+            s[0] = if s[1] != 0.0 {
+                beta * s[0] + (1.0 - beta) * g
+            } else {
+                *g
+            };
             s[1] = 1.0;
             s[0]
         })
@@ -367,7 +371,11 @@ pub(crate) fn initial_vector(initial: &PerEntry, n: usize) -> Result<Vec<f64>> {
 /// for an inequality, within the upper bound.
 pub(crate) fn check_initial(initial: &PerEntry, shape: &Shape, upper: Option<f64>) -> Result<()> {
     let upper = upper.unwrap_or(f64::INFINITY);
-    let valid: fn(f64) -> bool = if shape.inequality { |x| x.is_finite() && x >= 0.0 } else { f64::is_finite };
+    let valid: fn(f64) -> bool = if shape.inequality {
+        |x| x.is_finite() && x >= 0.0
+    } else {
+        f64::is_finite
+    };
     let requirement = if shape.inequality {
         "must be a finite number >= 0 (an inequality's multiplier)"
     } else {

@@ -187,7 +187,13 @@ impl Formulation {
     }
 
     /// Writes the primal weights `w` for violations `g` into `out`.
-    pub(crate) fn primal_weights(&self, state: &FormulationState, violations: &[f64], inequality: bool, out: &mut [f64]) {
+    pub(crate) fn primal_weights(
+        &self,
+        state: &FormulationState,
+        violations: &[f64],
+        inequality: bool,
+        out: &mut [f64],
+    ) {
         use FormulationState as S;
         match (self, state) {
             (_, S::Lagrangian(s)) => lagrangian::primal_weights(&s.multipliers, out),

@@ -26,7 +26,9 @@ pub struct QuadraticPenaltyState {
 impl QuadraticPenalty {
     /// The quadratic penalty with coefficient `penalty`.
     pub fn new(penalty: impl Into<Penalty>) -> Self {
-        Self { penalty: penalty.into() }
+        Self {
+            penalty: penalty.into(),
+        }
     }
 
     pub(crate) fn validate(&self, shape: &Shape) -> Result<()> {

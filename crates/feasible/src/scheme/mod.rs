@@ -140,8 +140,12 @@ pub trait PrimalProblem {
 
     /// One primal step from `from` along `-(∇f + Σ w ∇g)` evaluated at
     /// `at`, with `w` from `weights`. Returns the new point.
-    fn descend(&mut self, from: &Self::Point, at: &Self::Point, weights: &PrimalWeights)
-    -> Result<Self::Point, Self::Error>;
+    fn descend(
+        &mut self,
+        from: &Self::Point,
+        at: &Self::Point,
+        weights: &PrimalWeights,
+    ) -> Result<Self::Point, Self::Error>;
 }
 
 #[cfg(test)]

@@ -65,8 +65,8 @@ impl PrimalProblem for LinearlyConstrainedQuadratic {
         Ok(m)
     }
 
-    fn descend(&mut self, from: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
-        let at = &self.last;
+    fn descend(&mut self, from: &Vec<f64>, at: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
+        assert_eq!(at, &self.last, "descend must differentiate at the last point measured");
         let mut grad: Vec<f64> = at.iter().zip(&self.anchor).map(|(x, a)| 2.0 * (x - a)).collect();
         for ((_, rows), id) in self.rows.iter().zip(&self.ids) {
             for (row, coef) in rows.iter().zip(weights.value_coefficients(*id).unwrap()) {
