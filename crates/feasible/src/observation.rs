@@ -123,9 +123,19 @@ pub(crate) fn observe(constraints: &[Constraint], owner: u64, measurements: Meas
             if let Some(strict) = &m.strict {
                 check_values(c, strict, expected, ValueKind::Strict)?;
             }
-            let violation: Vec<f64> = m.value.iter().map(|v| c.violation(*v)).collect();
+            // Against each entry's own target: value `k` belongs to entry
+            // `k`, or to entry `ids[k]` of an indexed constraint.
+            let violations = |values: &[f64]| -> Vec<f64> {
+                let entry = |k: usize| m.indices.as_ref().map_or(k, |ids| ids[k]);
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| c.violation_of(entry(k), *v))
+                    .collect()
+            };
+            let violation = violations(&m.value);
             let strict_violation = match &m.strict {
-                Some(strict) => strict.iter().map(|v| c.violation(*v)).collect(),
+                Some(strict) => violations(strict),
                 None => violation.clone(),
             };
             Ok(Observed {

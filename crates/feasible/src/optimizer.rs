@@ -208,6 +208,14 @@ impl ConstrainedOptimizer {
         Ok(self.states[id.index].penalty())
     }
 
+    /// The dual state of the constraint called `name`, without a copy
+    /// (what [`ConstrainedOptimizer::state`] would copy for it; for a
+    /// per-sample constraint with a billion entries that copy is gigabytes).
+    pub fn constraint_state(&self, name: &str) -> Result<&FormulationState> {
+        let id = self.id(name)?;
+        Ok(&self.states[id.index])
+    }
+
     /// A copy of the whole dual state (serializable with serde).
     pub fn state(&self) -> DualState {
         DualState {

@@ -232,7 +232,7 @@ impl Penalty {
         )?;
         if matches!(self.initial, PerEntry::Entries(_)) && self.granularity == Granularity::PerConstraint {
             return Err(FeasibleError::InvalidConstraint {
-                constraint: owner.clone(),
+                constraint: shape.constraint_name().to_string(),
                 reason: "per-entry initial penalty coefficients need per-entry coefficients".into(),
             });
         }

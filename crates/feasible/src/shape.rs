@@ -14,3 +14,15 @@ pub struct Shape {
     /// Whether its entries are indexed (measured a batch of ids at a time).
     pub indexed: bool,
 }
+
+impl Shape {
+    /// The constraint's bare name, for errors that quote it themselves
+    /// ([`FeasibleError::InvalidConstraint`](crate::FeasibleError::InvalidConstraint)):
+    /// `rate` for the owner ``constraint `rate` ``.
+    pub fn constraint_name(&self) -> &str {
+        self.owner
+            .strip_prefix("constraint `")
+            .and_then(|rest| rest.strip_suffix('`'))
+            .unwrap_or(&self.owner)
+    }
+}

@@ -107,17 +107,20 @@ impl DualState {
                     c.name()
                 )));
             }
-            let declared = c.to_string();
             if s.sense != c.sense() || &s.target != c.targets() {
+                let targets = |t: &PerEntry| match t {
+                    PerEntry::Shared(t) => t.to_string(),
+                    PerEntry::Entries(t) => format!("{t:?}"),
+                };
                 return Err(mismatch(format!(
-                    "constraint `{}`: it was saved for `{} {} {}`, this problem declares `{declared}`",
+                    "constraint `{}`: it was saved for `{} {} {}`, this problem declares `{} {} {}`",
                     c.name(),
                     s.name,
                     s.sense.symbol(),
-                    match &s.target {
-                        PerEntry::Shared(t) => t.to_string(),
-                        PerEntry::Entries(t) => format!("{t:?}"),
-                    }
+                    targets(&s.target),
+                    c.name(),
+                    c.sense().symbol(),
+                    targets(c.targets())
                 )));
             }
             if s.entries != c.entries() {

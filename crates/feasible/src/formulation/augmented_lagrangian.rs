@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::lagrangian::{check_initial, check_length, initial_vector, non_finite};
+use super::lagrangian::{check_initial, check_length, check_within, initial_vector, non_finite};
 use crate::dual::{DualOptimizer, OptimizerState, PerEntry, SharedDualOptimizer, ascend_entries};
 use crate::error::Result;
 use crate::multiplier::Bounds;
@@ -113,7 +113,7 @@ impl AugmentedLagrangian {
             o.validate(&shape.owner, shape.entries)?;
         }
         if let Some(upper) = self.upper_bound
-            && !(upper > 0.0)
+            && (upper.is_nan() || upper <= 0.0)
         {
             return Err(crate::FeasibleError::InvalidHyperparameter {
                 owner: shape.owner.clone(),
@@ -142,6 +142,7 @@ impl AugmentedLagrangian {
         shape: &Shape,
     ) -> std::result::Result<(), String> {
         check_length("multipliers", state.multipliers.len(), shape.entries)?;
+        check_within(&state.multipliers, self.upper_bound)?;
         match (&self.dual_step, &state.dual_optimizer) {
             (AugmentedDualStep::Classical, None) => {}
             (AugmentedDualStep::Optimizer(o), Some(s)) => s.check_fits(&**o, shape.entries)?,

@@ -202,7 +202,6 @@ impl Lagrangian {
     pub(crate) fn validate(&self, shape: &Shape) -> Result<()> {
         let owner = &shape.owner;
         self.dual_optimizer.validate(owner, shape.entries)?;
-        check_initial(&self.initial, shape, self.upper_bound)?;
         let invalid = |name, value, requirement| FeasibleError::InvalidHyperparameter {
             owner: owner.clone(),
             name,
@@ -219,10 +218,13 @@ impl Lagrangian {
             _ => {}
         }
         if let Some(upper) = self.upper_bound
-            && !(upper > 0.0)
+            && (upper.is_nan() || upper <= 0.0)
         {
             return Err(invalid("multiplier upper bound", upper, "must be > 0 (or infinite)"));
         }
+        // After the bound: an invalid bound is the culprit, not the
+        // multipliers it would exclude.
+        check_initial(&self.initial, shape, self.upper_bound)?;
         if let Some(beta) = self.smoothing
             && !(beta.is_finite() && (0.0..1.0).contains(&beta))
         {
@@ -230,13 +232,13 @@ impl Lagrangian {
         }
         if self.restart_on_feasible && !shape.inequality {
             return Err(FeasibleError::InvalidConstraint {
-                constraint: owner.clone(),
+                constraint: shape.constraint_name().to_string(),
                 reason: "dual restarts apply to inequalities only; this constraint is an equality".into(),
             });
         }
         if self.dual_optimizer.state_fields().len() > EntryStates::MAX_FIELDS {
             return Err(FeasibleError::InvalidConstraint {
-                constraint: owner.clone(),
+                constraint: shape.constraint_name().to_string(),
                 reason: format!(
                     "dual optimizer `{}` keeps {} numbers per entry, at most {} are supported",
                     self.dual_optimizer.name(),
@@ -263,6 +265,7 @@ impl Lagrangian {
     /// what differs.
     pub(crate) fn check_fits(&self, state: &LagrangianState, shape: &Shape) -> std::result::Result<(), String> {
         check_length("multipliers", state.multipliers.len(), shape.entries)?;
+        check_within(&state.multipliers, self.upper_bound)?;
         state.dual_optimizer.check_fits(&*self.dual_optimizer, shape.entries)?;
         match (&state.smoothed, self.smoothing) {
             (None, None) => Ok(()),
@@ -356,15 +359,25 @@ pub(crate) fn non_finite(shape: &Shape, e: crate::dual::NonFinite) -> FeasibleEr
 
 /// `n` initial multipliers; an impossible size is an error.
 pub(crate) fn initial_vector(initial: &PerEntry, n: usize) -> Result<Vec<f64>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| FeasibleError::TooLarge {
+    let too_large = |_| FeasibleError::TooLarge {
         what: format!("{n} multipliers"),
-    })?;
+    };
     match initial {
-        PerEntry::Shared(x) => v.resize(n, *x),
-        PerEntry::Entries(xs) => v.extend_from_slice(xs),
+        PerEntry::Shared(x) => {
+            // Asked first, so that an impossible size is an error, not an
+            // abort. Then `vec!` takes zeroed memory from the allocator for
+            // zeros: the pages of a billion per-sample multipliers are not
+            // touched (nor resident) until an entry is written.
+            Vec::<f64>::new().try_reserve_exact(n).map_err(too_large)?;
+            Ok(vec![*x; n])
+        }
+        PerEntry::Entries(xs) => {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n).map_err(too_large)?;
+            v.extend_from_slice(xs);
+            Ok(v)
+        }
     }
-    Ok(v)
 }
 
 /// Checks initial multipliers: one per entry if per entry, finite, `>= 0`
@@ -393,6 +406,18 @@ pub(crate) fn check_initial(initial: &PerEntry, shape: &Shape, upper: Option<f64
             value: *x,
             requirement: "must be within the multiplier upper bound",
         }),
+        None => Ok(()),
+    }
+}
+
+/// Every multiplier within the upper bound (by magnitude), or the message.
+pub(crate) fn check_within(multipliers: &[f64], upper: Option<f64>) -> std::result::Result<(), String> {
+    let Some(upper) = upper else { return Ok(()) };
+    match multipliers.iter().position(|m| m.abs() > upper) {
+        Some(k) => Err(format!(
+            "multiplier entry {k} is {}, beyond the multiplier upper bound {upper}",
+            multipliers[k]
+        )),
         None => Ok(()),
     }
 }
