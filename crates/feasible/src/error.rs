@@ -242,6 +242,30 @@ pub enum FeasibleError {
         /// What was too large.
         what: String,
     },
+    /// A scheme that measures the model twice within a step was asked to
+    /// run from one measurement.
+    #[error(
+        "the {scheme} scheme measures the model again within a step: run it with `ConstrainedOptimizer::step` \
+         (a `PrimalProblem`), or `step_with` in feasible-burn"
+    )]
+    SchemeNeedsProblem {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// `commit` of an alternating primal→dual step, which needs the
+    /// constraints measured after the primal step.
+    #[error(
+        "the alternating primal->dual scheme takes its dual step at the new point: measure the constraints after \
+         the primal step and call `commit_measured`"
+    )]
+    MeasurementNeeded,
+    /// `commit_measured` for a scheme that takes its dual step from the
+    /// step's first measurement.
+    #[error("the {scheme} scheme takes its dual step from the step's first measurement: call `commit`")]
+    MeasurementNotNeeded {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
     /// A snapshot for solution selection that cannot be used (a NaN, the
     /// wrong number of violations); it was not recorded.
     #[error("snapshot {snapshot}: {reason}")]

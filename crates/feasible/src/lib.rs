@@ -114,7 +114,7 @@ pub use formulation::{
 };
 pub use measurement::{Measurement, Measurements};
 pub use observe::{Every, History, JsonLinesWriter, Observer, ObserverError};
-pub use optimizer::{ConstrainedOptimizer, ConstrainedOptimizerBuilder};
+pub use optimizer::{ConstrainedOptimizer, ConstrainedOptimizerBuilder, PendingStep};
 pub use penalty::{Penalty, PenaltyGrowth, PenaltyUpdater};
 pub use report::{ConstraintReport, StepReport};
 pub use scheme::{PrimalProblem, UpdateScheme};

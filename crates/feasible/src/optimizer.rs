@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::constraint::{Constraint, ConstraintId};
 use crate::error::{FeasibleError, Result};
 use crate::formulation::FormulationState;
+use crate::measurement::Measurements;
 use crate::observation::{Observation, observe, unknown};
 use crate::observe::Observer;
 use crate::report::StepReport;
@@ -141,13 +142,90 @@ impl fmt::Debug for ConstrainedOptimizer {
     }
 }
 
-/// What a scheme hands back: the new point, the report, the updated views
-/// and where they go on commit.
-pub(crate) struct Rollout<Point> {
-    pub(crate) next: Point,
+/// A step computed but not committed: the primal weights, the report, the
+/// updated views of the dual state and where they go on commit.
+pub(crate) struct Prepared {
+    pub(crate) weights: PrimalWeights,
     pub(crate) report: StepReport,
     pub(crate) updated: Vec<FormulationState>,
     pub(crate) targets: Vec<Option<Vec<usize>>>,
+}
+
+/// Where a pending step stands.
+enum Stage {
+    /// Computed; waiting for the caller's primal step and the commit.
+    Ready(Prepared),
+    /// Alternating primal→dual: waiting for the measurement at `x_{t+1}`.
+    Halfway(scheme::Halfway),
+}
+
+/// A step begun with [`ConstrainedOptimizer::begin`] and not yet committed.
+/// Dropping it changes nothing.
+pub struct PendingStep<'a> {
+    optimizer: &'a mut ConstrainedOptimizer,
+    stage: Stage,
+}
+
+impl fmt::Debug for PendingStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingStep")
+            .field("needs_measurement", &self.needs_measurement())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingStep<'_> {
+    /// The primal weights: descend `∇f + Σ w ∇g`, i.e. build the objective
+    /// `loss + Σ coef · value` with [`PrimalWeights::value_coefficients`].
+    pub fn weights(&self) -> &PrimalWeights {
+        match &self.stage {
+            Stage::Ready(p) => &p.weights,
+            Stage::Halfway(h) => &h.weights,
+        }
+    }
+
+    /// Whether the commit needs the constraints measured again after the
+    /// primal step (alternating primal→dual).
+    pub fn needs_measurement(&self) -> bool {
+        matches!(self.stage, Stage::Halfway(_))
+    }
+
+    /// The report of the step, as it will be committed (`None` while a
+    /// measurement is still needed).
+    pub fn report(&self) -> Option<&StepReport> {
+        match &self.stage {
+            Stage::Ready(p) => Some(&p.report),
+            Stage::Halfway(_) => None,
+        }
+    }
+
+    /// Applies the dual update (after the caller's primal step) and reports
+    /// the step to the observers. For alternating primal→dual, use
+    /// [`PendingStep::commit_measured`]: this refuses with
+    /// [`FeasibleError::MeasurementNeeded`] and changes nothing.
+    pub fn commit(self) -> Result<StepReport> {
+        match self.stage {
+            Stage::Ready(prepared) => Ok(self.optimizer.commit(prepared)),
+            Stage::Halfway(_) => Err(FeasibleError::MeasurementNeeded),
+        }
+    }
+
+    /// Alternating primal→dual: the dual update from the constraints
+    /// measured at `x_{t+1}` (the loss in `measurements` is not used).
+    /// Other schemes take the dual step from `x_t` and refuse a second
+    /// measurement. On error nothing changes.
+    pub fn commit_measured(self, measurements: Measurements) -> Result<StepReport> {
+        match self.stage {
+            Stage::Halfway(half) => {
+                let second = observe(&self.optimizer.constraints, self.optimizer.owner, measurements)?;
+                let prepared = scheme::primal_dual_finish(self.optimizer, half, second)?;
+                Ok(self.optimizer.commit(prepared))
+            }
+            Stage::Ready(_) => Err(FeasibleError::MeasurementNotNeeded {
+                scheme: self.optimizer.scheme.name(),
+            }),
+        }
+    }
 }
 
 /// Wraps the caller's error.
@@ -287,18 +365,85 @@ impl ConstrainedOptimizer {
             self.owner,
             problem.measure(point).map_err(primal_error)?,
         )?;
-        let rollout = match self.scheme {
-            UpdateScheme::Simultaneous => scheme::simultaneous(self, problem, point, first)?,
-            UpdateScheme::AlternatingDualPrimal => scheme::dual_primal(self, problem, point, first)?,
-            UpdateScheme::AlternatingPrimalDual => scheme::primal_dual(self, problem, point, first)?,
+        let (next, prepared) = match self.scheme {
+            UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => {
+                let prepared = self.prepare(first)?;
+                let next = problem.descend(point, point, &prepared.weights).map_err(primal_error)?;
+                (next, prepared)
+            }
+            UpdateScheme::AlternatingPrimalDual => {
+                let half = scheme::primal_dual(self, first);
+                let next = problem.descend(point, point, &half.weights).map_err(primal_error)?;
+                let measured = problem.measure_constraints(&next).map_err(primal_error)?;
+                let second = observe(&self.constraints, self.owner, measured)?;
+                (next, scheme::primal_dual_finish(self, half, second)?)
+            }
             UpdateScheme::Extragradient => scheme::extragradient(self, problem, point, first)?,
         };
-        let Rollout {
-            next,
+        Ok((next, self.commit(prepared)))
+    }
+
+    /// Begins a step from measurements the caller made at the current point
+    /// `x_t`, for a training loop the caller keeps (burn's own optimizers,
+    /// schedulers, gradient accumulation, clipping): the returned
+    /// [`PendingStep`] gives the primal weights to build the objective
+    /// `loss + Σ coef · value` from; the caller takes the primal step, then
+    /// commits. Nothing changes before the commit: a step dropped without
+    /// one leaves the dual state as it was.
+    ///
+    /// Simultaneous and alternating dual→primal: [`PendingStep::commit`].
+    /// Alternating primal→dual: measure the constraints again at `x_{t+1}`
+    /// and [`PendingStep::commit_measured`]. Extragradient measures a
+    /// lookahead point within the step: use [`ConstrainedOptimizer::step`].
+    ///
+    /// ```
+    /// use feasible::{Constraint, ConstrainedOptimizer, Measurement, Measurements};
+    ///
+    /// let mut optimizer = ConstrainedOptimizer::builder()
+    ///     .constraint(Constraint::at_most("x", 1.0))
+    ///     .build()?;
+    /// let id = optimizer.id("x")?;
+    /// let mut x = 3.0_f64;
+    /// for _ in 0..5000 {
+    ///     // min (x - 2)² s.t. x <= 1: measure, descend with the weights, commit.
+    ///     let pending = optimizer.begin(Measurements::new((x - 2.0).powi(2)).with("x", Measurement::scalar(x)))?;
+    ///     let coef = pending.weights().value_coefficient(id).unwrap_or(0.0);
+    ///     x -= 0.1 * (2.0 * (x - 2.0) + coef);
+    ///     pending.commit()?;
+    /// }
+    /// assert!((x - 1.0).abs() < 1e-3);
+    /// # Ok::<(), feasible::FeasibleError>(())
+    /// ```
+    pub fn begin(&mut self, measurements: Measurements) -> Result<PendingStep<'_>> {
+        let first = observe(&self.constraints, self.owner, measurements)?;
+        let stage = match self.scheme {
+            UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => Stage::Ready(self.prepare(first)?),
+            UpdateScheme::AlternatingPrimalDual => Stage::Halfway(scheme::primal_dual(self, first)),
+            UpdateScheme::Extragradient => {
+                return Err(FeasibleError::SchemeNeedsProblem {
+                    scheme: self.scheme.name(),
+                });
+            }
+        };
+        Ok(PendingStep { optimizer: self, stage })
+    }
+
+    /// The step of a one-measurement scheme, not committed.
+    fn prepare(&self, first: Observation) -> Result<Prepared> {
+        match self.scheme {
+            UpdateScheme::Simultaneous => scheme::simultaneous(self, first),
+            _ => scheme::dual_primal(self, first),
+        }
+    }
+
+    /// Applies a prepared step to the dual state and reports it.
+    fn commit(&mut self, prepared: Prepared) -> StepReport {
+        let Prepared {
             report,
             updated,
             targets,
-        } = rollout;
+            ..
+        } = prepared;
         for ((state, view), target) in self.states.iter_mut().zip(updated).zip(targets) {
             match target {
                 None => *state = view,
@@ -307,7 +452,7 @@ impl ConstrainedOptimizer {
         }
         self.steps += 1;
         self.notify(&report);
-        Ok((next, report))
+        report
     }
 
     /// Reports a committed step; a failing observer is detached.

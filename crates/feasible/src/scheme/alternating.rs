@@ -16,50 +16,54 @@
 //! λ_{t+1} = Π(λ_t + step(g(x_{t+1})))
 //! ```
 
-use super::PrimalProblem;
 use crate::error::Result;
-use crate::observation::{Observation, observe};
-use crate::optimizer::{ConstrainedOptimizer, Rollout, primal_error};
+use crate::formulation::FormulationState;
+use crate::observation::Observation;
+use crate::optimizer::{ConstrainedOptimizer, Prepared};
+use crate::weights::PrimalWeights;
 
-/// One dual→primal step from `point`, measured as `first`.
-pub(crate) fn dual_primal<P: PrimalProblem>(
-    optimizer: &ConstrainedOptimizer,
-    problem: &mut P,
-    point: &P::Point,
-    first: Observation,
-) -> Result<Rollout<P::Point>> {
+/// Everything of a dual→primal step but the primal step: the dual update
+/// from `g(x_t)` and the weights of `λ_{t+1}`, not committed.
+pub(crate) fn dual_primal(optimizer: &ConstrainedOptimizer, first: Observation) -> Result<Prepared> {
     // The primal step sees the updated multipliers: the state before the
     // step is not needed again.
     let updated = optimizer.dual_update(optimizer.views(&first), &first)?;
     let weights = optimizer.primal_weights(&updated, &first);
-    let next = problem.descend(point, point, &weights).map_err(primal_error)?;
     let targets = first.targets();
     let report = optimizer.report(first, None, &weights, &updated, &updated);
-    Ok(Rollout {
-        next,
+    Ok(Prepared {
+        weights,
         report,
         updated,
         targets,
     })
 }
 
-/// One primal→dual step from `point`, measured as `first`.
-pub(crate) fn primal_dual<P: PrimalProblem>(
-    optimizer: &ConstrainedOptimizer,
-    problem: &mut P,
-    point: &P::Point,
-    first: Observation,
-) -> Result<Rollout<P::Point>> {
+/// A primal→dual step before its primal step: the weights of `λ_t`.
+pub(crate) struct Halfway {
+    pub(crate) first: Observation,
+    pub(crate) views: Vec<FormulationState>,
+    pub(crate) weights: PrimalWeights,
+}
+
+/// The first half of a primal→dual step.
+pub(crate) fn primal_dual(optimizer: &ConstrainedOptimizer, first: Observation) -> Halfway {
     let views = optimizer.views(&first);
     let weights = optimizer.primal_weights(&views, &first);
-    let next = problem.descend(point, point, &weights).map_err(primal_error)?;
-    let measured = problem.measure_constraints(&next).map_err(primal_error)?;
-    let second = observe(optimizer.constraints(), optimizer.owner(), measured)?;
+    Halfway { first, views, weights }
+}
+
+/// The second half: the dual update from `g(x_{t+1})`, measured as `second`.
+pub(crate) fn primal_dual_finish(
+    optimizer: &ConstrainedOptimizer,
+    half: Halfway,
+    second: Observation,
+) -> Result<Prepared> {
     let updated = optimizer.dual_update(optimizer.views(&second), &second)?;
     let targets = second.targets();
-    let report = optimizer.report(first, Some(second), &weights, &views, &updated);
-    Ok(Rollout {
-        next,
+    let report = optimizer.report(half.first, Some(second), &half.weights, &half.views, &updated);
+    Ok(Prepared {
+        weights: half.weights,
         report,
         updated,
         targets,

@@ -14,15 +14,17 @@
 use super::PrimalProblem;
 use crate::error::{FeasibleError, Result};
 use crate::observation::{Observation, observe};
-use crate::optimizer::{ConstrainedOptimizer, Rollout, primal_error};
+use crate::optimizer::{ConstrainedOptimizer, Prepared, primal_error};
 
-/// One extragradient step from `point`, measured as `first`.
+/// One extragradient step from `point`, measured as `first`: the next
+/// point and the dual update, not committed. Extragradient needs the
+/// model twice within a step, so it runs through a [`PrimalProblem`] only.
 pub(crate) fn extragradient<P: PrimalProblem>(
     optimizer: &ConstrainedOptimizer,
     problem: &mut P,
     point: &P::Point,
     first: Observation,
-) -> Result<Rollout<P::Point>> {
+) -> Result<(P::Point, Prepared)> {
     let views = optimizer.views(&first);
     let weights = optimizer.primal_weights(&views, &first);
     let lookahead = problem.descend(point, point, &weights).map_err(primal_error)?;
@@ -48,10 +50,13 @@ pub(crate) fn extragradient<P: PrimalProblem>(
     let updated = optimizer.dual_update(lookahead_views, &second)?;
     let targets = second.targets();
     let report = optimizer.report(first, Some(second), &weights, &views, &updated);
-    Ok(Rollout {
+    Ok((
         next,
-        report,
-        updated,
-        targets,
-    })
+        Prepared {
+            weights,
+            report,
+            updated,
+            targets,
+        },
+    ))
 }

@@ -30,7 +30,7 @@ mod alternating;
 mod extragradient;
 mod simultaneous;
 
-pub(crate) use alternating::{dual_primal, primal_dual};
+pub(crate) use alternating::{Halfway, dual_primal, primal_dual, primal_dual_finish};
 pub(crate) use extragradient::extragradient;
 pub(crate) use simultaneous::simultaneous;
 

@@ -5,26 +5,20 @@
 //! λ_{t+1} = Π(λ_t + step(g(x_t)))
 //! ```
 
-use super::PrimalProblem;
 use crate::error::Result;
 use crate::observation::Observation;
-use crate::optimizer::{ConstrainedOptimizer, Rollout, primal_error};
+use crate::optimizer::{ConstrainedOptimizer, Prepared};
 
-/// One simultaneous step from `point`, measured as `first`.
-pub(crate) fn simultaneous<P: PrimalProblem>(
-    optimizer: &ConstrainedOptimizer,
-    problem: &mut P,
-    point: &P::Point,
-    first: Observation,
-) -> Result<Rollout<P::Point>> {
+/// Everything of a simultaneous step but the primal step: the weights of
+/// `λ_t` and the dual update from `g(x_t)`, not committed.
+pub(crate) fn simultaneous(optimizer: &ConstrainedOptimizer, first: Observation) -> Result<Prepared> {
     let views = optimizer.views(&first);
     let updated = optimizer.dual_update(views.clone(), &first)?;
     let weights = optimizer.primal_weights(&views, &first);
-    let next = problem.descend(point, point, &weights).map_err(primal_error)?;
     let targets = first.targets();
     let report = optimizer.report(first, None, &weights, &views, &updated);
-    Ok(Rollout {
-        next,
+    Ok(Prepared {
+        weights,
         report,
         updated,
         targets,

@@ -18,4 +18,5 @@ mod qp;
 mod robustness;
 mod schemes;
 mod selection;
+mod user_loop;
 mod user_optimizer;
