@@ -316,6 +316,20 @@ pub enum FeasibleError {
 /// `Result` with [`FeasibleError`].
 pub type Result<T, E = FeasibleError> = std::result::Result<T, E>;
 
+/// Checks that a coefficient (an EMA's, a moment's) is in `[0, 1)`.
+pub(crate) fn check_unit_interval(owner: &str, name: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() && (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(FeasibleError::InvalidHyperparameter {
+            owner: owner.to_string(),
+            name,
+            value,
+            requirement: "must be in [0, 1)",
+        })
+    }
+}
+
 /// Checks that a hyperparameter is finite and `>= 0`.
 pub(crate) fn check_nonnegative(owner: &str, name: &'static str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {

@@ -26,7 +26,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::DualOptimizer;
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::error::{FeasibleError, Result, check_nonnegative, check_unit_interval};
 
 /// Adam ascent on the multipliers, see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,16 +78,8 @@ impl DualOptimizer for Adam {
 
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
         check_nonnegative(owner, "Adam step size", self.lr)?;
-        for (name, value) in [("Adam beta1", self.beta1), ("Adam beta2", self.beta2)] {
-            if !(value.is_finite() && (0.0..1.0).contains(&value)) {
-                return Err(FeasibleError::InvalidHyperparameter {
-                    owner: owner.to_string(),
-                    name,
-                    value,
-                    requirement: "must be in [0, 1)",
-                });
-            }
-        }
+        check_unit_interval(owner, "Adam beta1", self.beta1)?;
+        check_unit_interval(owner, "Adam beta2", self.beta2)?;
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(FeasibleError::InvalidHyperparameter {
                 owner: owner.to_string(),

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::DualOptimizer;
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::error::{Result, check_nonnegative, check_unit_interval};
 
 /// Omega with step `lr`, optimism `γ` and EMA coefficient `β`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,15 +63,7 @@ impl DualOptimizer for Omega {
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
         check_nonnegative(owner, "Omega step size", self.lr)?;
         check_nonnegative(owner, "Omega optimism", self.optimism)?;
-        if !(self.ema.is_finite() && (0.0..1.0).contains(&self.ema)) {
-            return Err(FeasibleError::InvalidHyperparameter {
-                owner: owner.to_string(),
-                name: "Omega EMA coefficient",
-                value: self.ema,
-                requirement: "must be in [0, 1)",
-            });
-        }
-        Ok(())
+        check_unit_interval(owner, "Omega EMA coefficient", self.ema)
     }
 
     fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {

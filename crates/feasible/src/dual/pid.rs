@@ -32,9 +32,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::nupi::{filtered_error, pi_step};
 use super::per_entry::{PerEntry, finite_nonnegative};
 use super::{DualOptimizer, NuPiStart};
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::error::{Result, check_nonnegative, check_unit_interval};
 
 /// The PID controller, see the [module docs](self).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -108,27 +109,13 @@ impl DualOptimizer for Pid {
             .validate(owner, "PID K_i", entries, finite_nonnegative, requirement)?;
         self.kd
             .validate(owner, "PID K_d", entries, finite_nonnegative, requirement)?;
-        for (name, value) in [("PID nu", self.nu), ("PID nu_d", self.nu_d)] {
-            if !(value.is_finite() && (0.0..1.0).contains(&value)) {
-                return Err(FeasibleError::InvalidHyperparameter {
-                    owner: owner.to_string(),
-                    name,
-                    value,
-                    requirement: "must be in [0, 1)",
-                });
-            }
-        }
-        Ok(())
+        check_unit_interval(owner, "PID nu", self.nu)?;
+        check_unit_interval(owner, "PID nu_d", self.nu_d)
     }
 
     fn step(&self, entry: usize, error: f64, state: &mut [f64]) -> f64 {
-        let previous = match (state[2] != 0.0, self.start) {
-            (true, _) => state[0],
-            (false, NuPiStart::Zeros) => 0.0,
-            (false, NuPiStart::Ascent) => error,
-        };
-        let xi = self.nu * previous + (1.0 - self.nu) * error;
-        let pi = self.lr * (self.ki.get(entry) * error + self.kp.get(entry) * (xi - previous));
+        let (xi, previous) = filtered_error(self.nu, self.start, state[2] != 0.0, state[0], error);
+        let pi = pi_step(self.lr, self.ki.get(entry), self.kp.get(entry), error, xi, previous);
         let kd = self.kd.get(entry);
         let d = self.nu_d * state[1] + (1.0 - self.nu_d) * (xi - previous);
         let derivative = if kd == 0.0 {

@@ -225,10 +225,8 @@ impl Lagrangian {
         // After the bound: an invalid bound is the culprit, not the
         // multipliers it would exclude.
         check_initial(&self.initial, shape, self.upper_bound)?;
-        if let Some(beta) = self.smoothing
-            && !(beta.is_finite() && (0.0..1.0).contains(&beta))
-        {
-            return Err(invalid("smoothing coefficient", beta, "must be in [0, 1)"));
+        if let Some(beta) = self.smoothing {
+            crate::error::check_unit_interval(owner, "smoothing coefficient", beta)?;
         }
         if self.restart_on_feasible && !shape.inequality {
             return Err(FeasibleError::InvalidConstraint {
