@@ -51,6 +51,16 @@ pub enum Error {
          call `step_with` with a function that evaluates the model"
     )]
     NeedsEvaluator,
+    /// The core asked for the gradient at a point other than the one whose
+    /// graph is held (an internal contract violation, reported rather than
+    /// giving a wrong update silently).
+    #[error("the gradient was asked for at model slot {requested}, but the graph held is of slot {measured}")]
+    GradientPoint {
+        /// The slot the core asked for.
+        requested: usize,
+        /// The slot last measured.
+        measured: usize,
+    },
     /// A checkpoint could not be written or read back into this trainer and
     /// model (the file itself is checked by the core: see
     /// [`feasible::checkpoint`]).

@@ -193,7 +193,8 @@ impl Fairness {
 
     /// The constraints to declare, one per group, each solved with
     /// `formulation`.
-    pub fn constraints(&self, formulation: Formulation) -> Vec<Constraint> {
+    pub fn constraints(&self, formulation: impl Into<Formulation>) -> Vec<Constraint> {
+        let formulation = formulation.into();
         self.groups
             .iter()
             .map(|g| {

@@ -449,7 +449,15 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F>
         Ok(measurements)
     }
 
-    fn descend(&mut self, from: &usize, weights: &PrimalWeights) -> Result<usize> {
+    fn descend(&mut self, from: &usize, at: &usize, weights: &PrimalWeights) -> Result<usize> {
+        // The graph held is of the model last measured: the gradient must be
+        // taken there.
+        if *at != self.measured {
+            return Err(Error::GradientPoint {
+                requested: *at,
+                measured: self.measured,
+            });
+        }
         let Some(evaluation) = self.pending.take() else {
             return Err(Error::NeedsEvaluator);
         };

@@ -443,7 +443,7 @@ pub fn indexed_memory(entries: usize, batch: usize, steps: usize) -> anyhow::Res
             let values: Vec<f64> = (0..self.batch).map(|_| self.rng.uniform_open0()).collect();
             Ok(Measurements::new(0.0).with("sample_loss", Measurement::indexed(ids, values)))
         }
-        fn descend(&mut self, _: &(), _: &PrimalWeights) -> Result<(), Self::Error> {
+        fn descend(&mut self, _: &(), _: &(), _: &PrimalWeights) -> Result<(), Self::Error> {
             Ok(())
         }
     }
@@ -557,11 +557,11 @@ fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
         0,
     );
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let formulation = match kind {
-        Table2Loop::SparsityConstrained => {
-            Formulation::lagrangian(GradientAscent::new(0.05)).with_restart_on_feasible()
-        }
-        _ => Formulation::fixed_penalty(1.0),
+    let formulation: Formulation = match kind {
+        Table2Loop::SparsityConstrained => Formulation::lagrangian(GradientAscent::new(0.05))
+            .with_restart_on_feasible()
+            .into(),
+        _ => Formulation::fixed_penalty(1.0).into(),
     };
     let dual = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_most("density", 0.5).with_formulation(formulation))

@@ -24,9 +24,9 @@ impl PrimalProblem for Quadratic {
         Ok(Measurements::new((x - 2.0).powi(2)).with_id(self.constraint, Measurement::scalar(*x)))
     }
 
-    fn descend(&mut self, x: &f64, weights: &PrimalWeights) -> Result<f64, Infallible> {
+    fn descend(&mut self, x: &f64, at: &f64, weights: &PrimalWeights) -> Result<f64, Infallible> {
         let coef = weights.value_coefficient(self.constraint).unwrap_or(0.0);
-        Ok(x - 0.1 * (2.0 * (x - 2.0) + coef))
+        Ok(x - 0.1 * (2.0 * (at - 2.0) + coef))
     }
 }
 

@@ -22,8 +22,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dual::PerEntry;
 use crate::error::{FeasibleError, Result};
 use crate::formulation::Formulation;
+use crate::shape::Shape;
 
 /// How a constraint's value must relate to its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,16 +69,21 @@ impl Sense {
     }
 }
 
-/// A handle to a declared constraint, returned when it is added to a
-/// [`ConstrainedOptimizer`](crate::ConstrainedOptimizer). Cheaper than a name
-/// lookup on every step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ConstraintId(pub(crate) usize);
+/// A handle to a declared constraint, issued by a
+/// [`ConstrainedOptimizer`](crate::ConstrainedOptimizer) (cheaper than a
+/// name lookup on every step). An id is valid only for the optimizer that
+/// issued it: another optimizer refuses it, even one with the same
+/// constraints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConstraintId {
+    pub(crate) index: usize,
+    pub(crate) owner: u64,
+}
 
 impl ConstraintId {
     /// The position of the constraint in declaration order.
     pub fn index(self) -> usize {
-        self.0
+        self.index
     }
 }
 
@@ -96,14 +103,17 @@ pub const DEFAULT_TOLERANCE: f64 = 1e-6;
 /// // The same, parsed from text:
 /// let parsed: Constraint = "class0_rate >= 0.7".parse().unwrap();
 /// assert_eq!(parsed.target(), 0.7);
+///
+/// // One target per entry: A x = b with a vector b.
+/// let ax_b = Constraint::equal_to("Ax", 0.0).with_entries(2).with_targets(vec![1.0, -3.0]);
+/// assert_eq!(ax_b.target_of(1), -3.0);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Constraint {
     name: String,
     sense: Sense,
-    target: f64,
+    target: PerEntry,
     entries: usize,
-    #[serde(default)]
     indexed: bool,
     tolerance: f64,
     formulation: Formulation,
@@ -116,7 +126,7 @@ impl Constraint {
         Self {
             name: name.into(),
             sense,
-            target,
+            target: PerEntry::Shared(target),
             entries: 1,
             indexed: false,
             tolerance: DEFAULT_TOLERANCE,
@@ -146,6 +156,13 @@ impl Constraint {
         self
     }
 
+    /// One target per entry (`A x = b` with a vector `b`); the number of
+    /// targets must equal the number of entries (checked at build).
+    pub fn with_targets(mut self, targets: impl Into<Vec<f64>>) -> Self {
+        self.target = PerEntry::Entries(targets.into());
+        self
+    }
+
     /// Makes the entries *indexed*: one multiplier per entry, each entry
     /// identified by an id (a sample's position in the data set, say), and
     /// each step measures only a batch of ids. See [`crate::multiplier`]
@@ -157,8 +174,8 @@ impl Constraint {
 
     /// The formulation enforcing the constraint (default: the Lagrangian with
     /// gradient ascent, dual step size 0.01).
-    pub fn with_formulation(mut self, formulation: Formulation) -> Self {
-        self.formulation = formulation;
+    pub fn with_formulation(mut self, formulation: impl Into<Formulation>) -> Self {
+        self.formulation = formulation.into();
         self
     }
 
@@ -181,9 +198,30 @@ impl Constraint {
         self.sense
     }
 
-    /// The target level, in the constraint's own units.
+    /// The target level, in the constraint's own units (the first entry's,
+    /// if each entry has its own).
     pub fn target(&self) -> f64 {
-        self.target
+        self.target.get(0)
+    }
+
+    /// The target of entry `entry`.
+    pub fn target_of(&self, entry: usize) -> f64 {
+        self.target.get(entry)
+    }
+
+    /// The targets: one, or one per entry.
+    pub fn targets(&self) -> &PerEntry {
+        &self.target
+    }
+
+    /// What its formulation needs to know about it.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            owner: format!("constraint `{}`", self.name),
+            entries: self.entries,
+            inequality: self.sense.is_inequality(),
+            indexed: self.indexed,
+        }
     }
 
     /// The number of entries.
@@ -206,9 +244,15 @@ impl Constraint {
         &self.formulation
     }
 
-    /// The violation of `value` (positive: not satisfied).
+    /// The violation of `value` against the (first entry's) target
+    /// (positive: not satisfied).
     pub fn violation(&self, value: f64) -> f64 {
-        self.sense.violation(value, self.target)
+        self.sense.violation(value, self.target.get(0))
+    }
+
+    /// The violation of entry `entry` at `value`.
+    pub fn violation_of(&self, entry: usize, value: f64) -> f64 {
+        self.sense.violation(value, self.target.get(entry))
     }
 
     /// Whether a strict violation counts as satisfied.
@@ -231,20 +275,28 @@ impl Constraint {
         if self.name.trim().is_empty() {
             return Err(invalid("the name is empty"));
         }
-        if !self.target.is_finite() {
-            return Err(invalid(&format!("the target {} is not a finite number", self.target)));
-        }
         if self.entries == 0 {
             return Err(invalid("it has 0 entries (at least 1 is needed)"));
         }
-        crate::error::check_nonnegative(&format!("constraint `{}`", self.name), "tolerance", self.tolerance)?;
-        self.formulation.validate(self)
+        let shape = self.shape();
+        self.target.validate(
+            &shape.owner,
+            "target",
+            self.entries,
+            f64::is_finite,
+            "must be a finite number",
+        )?;
+        crate::error::check_nonnegative(&shape.owner, "tolerance", self.tolerance)?;
+        self.formulation.validate(&shape)
     }
 }
 
 impl fmt::Display for Constraint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.name, self.sense.symbol(), self.target)?;
+        match &self.target {
+            PerEntry::Shared(t) => write!(f, "{} {} {t}", self.name, self.sense.symbol())?,
+            PerEntry::Entries(_) => write!(f, "{} {} (a target per entry)", self.name, self.sense.symbol())?,
+        }
         match (self.entries, self.indexed) {
             (_, true) => write!(f, " ({} indexed entries)", self.entries)?,
             (1, false) => {}
@@ -320,7 +372,7 @@ mod tests {
             (">= 0.7", "name is empty"),
             ("rate >= high", "not a number"),
             ("rate >= 0.7 <= 0.9", "more than one"),
-            ("rate >= NaN", "not a finite number"),
+            ("rate >= NaN", "must be a finite number"),
         ] {
             let message = text.parse::<Constraint>().unwrap_err().to_string();
             assert!(message.contains(reason), "{text}: {message}");

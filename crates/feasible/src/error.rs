@@ -184,14 +184,87 @@ pub enum FeasibleError {
         #[source]
         source: serde_json::Error,
     },
-    /// An observer failed to record a step; the step was not committed.
-    #[error("observer `{observer}` failed, the step was not committed: {source}")]
+    /// An observer failed to record a committed step (it is not called
+    /// again; see [`crate::observe`]).
+    #[error("observer `{observer}` failed to record a step, and was detached: {source}")]
     Observer {
         /// The observer's name.
         observer: String,
         /// The underlying error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An indexed constraint's measurement has a different number of sample
+    /// ids and values.
+    #[error(
+        "constraint `{constraint}`: {ids} sample ids were given with {values} {kind}s (one {kind} per id is needed)"
+    )]
+    IdsValuesMismatch {
+        /// The constraint's name.
+        constraint: String,
+        /// The number of ids.
+        ids: usize,
+        /// The number of values.
+        values: usize,
+        /// Which values.
+        kind: ValueKind,
+    },
+    /// A [`ConstraintId`](crate::ConstraintId) issued by another optimizer.
+    #[error(
+        "constraint id #{index} was issued by another optimizer; ask this one with `id(name)` (declared here: {declared})"
+    )]
+    ForeignConstraintId {
+        /// The id's position.
+        index: usize,
+        /// The names this optimizer declares, comma separated.
+        declared: String,
+    },
+    /// A dual update whose result is not a finite number (a huge violation
+    /// overflowing a multiplier or an optimizer's state); the step was not
+    /// committed.
+    #[error(
+        "{constraint}: the dual update makes the {quantity} of entry {entry} {value}, not a finite number; \
+         the step was refused and nothing changed (is the violation or a step size absurdly large?)"
+    )]
+    NonFiniteDualUpdate {
+        /// The constraint (``constraint `name` ``).
+        constraint: String,
+        /// The entry (its id, for an indexed constraint).
+        entry: usize,
+        /// What is not finite: `multiplier`, `step`, `penalty coefficient`, or a state field.
+        quantity: String,
+        /// The value.
+        value: f64,
+    },
+    /// A size that cannot be allocated.
+    #[error("{what} cannot be allocated on this machine")]
+    TooLarge {
+        /// What was too large.
+        what: String,
+    },
+    /// A scheme that measures the model twice within a step was asked to
+    /// run from one measurement.
+    #[error(
+        "the {scheme} scheme measures the model again within a step: run it with `ConstrainedOptimizer::step` \
+         (a `PrimalProblem`), or `step_with` in feasible-burn"
+    )]
+    SchemeNeedsProblem {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+    /// `commit` of an alternating primal→dual step, which needs the
+    /// constraints measured after the primal step.
+    #[error(
+        "the alternating primal->dual scheme takes its dual step at the new point: measure the constraints after \
+         the primal step and call `commit_measured`"
+    )]
+    MeasurementNeeded,
+    /// `commit_measured` for a scheme that takes its dual step from the
+    /// step's first measurement.
+    #[error("the {scheme} scheme takes its dual step from the step's first measurement: call `commit`")]
+    MeasurementNotNeeded {
+        /// The scheme's name.
+        scheme: &'static str,
     },
     /// A snapshot for solution selection that cannot be used (a NaN, the
     /// wrong number of violations); it was not recorded.
@@ -216,10 +289,46 @@ pub enum FeasibleError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A distribution over snapshots that breaks its invariants (unsorted or
+    /// repeated snapshot indices, a probability that is not a finite number
+    /// `> 0`, probabilities not summing to 1, a non-finite expectation):
+    /// refused when deserialized or used.
+    #[error("invalid distribution over snapshots: {reason}")]
+    InvalidDistribution {
+        /// What is wrong, naming the snapshot where there is one.
+        reason: String,
+    },
+    /// A uniform draw for sampling a distribution that is not in `[0, 1)`.
+    #[error("the draw {value} is not in [0, 1)")]
+    InvalidDraw {
+        /// The offending draw.
+        value: f64,
+    },
+    /// A checkpoint kind that cannot be written in the header (empty, or
+    /// with white space or control characters); nothing was written.
+    #[error("checkpoint kind `{kind}` is invalid: it must be a non-empty word without spaces")]
+    InvalidCheckpointKind {
+        /// The offending kind.
+        kind: String,
+    },
 }
 
 /// `Result` with [`FeasibleError`].
 pub type Result<T, E = FeasibleError> = std::result::Result<T, E>;
+
+/// Checks that a coefficient (an EMA's, a moment's) is in `[0, 1)`.
+pub(crate) fn check_unit_interval(owner: &str, name: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() && (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(FeasibleError::InvalidHyperparameter {
+            owner: owner.to_string(),
+            name,
+            value,
+            requirement: "must be in [0, 1)",
+        })
+    }
+}
 
 /// Checks that a hyperparameter is finite and `>= 0`.
 pub(crate) fn check_nonnegative(owner: &str, name: &'static str, value: f64) -> Result<f64> {

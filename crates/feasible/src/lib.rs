@@ -56,10 +56,10 @@
 //!         Ok(Measurements::new((x - 2.0).powi(2)).with("x", Measurement::scalar(*x)))
 //!     }
 //!
-//!     fn descend(&mut self, x: &f64, weights: &PrimalWeights) -> Result<f64, Self::Error> {
-//!         // d/dx [f + coef * value], with value = x
-//!         let coef = weights.value_coefficient(self.constraint).unwrap();
-//!         Ok(x - 0.1 * (2.0 * (x - 2.0) + coef))
+//!     fn descend(&mut self, from: &f64, at: &f64, weights: &PrimalWeights) -> Result<f64, Self::Error> {
+//!         // d/dx [f + coef * value] at `at`, with value = x
+//!         let coef = weights.value_coefficient(self.constraint).unwrap_or(0.0);
+//!         Ok(from - 0.1 * (2.0 * (at - 2.0) + coef))
 //!     }
 //! }
 //!
@@ -95,23 +95,27 @@ pub mod error;
 pub mod formulation;
 pub mod measurement;
 pub mod multiplier;
+pub mod observation;
 pub mod observe;
 pub mod optimizer;
 pub mod penalty;
 pub mod report;
 pub mod scheme;
 pub mod selection;
+pub mod shape;
 pub mod state;
 pub mod weights;
 
 pub use constraint::{Constraint, ConstraintId, Sense};
-pub use dual::{Adam, AnyDualOptimizer, DualOptimizer, DualOptimizerState, GradientAscent, NuPi, Omega, Optimistic};
+pub use dual::{Adam, AnyDualOptimizer, DualOptimizer, GradientAscent, NuPi, Omega, Optimistic, OptimizerState, Pid};
 pub use error::{FeasibleError, Result, ValueKind};
-pub use formulation::{AugmentedDualStep, Formulation, FormulationState};
+pub use formulation::{
+    AugmentedDualStep, AugmentedLagrangian, FixedPenalty, Formulation, FormulationState, Lagrangian, QuadraticPenalty,
+};
 pub use measurement::{Measurement, Measurements};
 pub use observe::{Every, History, JsonLinesWriter, Observer, ObserverError};
-pub use optimizer::{ConstrainedOptimizer, ConstrainedOptimizerBuilder};
-pub use penalty::{Penalty, PenaltyUpdater};
+pub use optimizer::{ConstrainedOptimizer, ConstrainedOptimizerBuilder, PendingStep};
+pub use penalty::{Penalty, PenaltyGrowth, PenaltyUpdater};
 pub use report::{ConstraintReport, StepReport};
 pub use scheme::{PrimalProblem, UpdateScheme};
 pub use selection::{Distribution, Snapshot, Snapshots};

@@ -52,9 +52,48 @@
 //! training (its issue #104); here the dual state never enters the
 //! framework at all. Multi-device training itself is a later issue.
 
+/// Where a multiplier may go: `[0, upper]` for an inequality, `[-upper,
+/// upper]` for an equality (`upper = ∞` unless an upper bound is set, as
+/// OmniSafe's and safe-rlhf's Lagrange multipliers allow). The projection
+/// is part of every dual update, never a separate call to remember.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// Whether the multiplier is kept `>= 0`.
+    pub inequality: bool,
+    /// The largest magnitude (`f64::INFINITY`: none).
+    pub upper: f64,
+}
+
+impl Bounds {
+    /// No upper bound.
+    pub fn new(inequality: bool) -> Self {
+        Self {
+            inequality,
+            upper: f64::INFINITY,
+        }
+    }
+
+    /// With the upper bound `upper`.
+    pub fn with_upper(mut self, upper: f64) -> Self {
+        self.upper = upper;
+        self
+    }
+
+    /// The projection of `value` (a NaN stays NaN, for the caller to refuse).
+    pub fn project(self, value: f64) -> f64 {
+        let lower = if self.inequality {
+            project_nonnegative(value)
+        } else if value.is_nan() {
+            return value;
+        } else {
+            value.max(-self.upper)
+        };
+        if value.is_nan() { value } else { lower.min(self.upper) }
+    }
+}
+
 /// Adds `steps` to `multipliers` and, for an inequality, projects every entry
-/// onto `λ >= 0`: `λ ← max(0, λ + step)`. The projection is part of every
-/// dual update, never a separate call to remember.
+/// onto `λ >= 0`: `λ ← max(0, λ + step)`.
 pub fn ascend(multipliers: &mut [f64], steps: &[f64], inequality: bool) {
     debug_assert_eq!(multipliers.len(), steps.len());
     for (m, s) in multipliers.iter_mut().zip(steps) {
@@ -64,8 +103,7 @@ pub fn ascend(multipliers: &mut [f64], steps: &[f64], inequality: bool) {
 
 /// One entry: `λ + step`, projected onto `λ >= 0` for an inequality.
 pub fn ascend_one(multiplier: f64, step: f64, inequality: bool) -> f64 {
-    let next = multiplier + step;
-    if inequality { project_nonnegative(next) } else { next }
+    Bounds::new(inequality).project(multiplier + step)
 }
 
 /// `max(0, λ)`, with `-0.0` turned into `0.0` so that serialized states and
@@ -91,5 +129,14 @@ mod tests {
         let mut m = vec![0.5, 0.1];
         ascend(&mut m, &[0.25, -0.3], false);
         assert_eq!(m, vec![0.75, 0.1 - 0.3]);
+    }
+
+    #[test]
+    fn an_upper_bound_clamps_after_the_projection() {
+        let b = Bounds::new(true).with_upper(2.0);
+        assert_eq!((b.project(-1.0), b.project(1.5), b.project(7.0)), (0.0, 1.5, 2.0));
+        let e = Bounds::new(false).with_upper(2.0);
+        assert_eq!((e.project(-7.0), e.project(-1.0), e.project(7.0)), (-2.0, -1.0, 2.0));
+        assert!(b.project(f64::NAN).is_nan() && e.project(f64::NAN).is_nan());
     }
 }

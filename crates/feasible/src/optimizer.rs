@@ -1,18 +1,29 @@
 //! The constrained optimizer: the declared constraints, their dual state,
 //! the update scheme, and the step that ties them to the caller's model.
+//!
+//! A step measures, validates ([`crate::observation`]), runs the scheme
+//! ([`crate::scheme`], one module per scheme) on *copies* of the dual
+//! state, commits the copies, and then reports to the observers. Anything
+//! that fails before the commit leaves every state as it was.
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::constraint::{Constraint, ConstraintId};
-use crate::error::{FeasibleError, Result, ValueKind};
+use crate::error::{FeasibleError, Result};
 use crate::formulation::FormulationState;
-use crate::measurement::{ConstraintKey, Measurement, Measurements};
+use crate::measurement::Measurements;
+use crate::observation::{Observation, observe, unknown};
 use crate::observe::Observer;
-use crate::report::{ConstraintReport, StepReport};
-use crate::scheme::{PrimalProblem, UpdateScheme};
+use crate::report::StepReport;
+use crate::scheme::{self, PrimalProblem, UpdateScheme};
+use crate::shape::Shape;
 use crate::state::{ConstraintDualState, DualState};
 use crate::weights::PrimalWeights;
+
+/// Tells optimizers apart, so that ids of one are refused by another.
+static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
 /// Builds a [`ConstrainedOptimizer`]; every check happens in
 /// [`ConstrainedOptimizerBuilder::build`].
@@ -43,14 +54,15 @@ impl ConstrainedOptimizerBuilder {
         self
     }
 
-    /// Registers an observer that receives every step's report.
+    /// Registers an observer that receives every committed step's report.
     pub fn observer(mut self, observer: impl Observer + 'static) -> Self {
         self.observers.push(Box::new(observer));
         self
     }
 
     /// Checks every constraint (names unique and non-empty, finite targets,
-    /// valid hyperparameters) and builds the optimizer.
+    /// valid hyperparameters, settings that fit the constraint, sizes that
+    /// can be allocated) and builds the optimizer.
     pub fn build(self) -> Result<ConstrainedOptimizer> {
         for (i, c) in self.constraints.iter().enumerate() {
             c.validate()?;
@@ -60,19 +72,24 @@ impl ConstrainedOptimizerBuilder {
                 });
             }
         }
+        let shapes: Vec<Shape> = self.constraints.iter().map(Constraint::shape).collect();
         let states = self
             .constraints
             .iter()
-            .map(|c| c.formulation().init(c.entries()))
-            .collect();
+            .zip(&shapes)
+            .map(|(c, shape)| c.formulation().init(shape))
+            .collect::<Result<_>>()?;
         Ok(ConstrainedOptimizer {
             names: self.constraints.iter().map(|c| Arc::from(c.name())).collect(),
             signs: self.constraints.iter().map(|c| c.sense().sign()).collect(),
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
             constraints: self.constraints,
+            shapes,
             states,
             scheme: self.scheme,
             steps: 0,
-            observers: self.observers,
+            observers: self.observers.into_iter().map(Some).collect(),
+            observer_error: None,
         })
     }
 }
@@ -95,14 +112,19 @@ impl ConstrainedOptimizerBuilder {
 /// ```
 pub struct ConstrainedOptimizer {
     constraints: Vec<Constraint>,
+    shapes: Vec<Shape>,
     /// The constraints' names, shared with every report.
     names: Vec<Arc<str>>,
     /// `sign` of each constraint's sense, shared with every `PrimalWeights`.
     signs: Arc<[f64]>,
+    /// This optimizer's tag in the ids it issues.
+    owner: u64,
     states: Vec<FormulationState>,
     scheme: UpdateScheme,
     steps: u64,
-    observers: Vec<Box<dyn Observer>>,
+    /// `None` once an observer failed (it is not called again).
+    observers: Vec<Option<Box<dyn Observer>>>,
+    observer_error: Option<FeasibleError>,
 }
 
 impl fmt::Debug for ConstrainedOptimizer {
@@ -114,89 +136,102 @@ impl fmt::Debug for ConstrainedOptimizer {
             .field("steps", &self.steps)
             .field(
                 "observers",
-                &self.observers.iter().map(|o| o.name()).collect::<Vec<_>>(),
+                &self.observers.iter().flatten().map(|o| o.name()).collect::<Vec<_>>(),
             )
             .finish()
     }
 }
 
-/// A validated measurement of one constraint, with its violations. For an
-/// indexed constraint every vector has one value per measured occurrence.
-struct Observed {
-    value: Vec<f64>,
-    strict_value: Option<Vec<f64>>,
-    violation: Vec<f64>,
-    strict_violation: Vec<f64>,
-    batch: Option<Batch>,
-    primal: bool,
-    dual: bool,
+/// A step computed but not committed: the primal weights, the report, the
+/// updated views of the dual state and where they go on commit.
+pub(crate) struct Prepared {
+    pub(crate) weights: PrimalWeights,
+    pub(crate) report: StepReport,
+    pub(crate) updated: Vec<FormulationState>,
+    pub(crate) targets: Vec<Option<Vec<usize>>>,
 }
 
-/// The sample ids of one measurement of an indexed constraint.
-struct Batch {
-    /// The id of each occurrence.
-    indices: Vec<usize>,
-    /// The distinct ids, in order of first occurrence.
-    unique: Vec<usize>,
-    /// For each occurrence, its id's position in `unique`.
-    position: Vec<usize>,
-    /// For each distinct id, the mean strict violation of its occurrences:
-    /// the gradient of its multiplier.
-    strict_violation: Vec<f64>,
+/// Where a pending step stands.
+enum Stage {
+    /// Computed; waiting for the caller's primal step and the commit.
+    Ready(Prepared),
+    /// Alternating primal→dual: waiting for the measurement at `x_{t+1}`.
+    Halfway(scheme::Halfway),
 }
 
-impl Batch {
-    fn new(indices: Vec<usize>, strict_violation: &[f64]) -> Self {
-        let mut unique = Vec::new();
-        let mut seen = std::collections::HashMap::with_capacity(indices.len());
-        let mut sums: Vec<(f64, usize)> = Vec::new();
-        let position = indices
-            .iter()
-            .zip(strict_violation)
-            .map(|(id, g)| {
-                let k = *seen.entry(*id).or_insert_with(|| {
-                    unique.push(*id);
-                    sums.push((0.0, 0));
-                    unique.len() - 1
-                });
-                sums[k].0 += g;
-                sums[k].1 += 1;
-                k
-            })
-            .collect();
-        Self {
-            indices,
-            unique,
-            position,
-            strict_violation: sums.iter().map(|(sum, n)| sum / *n as f64).collect(),
+/// A step begun with [`ConstrainedOptimizer::begin`] and not yet committed.
+/// Dropping it changes nothing.
+pub struct PendingStep<'a> {
+    optimizer: &'a mut ConstrainedOptimizer,
+    stage: Stage,
+}
+
+impl fmt::Debug for PendingStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingStep")
+            .field("needs_measurement", &self.needs_measurement())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingStep<'_> {
+    /// The primal weights: descend `∇f + Σ w ∇g`, i.e. build the objective
+    /// `loss + Σ coef · value` with [`PrimalWeights::value_coefficients`].
+    pub fn weights(&self) -> &PrimalWeights {
+        match &self.stage {
+            Stage::Ready(p) => &p.weights,
+            Stage::Halfway(h) => &h.weights,
+        }
+    }
+
+    /// Whether the commit needs the constraints measured again after the
+    /// primal step (alternating primal→dual).
+    pub fn needs_measurement(&self) -> bool {
+        matches!(self.stage, Stage::Halfway(_))
+    }
+
+    /// The report of the step, as it will be committed (`None` while a
+    /// measurement is still needed).
+    pub fn report(&self) -> Option<&StepReport> {
+        match &self.stage {
+            Stage::Ready(p) => Some(&p.report),
+            Stage::Halfway(_) => None,
+        }
+    }
+
+    /// Applies the dual update (after the caller's primal step) and reports
+    /// the step to the observers. For alternating primal→dual, use
+    /// [`PendingStep::commit_measured`]: this refuses with
+    /// [`FeasibleError::MeasurementNeeded`] and changes nothing.
+    pub fn commit(self) -> Result<StepReport> {
+        match self.stage {
+            Stage::Ready(prepared) => Ok(self.optimizer.commit(prepared)),
+            Stage::Halfway(_) => Err(FeasibleError::MeasurementNeeded),
+        }
+    }
+
+    /// Alternating primal→dual: the dual update from the constraints
+    /// measured at `x_{t+1}` (the loss in `measurements` is not used).
+    /// Other schemes take the dual step from `x_t` and refuse a second
+    /// measurement. On error nothing changes.
+    pub fn commit_measured(self, measurements: Measurements) -> Result<StepReport> {
+        match self.stage {
+            Stage::Halfway(half) => {
+                let second = observe(&self.optimizer.constraints, self.optimizer.owner, measurements)?;
+                let prepared = scheme::primal_dual_finish(self.optimizer, half, second)?;
+                Ok(self.optimizer.commit(prepared))
+            }
+            Stage::Ready(_) => Err(FeasibleError::MeasurementNotNeeded {
+                scheme: self.optimizer.scheme.name(),
+            }),
         }
     }
 }
 
-impl Observed {
-    /// The gradient of the view's multipliers and the ids of its entries.
-    fn dual_side(&self) -> (&[f64], Option<&[usize]>) {
-        match &self.batch {
-            Some(b) => (&b.strict_violation, Some(&b.unique)),
-            None => (&self.strict_violation, None),
-        }
-    }
-}
-
-/// Validated measurements, in declaration order.
-struct Observation {
-    loss: f64,
-    constraints: Vec<Observed>,
-}
-
-impl Observation {
-    /// Where each constraint's view goes back on commit: `None` for a dense
-    /// constraint (replaced whole), the distinct ids for an indexed one.
-    fn targets(&self) -> Vec<Option<Vec<usize>>> {
-        self.constraints
-            .iter()
-            .map(|o| o.batch.as_ref().map(|b| b.unique.clone()))
-            .collect()
+/// Wraps the caller's error.
+pub(crate) fn primal_error<E: std::error::Error + Send + Sync + 'static>(source: E) -> FeasibleError {
+    FeasibleError::Primal {
+        source: Box::new(source),
     }
 }
 
@@ -221,34 +256,42 @@ impl ConstrainedOptimizer {
         self.steps
     }
 
-    /// The id of the constraint called `name`.
+    pub(crate) fn owner(&self) -> u64 {
+        self.owner
+    }
+
+    /// The id of the constraint called `name` (valid for this optimizer only).
     pub fn id(&self, name: &str) -> Result<ConstraintId> {
         self.constraints
             .iter()
             .position(|c| c.name() == name)
-            .map(ConstraintId)
-            .ok_or_else(|| self.unknown(name))
-    }
-
-    fn unknown(&self, name: &str) -> FeasibleError {
-        FeasibleError::UnknownConstraint {
-            name: name.to_string(),
-            declared: self.constraints.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "),
-        }
+            .map(|index| ConstraintId {
+                index,
+                owner: self.owner,
+            })
+            .ok_or_else(|| unknown(&self.constraints, name))
     }
 
     /// The multipliers of the constraint called `name` (`None` for a
     /// formulation without multipliers).
     pub fn multipliers(&self, name: &str) -> Result<Option<&[f64]>> {
         let id = self.id(name)?;
-        Ok(self.states[id.0].multipliers())
+        Ok(self.states[id.index].multipliers())
     }
 
     /// The current penalty coefficients of the constraint called `name`
     /// (`None` for a formulation without changing coefficients).
     pub fn penalty(&self, name: &str) -> Result<Option<&[f64]>> {
         let id = self.id(name)?;
-        Ok(self.states[id.0].penalty())
+        Ok(self.states[id.index].penalty())
+    }
+
+    /// The dual state of the constraint called `name`, without a copy
+    /// (what [`ConstrainedOptimizer::state`] would copy for it; for a
+    /// per-sample constraint with a billion entries that copy is gigabytes).
+    pub fn constraint_state(&self, name: &str) -> Result<&FormulationState> {
+        let id = self.id(name)?;
+        Ok(&self.states[id.index])
     }
 
     /// A copy of the whole dual state (serializable with serde).
@@ -263,6 +306,8 @@ impl ConstrainedOptimizer {
                 .zip(&self.states)
                 .map(|(c, s)| ConstraintDualState {
                     name: c.name().to_string(),
+                    sense: c.sense(),
+                    target: c.targets().clone(),
                     entries: c.entries(),
                     state: s.clone(),
                 })
@@ -271,154 +316,134 @@ impl ConstrainedOptimizer {
     }
 
     /// Replaces the dual state with `state`, after checking that it belongs
-    /// to these constraints (same names in the same order, same sizes, same
-    /// formulations and dual optimizers, finite multipliers, `>= 0` for
-    /// inequalities). On error nothing changes.
+    /// to these constraints (see [`DualState::check_fits`]). On error
+    /// nothing changes.
     pub fn restore(&mut self, state: DualState) -> Result<()> {
-        let mismatch = |reason: String| FeasibleError::StateMismatch { reason };
-        if state.format != DualState::FORMAT || state.version != DualState::VERSION {
-            return Err(mismatch(format!(
-                "format `{}` version {}, expected `{}` version {}",
-                state.format,
-                state.version,
-                DualState::FORMAT,
-                DualState::VERSION
-            )));
-        }
-        if state.constraints.len() != self.constraints.len() {
-            return Err(mismatch(format!(
-                "it has {} constraints, this problem declares {}",
-                state.constraints.len(),
-                self.constraints.len()
-            )));
-        }
-        for (c, s) in self.constraints.iter().zip(&state.constraints) {
-            if s.name != c.name() {
-                return Err(mismatch(format!(
-                    "it has constraint `{}` where this problem declares `{}`",
-                    s.name,
-                    c.name()
-                )));
-            }
-            if s.entries != c.entries() || !c.formulation().fits(&s.state, c.entries()) {
-                return Err(mismatch(format!(
-                    "constraint `{}`: the saved state is not a {} state with {} entries",
-                    c.name(),
-                    c.formulation().name(),
-                    c.entries()
-                )));
-            }
-            if let Some((entry, value)) = s.state.multipliers().and_then(|m| {
-                m.iter()
-                    .enumerate()
-                    .find(|(_, v)| !v.is_finite() || (c.sense().is_inequality() && **v < 0.0))
-            }) {
-                return Err(mismatch(format!(
-                    "constraint `{}`: multiplier entry {entry} is {value}",
-                    c.name()
-                )));
-            }
-        }
+        state.check_fits(&self.constraints)?;
         self.steps = state.steps;
         self.states = state.constraints.into_iter().map(|s| s.state).collect();
         Ok(())
     }
 
-    /// Calls every observer's `on_finish` (flushing files).
+    /// The error of the first observer that failed, if one did (it was
+    /// detached then; [`ConstrainedOptimizer::finish`] returns it too).
+    pub fn observer_error(&self) -> Option<&FeasibleError> {
+        self.observer_error.as_ref()
+    }
+
+    /// Calls every observer's `on_finish` (flushing files). Returns the
+    /// first error: of an observer that failed during the run, else of a
+    /// failing `on_finish`.
     pub fn finish(&mut self) -> Result<()> {
-        for observer in &mut self.observers {
-            observer.on_finish().map_err(|source| FeasibleError::Observer {
-                observer: observer.name().to_string(),
-                source,
-            })?;
+        let mut first = self.observer_error.take();
+        for observer in self.observers.iter_mut().flatten() {
+            if let Err(source) = observer.on_finish() {
+                first.get_or_insert(FeasibleError::Observer {
+                    observer: observer.name().to_string(),
+                    source,
+                });
+            }
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
     }
 
     /// One constrained step, in the order the [`UpdateScheme`] defines.
     ///
     /// Measures `point` through `problem`, computes the primal weights and the
-    /// dual update, reports to the observers, lets `problem` take the primal
-    /// step and commits. Returns the new point and the report.
+    /// dual update on copies of the dual state, lets `problem` take the
+    /// primal step, commits, and reports the committed step to the
+    /// observers. Returns the new point and the report.
     ///
-    /// On error (invalid measurements, a failing `problem`, a failing
-    /// observer) the dual state is unchanged and the caller keeps `point`.
-    /// Everything that can fail runs before the primal step, except in
-    /// [`UpdateScheme::AlternatingPrimalDual`] and
-    /// [`UpdateScheme::Extragradient`], which evaluate the model again after
-    /// a primal step: there the new points are simply dropped. (If
-    /// `problem.descend` itself fails, the observers have already seen the
-    /// step's report; the error still leaves the dual state as it was.)
+    /// On error (invalid measurements, a failing `problem`, a dual update
+    /// whose result is not finite) the dual state and the step count are
+    /// unchanged, the observers saw nothing, and the caller keeps `point`.
+    /// An observer that fails does not undo the committed step: it is
+    /// detached and its error kept for [`ConstrainedOptimizer::finish`].
     pub fn step<P: PrimalProblem>(&mut self, problem: &mut P, point: &P::Point) -> Result<(P::Point, StepReport)> {
-        let primal = |source: P::Error| FeasibleError::Primal {
-            source: Box::new(source),
-        };
-        let first = self.observe(problem.measure(point).map_err(primal)?)?;
-        let (next, report, updated, targets) = match self.scheme {
-            UpdateScheme::Simultaneous => {
-                let views = self.views(&first);
-                let updated = self.dual_update(views.clone(), &first);
-                let weights = self.primal_weights(&views, &first);
-                let targets = first.targets();
-                let report = self.report(first, None, &weights, &views, &updated);
-                self.notify(&report)?;
-                let next = problem.descend(point, &weights).map_err(primal)?;
-                (next, report, updated, targets)
-            }
-            UpdateScheme::AlternatingDualPrimal => {
-                // The primal step sees the updated multipliers: the state
-                // before the step is not needed again.
-                let updated = self.dual_update(self.views(&first), &first);
-                let weights = self.primal_weights(&updated, &first);
-                let targets = first.targets();
-                let report = self.report(first, None, &weights, &updated, &updated);
-                self.notify(&report)?;
-                let next = problem.descend(point, &weights).map_err(primal)?;
-                (next, report, updated, targets)
+        let first = observe(
+            &self.constraints,
+            self.owner,
+            problem.measure(point).map_err(primal_error)?,
+        )?;
+        let (next, prepared) = match self.scheme {
+            UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => {
+                let prepared = self.prepare(first)?;
+                let next = problem.descend(point, point, &prepared.weights).map_err(primal_error)?;
+                (next, prepared)
             }
             UpdateScheme::AlternatingPrimalDual => {
-                let views = self.views(&first);
-                let weights = self.primal_weights(&views, &first);
-                let next = problem.descend(point, &weights).map_err(primal)?;
-                let second = self.observe(problem.measure_constraints(&next).map_err(primal)?)?;
-                let updated = self.dual_update(self.views(&second), &second);
-                let targets = second.targets();
-                let report = self.report(first, Some(second), &weights, &views, &updated);
-                self.notify(&report)?;
-                (next, report, updated, targets)
+                let half = scheme::primal_dual(self, first);
+                let next = problem.descend(point, point, &half.weights).map_err(primal_error)?;
+                let measured = problem.measure_constraints(&next).map_err(primal_error)?;
+                let second = observe(&self.constraints, self.owner, measured)?;
+                (next, scheme::primal_dual_finish(self, half, second)?)
             }
+            UpdateScheme::Extragradient => scheme::extragradient(self, problem, point, first)?,
+        };
+        Ok((next, self.commit(prepared)))
+    }
+
+    /// Begins a step from measurements the caller made at the current point
+    /// `x_t`, for a training loop the caller keeps (burn's own optimizers,
+    /// schedulers, gradient accumulation, clipping): the returned
+    /// [`PendingStep`] gives the primal weights to build the objective
+    /// `loss + Σ coef · value` from; the caller takes the primal step, then
+    /// commits. Nothing changes before the commit: a step dropped without
+    /// one leaves the dual state as it was.
+    ///
+    /// Simultaneous and alternating dual→primal: [`PendingStep::commit`].
+    /// Alternating primal→dual: measure the constraints again at `x_{t+1}`
+    /// and [`PendingStep::commit_measured`]. Extragradient measures a
+    /// lookahead point within the step: use [`ConstrainedOptimizer::step`].
+    ///
+    /// ```
+    /// use feasible::{Constraint, ConstrainedOptimizer, Measurement, Measurements};
+    ///
+    /// let mut optimizer = ConstrainedOptimizer::builder()
+    ///     .constraint(Constraint::at_most("x", 1.0))
+    ///     .build()?;
+    /// let id = optimizer.id("x")?;
+    /// let mut x = 3.0_f64;
+    /// for _ in 0..5000 {
+    ///     // min (x - 2)² s.t. x <= 1: measure, descend with the weights, commit.
+    ///     let pending = optimizer.begin(Measurements::new((x - 2.0).powi(2)).with("x", Measurement::scalar(x)))?;
+    ///     let coef = pending.weights().value_coefficient(id).unwrap_or(0.0);
+    ///     x -= 0.1 * (2.0 * (x - 2.0) + coef);
+    ///     pending.commit()?;
+    /// }
+    /// assert!((x - 1.0).abs() < 1e-3);
+    /// # Ok::<(), feasible::FeasibleError>(())
+    /// ```
+    pub fn begin(&mut self, measurements: Measurements) -> Result<PendingStep<'_>> {
+        let first = observe(&self.constraints, self.owner, measurements)?;
+        let stage = match self.scheme {
+            UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => Stage::Ready(self.prepare(first)?),
+            UpdateScheme::AlternatingPrimalDual => Stage::Halfway(scheme::primal_dual(self, first)),
             UpdateScheme::Extragradient => {
-                // Lookahead of both players from (x_t, λ_t).
-                let views = self.views(&first);
-                let weights = self.primal_weights(&views, &first);
-                let lookahead = problem.descend(point, &weights).map_err(primal)?;
-                let mut lookahead_views = self.dual_update(views.clone(), &first);
-                // Evaluate at the lookahead point, on the same batch.
-                let second = self.observe(problem.measure(&lookahead).map_err(primal)?)?;
-                for (c, (a, b)) in self
-                    .constraints
-                    .iter()
-                    .zip(first.constraints.iter().zip(&second.constraints))
-                {
-                    if a.batch.as_ref().map(|b| &b.indices) != b.batch.as_ref().map(|b| &b.indices) {
-                        return Err(FeasibleError::BatchChanged {
-                            constraint: c.name().to_string(),
-                        });
-                    }
-                }
-                let weights = self.primal_weights(&lookahead_views, &second);
-                // Update from the saved point with the lookahead's gradients.
-                let next = problem.descend(point, &weights).map_err(primal)?;
-                for (view, saved) in lookahead_views.iter_mut().zip(&views) {
-                    view.rewind_dual_variables(saved);
-                }
-                let updated = self.dual_update(lookahead_views, &second);
-                let targets = second.targets();
-                let report = self.report(first, Some(second), &weights, &views, &updated);
-                self.notify(&report)?;
-                (next, report, updated, targets)
+                return Err(FeasibleError::SchemeNeedsProblem {
+                    scheme: self.scheme.name(),
+                });
             }
         };
+        Ok(PendingStep { optimizer: self, stage })
+    }
+
+    /// The step of a one-measurement scheme, not committed.
+    fn prepare(&self, first: Observation) -> Result<Prepared> {
+        match self.scheme {
+            UpdateScheme::Simultaneous => scheme::simultaneous(self, first),
+            _ => scheme::dual_primal(self, first),
+        }
+    }
+
+    /// Applies a prepared step to the dual state and reports it.
+    fn commit(&mut self, prepared: Prepared) -> StepReport {
+        let Prepared {
+            report,
+            updated,
+            targets,
+            ..
+        } = prepared;
         for ((state, view), target) in self.states.iter_mut().zip(updated).zip(targets) {
             match target {
                 None => *state = view,
@@ -426,79 +451,30 @@ impl ConstrainedOptimizer {
             }
         }
         self.steps += 1;
-        Ok((next, report))
+        self.notify(&report);
+        report
     }
 
-    fn notify(&mut self, report: &StepReport) -> Result<()> {
-        for observer in &mut self.observers {
-            observer.on_step(report).map_err(|source| FeasibleError::Observer {
-                observer: observer.name().to_string(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Validates measurements: every constraint measured exactly once, by a
-    /// known name or id, with the declared number of finite values.
-    fn observe(&self, measurements: Measurements) -> Result<Observation> {
-        if !measurements.loss.is_finite() {
-            return Err(FeasibleError::NonFiniteLoss {
-                value: measurements.loss,
-            });
-        }
-        let mut slots: Vec<Option<Measurement>> = (0..self.constraints.len()).map(|_| None).collect();
-        for (key, measurement) in measurements.constraints {
-            let id = match key {
-                ConstraintKey::Id(id) if id.0 < self.constraints.len() => id,
-                ConstraintKey::Id(id) => return Err(self.unknown(&format!("#{}", id.0))),
-                ConstraintKey::Name(name) => self.id(&name)?,
-            };
-            if slots[id.0].replace(measurement).is_some() {
-                return Err(FeasibleError::DuplicateMeasurement {
-                    constraint: self.constraints[id.0].name().to_string(),
-                });
+    /// Reports a committed step; a failing observer is detached.
+    fn notify(&mut self, report: &StepReport) {
+        for slot in &mut self.observers {
+            if let Some(observer) = slot
+                && let Err(source) = observer.on_step(report)
+            {
+                let error = FeasibleError::Observer {
+                    observer: observer.name().to_string(),
+                    source,
+                };
+                self.observer_error.get_or_insert(error);
+                *slot = None;
             }
         }
-        let constraints = self
-            .constraints
-            .iter()
-            .zip(slots)
-            .map(|(c, slot)| {
-                let m = slot.ok_or_else(|| FeasibleError::MissingMeasurement {
-                    constraint: c.name().to_string(),
-                })?;
-                let expected = check_indices(c, &m)?;
-                check_values(c, &m.value, expected, ValueKind::Differentiable)?;
-                if let Some(strict) = &m.strict {
-                    check_values(c, strict, expected, ValueKind::Strict)?;
-                }
-                let violation: Vec<f64> = m.value.iter().map(|v| c.violation(*v)).collect();
-                let strict_violation = match &m.strict {
-                    Some(strict) => strict.iter().map(|v| c.violation(*v)).collect(),
-                    None => violation.clone(),
-                };
-                Ok(Observed {
-                    batch: m.indices.map(|ids| Batch::new(ids, &strict_violation)),
-                    value: m.value,
-                    strict_value: m.strict,
-                    violation,
-                    strict_violation,
-                    primal: m.primal,
-                    dual: m.dual,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Observation {
-            loss: measurements.loss,
-            constraints,
-        })
     }
 
     /// The part of each constraint's state this step works on: the whole
     /// state of a dense constraint, the batch's distinct entries of an
     /// indexed one.
-    fn views(&self, observation: &Observation) -> Vec<FormulationState> {
+    pub(crate) fn views(&self, observation: &Observation) -> Vec<FormulationState> {
         self.states
             .iter()
             .zip(&observation.constraints)
@@ -510,7 +486,7 @@ impl ConstrainedOptimizer {
     }
 
     /// The weight of every measured entry (occurrence) given the views.
-    fn primal_weights(&self, views: &[FormulationState], observation: &Observation) -> PrimalWeights {
+    pub(crate) fn primal_weights(&self, views: &[FormulationState], observation: &Observation) -> PrimalWeights {
         let weights = self
             .constraints
             .iter()
@@ -535,25 +511,34 @@ impl ConstrainedOptimizer {
         PrimalWeights {
             weights,
             signs: Arc::clone(&self.signs),
+            owner: self.owner,
         }
     }
 
-    /// The views after this step's dual update (not committed).
-    fn dual_update(&self, mut views: Vec<FormulationState>, observation: &Observation) -> Vec<FormulationState> {
-        for ((c, view), o) in self.constraints.iter().zip(&mut views).zip(&observation.constraints) {
+    /// The views after this step's dual update (not committed). A result
+    /// that is not finite is an error.
+    pub(crate) fn dual_update(
+        &self,
+        mut views: Vec<FormulationState>,
+        observation: &Observation,
+    ) -> Result<Vec<FormulationState>> {
+        for (((c, shape), view), o) in self
+            .constraints
+            .iter()
+            .zip(&self.shapes)
+            .zip(&mut views)
+            .zip(&observation.constraints)
+        {
             if o.dual {
                 let (gradients, ids) = o.dual_side();
-                c.formulation()
-                    .dual_update(ids, view, gradients, c.sense().is_inequality());
+                c.formulation().dual_update(ids, view, gradients, shape, self.steps)?;
             }
         }
-        views
+        Ok(views)
     }
 
-    /// The step's report, taking the observations' vectors: `first` was
-    /// measured at `x_t`; `second`, if any, at `x_{t+1}` or the lookahead,
-    /// for the dual step.
-    fn report(
+    /// The step's report.
+    pub(crate) fn report(
         &self,
         first: Observation,
         second: Option<Observation>,
@@ -561,110 +546,15 @@ impl ConstrainedOptimizer {
         primal_views: &[FormulationState],
         updated: &[FormulationState],
     ) -> StepReport {
-        let mut lagrangian = first.loss;
-        let mut dual_side = second.map(|o| o.constraints.into_iter());
-        let constraints: Vec<ConstraintReport> = self
-            .constraints
-            .iter()
-            .zip(first.constraints)
-            .enumerate()
-            .map(|(i, (c, o))| {
-                let inequality = c.sense().is_inequality();
-                if o.primal {
-                    let contribution = match &o.batch {
-                        None => c
-                            .formulation()
-                            .primal_contribution(&primal_views[i], &o.violation, inequality),
-                        Some(b) => c.formulation().primal_contribution(
-                            &primal_views[i].gather(&b.position),
-                            &o.violation,
-                            inequality,
-                        ),
-                    };
-                    lagrangian += contribution;
-                }
-                let (strict_value, violation, batch) = match dual_side.as_mut().and_then(Iterator::next) {
-                    Some(d) => (d.strict_value, d.strict_violation, d.batch),
-                    None => (o.strict_value, o.strict_violation, o.batch),
-                };
-                // Dual variables after the step, for what was measured.
-                let after = batch.as_ref().map(|b| updated[i].gather(&b.position));
-                let after = after.as_ref().unwrap_or(&updated[i]);
-                ConstraintReport {
-                    name: Arc::clone(&self.names[i]),
-                    feasible: violation.iter().all(|g| c.is_satisfied(*g)),
-                    value: o.value,
-                    strict_value,
-                    violation,
-                    primal_weight: weights.weights[i].clone(),
-                    multipliers: after.multipliers().map(<[f64]>::to_vec),
-                    penalty: after.penalty().map(<[f64]>::to_vec),
-                    indices: batch.map(|b| b.indices),
-                }
-            })
-            .collect();
-        StepReport {
-            step: self.steps + 1,
-            loss: first.loss,
-            lagrangian,
-            feasible: constraints.iter().all(|c| c.feasible),
-            constraints,
-        }
-    }
-}
-
-/// Checks the sample ids of a measurement against its constraint; returns
-/// the number of values expected.
-fn check_indices(constraint: &Constraint, m: &Measurement) -> Result<usize> {
-    let indexing = |reason| FeasibleError::Indexing {
-        constraint: constraint.name().to_string(),
-        reason,
-    };
-    match (&m.indices, constraint.is_indexed()) {
-        (None, false) => Ok(constraint.entries()),
-        (Some(_), false) => Err(indexing(
-            "sample ids were given, but the constraint is not indexed (declare it with `.indexed()`)",
-        )),
-        (None, true) => Err(indexing(
-            "the constraint is indexed: measure it with `Measurement::indexed(ids, values)`",
-        )),
-        (Some(ids), true) => {
-            if ids.len() != m.value.len() {
-                return Err(FeasibleError::SizeMismatch {
-                    constraint: constraint.name().to_string(),
-                    expected: m.value.len(),
-                    got: ids.len(),
-                    kind: ValueKind::Indices,
-                });
-            }
-            match ids.iter().find(|i| **i >= constraint.entries()) {
-                Some(index) => Err(FeasibleError::IndexOutOfRange {
-                    constraint: constraint.name().to_string(),
-                    index: *index,
-                    entries: constraint.entries(),
-                }),
-                None => Ok(ids.len()),
-            }
-        }
-    }
-}
-
-fn check_values(constraint: &Constraint, values: &[f64], expected: usize, kind: ValueKind) -> Result<()> {
-    if values.len() != expected {
-        return Err(FeasibleError::SizeMismatch {
-            constraint: constraint.name().to_string(),
-            expected,
-            got: values.len(),
-            kind,
-        });
-    }
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(entry) => Err(FeasibleError::NonFiniteValue {
-            constraint: constraint.name().to_string(),
-            entry,
-            value: values[entry],
-            kind,
-        }),
-        None => Ok(()),
+        crate::report::build(
+            &self.constraints,
+            &self.names,
+            self.steps,
+            first,
+            second,
+            weights,
+            primal_views,
+            updated,
+        )
     }
 }

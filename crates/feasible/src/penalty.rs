@@ -10,9 +10,14 @@
 //! For an inequality the violation counts only where it is positive
 //! (`max(0, g)`); for an equality both signs count.
 
+use std::fmt::Debug;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+use crate::dual::{NonFinite, PerEntry};
 use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::shape::Shape;
 
 /// Whether a constraint has one penalty coefficient or one per entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +30,44 @@ pub enum Granularity {
     PerEntry,
 }
 
-/// How a coefficient grows.
+/// A rule that changes a penalty coefficient after each dual step.
+/// Implementable outside this crate; the coefficient is the whole state,
+/// so save, restore and failure atomicity come with it.
+///
+/// ```
+/// use feasible::penalty::PenaltyUpdater;
+///
+/// /// Doubles the coefficient while violated, never above a cap.
+/// #[derive(Debug)]
+/// struct Capped { cap: f64 }
+///
+/// impl PenaltyUpdater for Capped {
+///     fn name(&self) -> &str { "capped" }
+///     fn validate(&self, _owner: &str) -> feasible::Result<()> { Ok(()) }
+///     fn update(&self, c: f64, _initial: f64, violation: f64, _satisfied: bool) -> f64 {
+///         if violation > 0.0 { (2.0 * c).min(self.cap) } else { c }
+///     }
+/// }
+/// assert_eq!(Capped { cap: 3.0 }.update(2.0, 1.0, 0.5, false), 3.0);
+/// ```
+pub trait PenaltyUpdater: Debug + Send + Sync + 'static {
+    /// A short name for reports and errors.
+    fn name(&self) -> &str;
+
+    /// Checks the hyperparameters; `owner` names the constraint.
+    fn validate(&self, owner: &str) -> Result<()>;
+
+    /// The next coefficient. `c` is the current one and `initial` its
+    /// initial value; `violation` is, for a shared coefficient, the norm of
+    /// the constraint's violation vector (for an inequality only its
+    /// positive part counts), and for a per-entry coefficient the size of
+    /// its entry's violation (likewise); `satisfied` tells that the
+    /// constraint (the entry) is an inequality that holds strictly or with
+    /// equality (`g <= 0`).
+    fn update(&self, c: f64, initial: f64, violation: f64, satisfied: bool) -> f64;
+}
+
+/// How a [`PenaltyGrowth`] grows the coefficient.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Growth {
@@ -41,9 +83,11 @@ pub enum Growth {
     },
 }
 
-/// When and how a penalty coefficient changes.
+/// The built-in updater: grows the coefficient while the violation exceeds
+/// a tolerance, optionally restarting a satisfied inequality to its
+/// initial value.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PenaltyUpdater {
+pub struct PenaltyGrowth {
     /// How it grows.
     pub growth: Growth,
     /// The coefficient grows when the (norm of the) strict violation exceeds
@@ -54,7 +98,7 @@ pub struct PenaltyUpdater {
     pub restart: bool,
 }
 
-impl PenaltyUpdater {
+impl PenaltyGrowth {
     /// Multiply by `factor` while violated beyond 1e-4, no restart.
     pub fn multiplicative(factor: f64) -> Self {
         Self {
@@ -84,116 +128,187 @@ impl PenaltyUpdater {
         self.restart = true;
         self
     }
+}
 
-    fn grow(&self, c: f64) -> f64 {
+impl PenaltyUpdater for PenaltyGrowth {
+    fn name(&self) -> &str {
+        "growth"
+    }
+
+    fn validate(&self, owner: &str) -> Result<()> {
+        check_nonnegative(owner, "penalty tolerance", self.tolerance)?;
         match self.growth {
-            Growth::Multiplicative { factor } => c * factor,
-            Growth::Additive { increment } => c + increment,
+            Growth::Multiplicative { factor } if !(factor.is_finite() && factor >= 1.0) => {
+                Err(FeasibleError::InvalidHyperparameter {
+                    owner: owner.to_string(),
+                    name: "penalty growth factor",
+                    value: factor,
+                    requirement: "must be a finite number >= 1",
+                })
+            }
+            Growth::Additive { increment } => check_nonnegative(owner, "penalty increment", increment).map(|_| ()),
+            Growth::Multiplicative { .. } => Ok(()),
+        }
+    }
+
+    fn update(&self, c: f64, initial: f64, violation: f64, satisfied: bool) -> f64 {
+        if violation > self.tolerance {
+            match self.growth {
+                Growth::Multiplicative { factor } => c * factor,
+                Growth::Additive { increment } => c + increment,
+            }
+        } else if self.restart && satisfied {
+            initial
+        } else {
+            c
         }
     }
 }
 
-/// A penalty coefficient: its initial value, its granularity, its updater.
+/// A penalty coefficient: its initial value (one, or one per entry), its
+/// granularity, its updater.
 ///
 /// ```
-/// use feasible::penalty::{Penalty, PenaltyUpdater};
-/// let c = Penalty::new(10.0).per_entry().with_updater(PenaltyUpdater::multiplicative(1.01));
-/// assert_eq!(c.initial, 10.0);
+/// use feasible::penalty::{Penalty, PenaltyGrowth};
+/// let c = Penalty::new(10.0).per_entry().with_updater(PenaltyGrowth::multiplicative(1.01));
+/// assert_eq!(c.initial.get(0), 10.0);
+/// let own = Penalty::new(vec![1.0, 5.0]); // one initial coefficient per entry
+/// assert_eq!(own.initial.get(1), 5.0);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Penalty {
-    /// The initial coefficient `c_0 >= 0`.
-    pub initial: f64,
+    /// The initial coefficient `c_0 >= 0`: one, or one per entry (which
+    /// makes the coefficients per entry).
+    pub initial: PerEntry,
     /// One coefficient per constraint or per entry.
     pub granularity: Granularity,
     /// How it changes (never, by default).
-    pub updater: Option<PenaltyUpdater>,
+    pub updater: Option<Arc<dyn PenaltyUpdater>>,
+}
+
+impl From<f64> for Penalty {
+    /// A fixed coefficient for the whole constraint.
+    fn from(initial: f64) -> Self {
+        Penalty::new(initial)
+    }
 }
 
 impl Penalty {
-    /// A fixed coefficient `c` for the whole constraint.
-    pub fn new(initial: f64) -> Self {
+    /// A fixed coefficient (one number: for the whole constraint; one per
+    /// entry: per-entry coefficients).
+    pub fn new(initial: impl Into<PerEntry>) -> Self {
+        let initial = initial.into();
+        let granularity = match initial {
+            PerEntry::Shared(_) => Granularity::PerConstraint,
+            PerEntry::Entries(_) => Granularity::PerEntry,
+        };
         Self {
             initial,
-            granularity: Granularity::PerConstraint,
+            granularity,
             updater: None,
         }
     }
 
-    /// One coefficient per entry (each starting at the initial value).
+    /// One coefficient per entry (each starting at its initial value).
     pub fn per_entry(mut self) -> Self {
         self.granularity = Granularity::PerEntry;
         self
     }
 
     /// With an updater.
-    pub fn with_updater(mut self, updater: PenaltyUpdater) -> Self {
-        self.updater = Some(updater);
+    pub fn with_updater(mut self, updater: impl PenaltyUpdater) -> Self {
+        self.updater = Some(Arc::new(updater));
         self
     }
 
-    pub(crate) fn validate(&self, owner: &str) -> Result<()> {
-        check_nonnegative(owner, "penalty coefficient", self.initial)?;
-        if let Some(updater) = &self.updater {
-            check_nonnegative(owner, "penalty tolerance", updater.tolerance)?;
-            match updater.growth {
-                Growth::Multiplicative { factor } if !(factor.is_finite() && factor >= 1.0) => {
-                    return Err(FeasibleError::InvalidHyperparameter {
-                        owner: owner.to_string(),
-                        name: "penalty growth factor",
-                        value: factor,
-                        requirement: "must be a finite number >= 1",
-                    });
-                }
-                Growth::Additive { increment } => {
-                    check_nonnegative(owner, "penalty increment", increment)?;
-                }
-                Growth::Multiplicative { .. } => {}
-            }
+    pub(crate) fn validate(&self, shape: &Shape) -> Result<()> {
+        let owner = &shape.owner;
+        self.initial.validate(
+            owner,
+            "penalty coefficient",
+            shape.entries,
+            |c| c.is_finite() && c >= 0.0,
+            "must be a finite number >= 0",
+        )?;
+        if matches!(self.initial, PerEntry::Entries(_)) && self.granularity == Granularity::PerConstraint {
+            return Err(FeasibleError::InvalidConstraint {
+                constraint: shape.constraint_name().to_string(),
+                reason: "per-entry initial penalty coefficients need per-entry coefficients".into(),
+            });
         }
-        Ok(())
+        match &self.updater {
+            Some(updater) => updater.validate(owner),
+            None => Ok(()),
+        }
     }
 
     /// The starting coefficients: one value, or one per entry.
-    pub(crate) fn init(&self, entries: usize) -> Vec<f64> {
-        match self.granularity {
-            Granularity::PerConstraint => vec![self.initial],
-            Granularity::PerEntry => vec![self.initial; entries],
-        }
+    pub(crate) fn init(&self, entries: usize) -> Result<Vec<f64>> {
+        let n = match self.granularity {
+            Granularity::PerConstraint => 1,
+            Granularity::PerEntry => entries,
+        };
+        crate::formulation::lagrangian::initial_vector(&self.initial, n)
     }
 
-    /// Whether `values` has the shape this penalty makes for `entries` entries.
-    pub(crate) fn fits(&self, values: &[f64], entries: usize) -> bool {
+    /// Whether `values` has the shape this penalty makes for `entries`
+    /// entries, with valid coefficients; otherwise what differs.
+    pub(crate) fn check_fits(&self, values: &[f64], entries: usize) -> std::result::Result<(), String> {
         let expected = match self.granularity {
             Granularity::PerConstraint => 1,
             Granularity::PerEntry => entries,
         };
-        values.len() == expected && values.iter().all(|c| c.is_finite() && *c >= 0.0)
+        if values.len() != expected {
+            return Err(format!(
+                "it has {} penalty coefficients, this constraint keeps {expected}",
+                values.len()
+            ));
+        }
+        match values.iter().position(|c| !(c.is_finite() && *c >= 0.0)) {
+            Some(k) => Err(format!("penalty coefficient {k} is {}", values[k])),
+            None => Ok(()),
+        }
     }
 
     /// Applies the updater to `values` given the step's strict violations.
-    pub(crate) fn update(&self, values: &mut [f64], strict_violations: &[f64], inequality: bool) {
-        let Some(updater) = &self.updater else { return };
+    pub(crate) fn update(
+        &self,
+        values: &mut [f64],
+        ids: Option<&[usize]>,
+        strict_violations: &[f64],
+        inequality: bool,
+    ) -> std::result::Result<(), NonFinite> {
+        let id = |k: usize| ids.map_or(k, |ids| ids[k]);
+        let Some(updater) = &self.updater else { return Ok(()) };
         let excess = |g: f64| if inequality { g.max(0.0) } else { g };
+        let check = |entry: usize, c: f64| {
+            if c.is_finite() {
+                Ok(c)
+            } else {
+                Err(NonFinite {
+                    entry,
+                    quantity: "penalty coefficient".into(),
+                    value: c,
+                })
+            }
+        };
         match self.granularity {
             Granularity::PerConstraint => {
                 let norm = strict_violations.iter().map(|g| excess(*g).powi(2)).sum::<f64>().sqrt();
-                if norm > updater.tolerance {
-                    values[0] = updater.grow(values[0]);
-                } else if updater.restart && inequality && strict_violations.iter().all(|g| *g <= 0.0) {
-                    values[0] = self.initial;
-                }
+                let satisfied = inequality && strict_violations.iter().all(|g| *g <= 0.0);
+                values[0] = check(0, updater.update(values[0], self.initial.get(0), norm, satisfied))?;
             }
             Granularity::PerEntry => {
-                for (c, g) in values.iter_mut().zip(strict_violations) {
-                    if excess(*g).abs() > updater.tolerance {
-                        *c = updater.grow(*c);
-                    } else if updater.restart && inequality && *g <= 0.0 {
-                        *c = self.initial;
-                    }
+                let mut next = Vec::with_capacity(values.len());
+                for (k, (c, g)) in values.iter().zip(strict_violations).enumerate() {
+                    let satisfied = inequality && *g <= 0.0;
+                    let c = updater.update(*c, self.initial.get(id(k)), excess(*g).abs(), satisfied);
+                    next.push(check(id(k), c)?);
                 }
+                values.copy_from_slice(&next);
             }
         }
+        Ok(())
     }
 }
 
@@ -206,20 +321,29 @@ pub fn coefficient(values: &[f64], entry: usize) -> f64 {
 mod tests {
     use super::*;
 
+    fn shape() -> Shape {
+        Shape {
+            owner: "c".into(),
+            entries: 3,
+            inequality: true,
+            indexed: false,
+        }
+    }
+
     #[test]
     fn a_shared_coefficient_grows_with_the_norm_of_the_violation_vector() {
-        let p = Penalty::new(2.0).with_updater(PenaltyUpdater::multiplicative(1.5).with_tolerance(0.1));
-        let mut c = p.init(3);
+        let p = Penalty::new(2.0).with_updater(PenaltyGrowth::multiplicative(1.5).with_tolerance(0.1));
+        let mut c = p.init(3).unwrap();
         // Entries 0.06 and 0.08: each below the tolerance, their norm 0.1 is not above it.
-        p.update(&mut c, &[0.06, 0.08, -1.0], true);
+        p.update(&mut c, None, &[0.06, 0.08, -1.0], true).unwrap();
         assert_eq!(c, vec![2.0]);
-        p.update(&mut c, &[0.07, 0.08, -1.0], true);
+        p.update(&mut c, None, &[0.07, 0.08, -1.0], true).unwrap();
         assert_eq!(c, vec![3.0]);
         // A satisfied inequality (negative violations) does not count.
-        p.update(&mut c, &[-5.0, -5.0, -5.0], true);
+        p.update(&mut c, None, &[-5.0, -5.0, -5.0], true).unwrap();
         assert_eq!(c, vec![3.0]);
         // An equality counts both signs.
-        p.update(&mut c, &[-5.0, 0.0, 0.0], false);
+        p.update(&mut c, None, &[-5.0, 0.0, 0.0], false).unwrap();
         assert_eq!(c, vec![4.5]);
     }
 
@@ -227,31 +351,36 @@ mod tests {
     fn per_entry_coefficients_grow_and_restart_entry_by_entry() {
         let p = Penalty::new(1.0)
             .per_entry()
-            .with_updater(PenaltyUpdater::additive(0.5).with_restart());
-        let mut c = p.init(3);
-        p.update(&mut c, &[1.0, 0.0, 1.0], true);
+            .with_updater(PenaltyGrowth::additive(0.5).with_restart());
+        let mut c = p.init(3).unwrap();
+        p.update(&mut c, None, &[1.0, 0.0, 1.0], true).unwrap();
         assert_eq!(c, vec![1.5, 1.0, 1.5]);
-        p.update(&mut c, &[1.0, 1.0, -0.5], true);
+        p.update(&mut c, None, &[1.0, 1.0, -0.5], true).unwrap();
         assert_eq!(c, vec![2.0, 1.5, 1.0]);
     }
 
     #[test]
     fn invalid_updaters_are_named() {
-        let bad = Penalty::new(1.0).with_updater(PenaltyUpdater::multiplicative(0.5));
+        let bad = Penalty::new(1.0).with_updater(PenaltyGrowth::multiplicative(0.5));
         assert!(
-            bad.validate("c")
+            bad.validate(&shape())
                 .unwrap_err()
                 .to_string()
                 .contains("growth factor = 0.5")
         );
         let bad = Penalty::new(-1.0);
         assert!(
-            bad.validate("c")
+            bad.validate(&shape())
                 .unwrap_err()
                 .to_string()
                 .contains("penalty coefficient = -1")
         );
-        let bad = Penalty::new(1.0).with_updater(PenaltyUpdater::additive(1.0).with_tolerance(f64::NAN));
-        assert!(bad.validate("c").unwrap_err().to_string().contains("penalty tolerance"));
+        let bad = Penalty::new(1.0).with_updater(PenaltyGrowth::additive(1.0).with_tolerance(f64::NAN));
+        assert!(
+            bad.validate(&shape())
+                .unwrap_err()
+                .to_string()
+                .contains("penalty tolerance")
+        );
     }
 }

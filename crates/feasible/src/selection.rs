@@ -73,10 +73,37 @@ impl Snapshot {
 }
 
 /// The snapshots of one training run, all with the same constraints.
+///
+/// Deserializing checks every snapshot as [`push`](Self::push) does: a
+/// snapshot with the wrong number of violations, or a NaN or infinite value,
+/// is refused with an error naming it, so a deserialized `Snapshots` is
+/// always usable.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawSnapshots")]
 pub struct Snapshots {
     constraints: usize,
     snapshots: Vec<Snapshot>,
+}
+
+/// [`Snapshots`] as read, before [`Snapshots::try_from`] checks it.
+#[derive(Deserialize)]
+struct RawSnapshots {
+    constraints: usize,
+    snapshots: Vec<Snapshot>,
+}
+
+impl TryFrom<RawSnapshots> for Snapshots {
+    type Error = FeasibleError;
+
+    /// Fails with [`FeasibleError::InvalidSnapshot`] naming the first
+    /// snapshot that [`Snapshots::push`] would refuse.
+    fn try_from(raw: RawSnapshots) -> Result<Self> {
+        let mut checked = Snapshots::new(raw.constraints);
+        for snapshot in raw.snapshots {
+            checked.push(snapshot.objective, snapshot.violations)?;
+        }
+        Ok(checked)
+    }
 }
 
 impl Snapshots {
@@ -254,9 +281,24 @@ impl Snapshots {
     }
 }
 
+/// How far from 1 the probabilities of a [`Distribution`] may sum (round-off
+/// in a hand-written or re-serialized distribution).
+pub const PROBABILITY_SUM_TOLERANCE: f64 = 1e-9;
+
 /// A distribution over snapshots: the stochastic model of
 /// [`Snapshots::best_distribution`] or [`Snapshots::uniform`].
+///
+/// Its invariants (see [`validate`](Self::validate)) are checked on
+/// deserialization: a distribution read from a file with unsorted or
+/// repeated snapshot indices, a probability that is not a finite number
+/// `> 0`, probabilities that do not sum to 1, or a non-finite expectation is
+/// refused with [`FeasibleError::InvalidDistribution`]. The fields are
+/// public, so a distribution edited by hand can break them; the methods then
+/// still do not panic: [`expectation`](Self::expectation) and
+/// [`try_sample`](Self::try_sample) return the error, the others are
+/// defined below.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawDistribution")]
 pub struct Distribution {
     /// `(snapshot index, probability)`, by index, probabilities `> 0`
     /// summing to 1.
@@ -265,6 +307,30 @@ pub struct Distribution {
     pub objective: f64,
     /// The expected violation of each constraint.
     pub violations: Vec<f64>,
+}
+
+/// [`Distribution`] as read, before [`Distribution::try_from`] checks it.
+#[derive(Deserialize)]
+struct RawDistribution {
+    weights: Vec<(usize, f64)>,
+    objective: f64,
+    violations: Vec<f64>,
+}
+
+impl TryFrom<RawDistribution> for Distribution {
+    type Error = FeasibleError;
+
+    /// Fails with [`FeasibleError::InvalidDistribution`] where
+    /// [`Distribution::validate`] would.
+    fn try_from(raw: RawDistribution) -> Result<Self> {
+        let distribution = Distribution {
+            weights: raw.weights,
+            objective: raw.objective,
+            violations: raw.violations,
+        };
+        distribution.validate()?;
+        Ok(distribution)
+    }
 }
 
 impl Distribution {
@@ -287,20 +353,55 @@ impl Distribution {
         }
     }
 
-    /// The indices of the snapshots with non-zero probability.
+    /// Checks the invariants: at least one weight; snapshot indices strictly
+    /// increasing (sorted, each once); every probability a finite number
+    /// `> 0`; the probabilities summing to 1 within
+    /// [`PROBABILITY_SUM_TOLERANCE`]; the expected objective and violations
+    /// finite. Fails with [`FeasibleError::InvalidDistribution`] naming the
+    /// first broken one.
+    ///
+    /// It cannot check that the expectations are those of the snapshots,
+    /// which a distribution does not hold.
+    pub fn validate(&self) -> Result<()> {
+        check_weights(&self.weights)?;
+        if !self.objective.is_finite() {
+            return Err(FeasibleError::InvalidDistribution {
+                reason: format!("the expected objective is {}, not a finite number", self.objective),
+            });
+        }
+        if let Some((j, v)) = self.violations.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(FeasibleError::InvalidDistribution {
+                reason: format!("the expected violation of constraint {j} is {v}, not a finite number"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The indices of the snapshots with non-zero probability, in the order
+    /// of [`weights`](Self::weights).
     pub fn support(&self) -> Vec<usize> {
         self.weights.iter().map(|(i, _)| *i).collect()
     }
 
-    /// The largest expected violation, clamped at zero.
+    /// The largest expected violation, clamped at zero (NaN entries, which
+    /// only a hand-edited distribution can have, are ignored).
     pub fn max_violation(&self) -> f64 {
         self.violations.iter().fold(0.0, |m, v| m.max(*v))
     }
 
     /// The expectation of a per-snapshot quantity (a test error, one
-    /// constraint's test violation): `Σ p_i values[i]`. `values` has one
-    /// entry per snapshot (all of them, not only the support).
+    /// constraint's test violation): `Σ p_i values[i]`. `values` is indexed
+    /// by snapshot, one entry per snapshot (all of them, not only the
+    /// support); entries of snapshots outside the support are not read.
+    ///
+    /// Fails with [`FeasibleError::Selection`] if `values` is too short to
+    /// hold an entry for every snapshot of the support or if one of those
+    /// entries is NaN or infinite, and with
+    /// [`FeasibleError::InvalidDistribution`] if the weights break the
+    /// invariants of [`validate`](Self::validate).
     pub fn expectation(&self, values: &[f64]) -> Result<f64> {
+        check_weights(&self.weights)?;
+        // Sorted by index (just checked), so the last is the largest.
         let last = self.weights.last().map_or(0, |(i, _)| *i);
         if values.len() <= last {
             return Err(FeasibleError::Selection {
@@ -310,12 +411,29 @@ impl Distribution {
                 ),
             });
         }
-        Ok(self.weights.iter().map(|(i, q)| q * values[*i]).sum())
+        let mut total = 0.0;
+        for (i, q) in &self.weights {
+            let value = values.get(*i).copied().unwrap_or(f64::NAN);
+            if !value.is_finite() {
+                return Err(FeasibleError::Selection {
+                    reason: format!("the value of snapshot {i} is {value}, not a finite number"),
+                });
+            }
+            total += q * value;
+        }
+        Ok(total)
     }
 
     /// The snapshot to use for one prediction, from a uniform draw `u` in
-    /// `[0, 1)` (values outside are clamped).
+    /// `[0, 1)`: the first snapshot of [`weights`](Self::weights) whose
+    /// cumulative probability exceeds `u`.
+    ///
+    /// Never fails: a `u` below 0 (or NaN) picks the first snapshot of the
+    /// support, a `u` of 1 or more the last; a hand-edited distribution with
+    /// no weights gives 0. [`try_sample`](Self::try_sample) refuses those
+    /// instead.
     pub fn sample(&self, u: f64) -> usize {
+        let u = if u.is_nan() { 0.0 } else { u };
         let mut cumulative = 0.0;
         for (i, q) in &self.weights {
             cumulative += q;
@@ -325,6 +443,50 @@ impl Distribution {
         }
         self.weights.last().map_or(0, |(i, _)| *i)
     }
+
+    /// [`sample`](Self::sample), checked: fails with
+    /// [`FeasibleError::InvalidDraw`] if `u` is not in `[0, 1)` (NaN
+    /// included) and with [`FeasibleError::InvalidDistribution`] if the
+    /// weights break the invariants of [`validate`](Self::validate).
+    pub fn try_sample(&self, u: f64) -> Result<usize> {
+        if !(0.0..1.0).contains(&u) {
+            return Err(FeasibleError::InvalidDraw { value: u });
+        }
+        check_weights(&self.weights)?;
+        Ok(self.sample(u))
+    }
+}
+
+/// The invariants of [`Distribution::weights`].
+fn check_weights(weights: &[(usize, f64)]) -> Result<()> {
+    let invalid = |reason: String| FeasibleError::InvalidDistribution { reason };
+    if weights.is_empty() {
+        return Err(invalid(
+            "it has no weights (at least one snapshot must have probability > 0)".into(),
+        ));
+    }
+    let mut previous: Option<usize> = None;
+    for (i, q) in weights {
+        if !q.is_finite() || *q <= 0.0 {
+            return Err(invalid(format!(
+                "the probability of snapshot {i} is {q}, not a finite number > 0"
+            )));
+        }
+        if let Some(p) = previous.filter(|p| p >= i) {
+            return Err(invalid(format!(
+                "snapshot {i} is listed after snapshot {p}: the weights must be sorted by \
+                 snapshot index, each index once"
+            )));
+        }
+        previous = Some(*i);
+    }
+    let total: f64 = weights.iter().map(|(_, q)| q).sum();
+    // Every term is finite and > 0, so the total is not NaN (it may be
+    // infinite, which this refuses too).
+    if (total - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
+        return Err(invalid(format!("the probabilities sum to {total}, not 1")));
+    }
+    Ok(())
 }
 
 /// Solves a linear program to optimality (no limits are set, so the solve

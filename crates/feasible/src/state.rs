@@ -12,6 +12,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint;
+use crate::constraint::{Constraint, Sense};
+use crate::dual::PerEntry;
 use crate::error::{FeasibleError, Result};
 use crate::formulation::FormulationState;
 
@@ -20,6 +22,11 @@ use crate::formulation::FormulationState;
 pub struct ConstraintDualState {
     /// The constraint's name (checked on restore).
     pub name: String,
+    /// Its sense (checked on restore: a state of `rate >= 0.4` does not
+    /// load into `rate <= 0.9`).
+    pub sense: Sense,
+    /// Its target(s) (checked on restore).
+    pub target: PerEntry,
     /// Its number of entries (checked on restore).
     pub entries: usize,
     /// Its formulation's state.
@@ -43,13 +50,108 @@ impl DualState {
     /// The format tag.
     pub const FORMAT: &'static str = "feasible.dual_state";
     /// The format version.
-    pub const VERSION: u32 = 1;
+    pub const VERSION: u32 = 2;
     /// The checkpoint kind under which [`DualState::save`] writes.
     pub const CHECKPOINT_KIND: &'static str = "dual_state";
 
-    /// JSON text.
+    /// JSON text. A state holding a number that is not finite is refused
+    /// (JSON has no such numbers, and the file could not be read back).
     pub fn to_json(&self) -> Result<String> {
+        self.check_finite()?;
         serde_json::to_string_pretty(self).map_err(|source| FeasibleError::Serialization { source })
+    }
+
+    /// Every number is finite; otherwise the first that is not, named.
+    pub fn check_finite(&self) -> Result<()> {
+        for c in &self.constraints {
+            if let Some((what, entry, value)) = c.state.first_non_finite() {
+                return Err(FeasibleError::StateMismatch {
+                    reason: format!(
+                        "constraint `{}`: the {what} of entry {entry} is {value}, not finite",
+                        c.name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that this state belongs to `constraints`: the same format
+    /// and version, the same names in the same order, the same senses,
+    /// targets and sizes, the same formulations and dual optimizers, every
+    /// number finite, inequality multipliers `>= 0`. The error says what
+    /// was expected and what the state holds.
+    pub fn check_fits(&self, constraints: &[Constraint]) -> Result<()> {
+        let mismatch = |reason: String| FeasibleError::StateMismatch { reason };
+        if self.format != DualState::FORMAT || self.version != DualState::VERSION {
+            return Err(mismatch(format!(
+                "it is format `{}` version {}, expected `{}` version {}",
+                self.format,
+                self.version,
+                DualState::FORMAT,
+                DualState::VERSION
+            )));
+        }
+        if self.constraints.len() != constraints.len() {
+            return Err(mismatch(format!(
+                "it has {} constraints, this problem declares {}",
+                self.constraints.len(),
+                constraints.len()
+            )));
+        }
+        for (c, s) in constraints.iter().zip(&self.constraints) {
+            if s.name != c.name() {
+                return Err(mismatch(format!(
+                    "it has constraint `{}` where this problem declares `{}`",
+                    s.name,
+                    c.name()
+                )));
+            }
+            if s.sense != c.sense() || &s.target != c.targets() {
+                let targets = |t: &PerEntry| match t {
+                    PerEntry::Shared(t) => t.to_string(),
+                    PerEntry::Entries(t) => format!("{t:?}"),
+                };
+                return Err(mismatch(format!(
+                    "constraint `{}`: it was saved for `{} {} {}`, this problem declares `{} {} {}`",
+                    c.name(),
+                    s.name,
+                    s.sense.symbol(),
+                    targets(&s.target),
+                    c.name(),
+                    c.sense().symbol(),
+                    targets(c.targets())
+                )));
+            }
+            if s.entries != c.entries() {
+                return Err(mismatch(format!(
+                    "constraint `{}`: it has {} entries, this problem declares {}",
+                    c.name(),
+                    s.entries,
+                    c.entries()
+                )));
+            }
+            c.formulation()
+                .check_fits(&s.state, &c.shape())
+                .map_err(|reason| mismatch(format!("constraint `{}`: {reason}", c.name())))?;
+            if let Some((what, entry, value)) = s.state.first_non_finite() {
+                return Err(mismatch(format!(
+                    "constraint `{}`: the {what} of entry {entry} is {value}, not finite",
+                    c.name()
+                )));
+            }
+            if let Some((entry, value)) = s.state.multipliers().and_then(|m| {
+                m.iter()
+                    .enumerate()
+                    .find(|(_, v)| c.sense().is_inequality() && **v < 0.0)
+            }) {
+                return Err(mismatch(format!(
+                    "constraint `{}`: multiplier entry {entry} is {value}, an inequality's must be >= 0",
+                    c.name()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Parses JSON text.

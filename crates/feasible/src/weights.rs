@@ -17,26 +17,35 @@ use crate::constraint::ConstraintId;
 pub struct PrimalWeights {
     pub(crate) weights: Vec<Vec<f64>>,
     pub(crate) signs: Arc<[f64]>,
+    pub(crate) owner: u64,
 }
 
 impl PrimalWeights {
     /// The weights of `∇g` for constraint `id` (`None` for an id that is not
     /// from the optimizer that made these weights).
     pub fn violation_weights(&self, id: ConstraintId) -> Option<&[f64]> {
-        self.weights.get(id.0).map(Vec::as_slice)
+        self.own(id)?;
+        self.weights.get(id.index).map(Vec::as_slice)
+    }
+
+    /// `Some` when `id` was issued by the optimizer that made these weights.
+    fn own(&self, id: ConstraintId) -> Option<()> {
+        (id.owner == self.owner).then_some(())
     }
 
     /// The coefficients of `∇value` for constraint `id`: the primal objective's
     /// gradient is `∇f + Σ coef_i ∇value_i`.
     pub fn value_coefficients(&self, id: ConstraintId) -> Option<Vec<f64>> {
-        let sign = *self.signs.get(id.0)?;
-        Some(self.weights[id.0].iter().map(|w| sign * w).collect())
+        self.own(id)?;
+        let sign = *self.signs.get(id.index)?;
+        Some(self.weights[id.index].iter().map(|w| sign * w).collect())
     }
 
     /// The coefficient of `∇value` for a scalar constraint (its first entry).
     pub fn value_coefficient(&self, id: ConstraintId) -> Option<f64> {
-        let sign = *self.signs.get(id.0)?;
-        self.weights[id.0].first().map(|w| sign * w)
+        self.own(id)?;
+        let sign = *self.signs.get(id.index)?;
+        self.weights[id.index].first().map(|w| sign * w)
     }
 
     /// The number of constraints.
@@ -51,6 +60,7 @@ impl PrimalWeights {
 
     /// The constraint ids, in declaration order.
     pub fn ids(&self) -> impl Iterator<Item = ConstraintId> {
-        (0..self.weights.len()).map(ConstraintId)
+        let owner = self.owner;
+        (0..self.weights.len()).map(move |index| ConstraintId { index, owner })
     }
 }

@@ -9,7 +9,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use feasible::{
     Adam, AnyDualOptimizer, ConstrainedOptimizer, Constraint, FeasibleError, Formulation, GradientAscent, NuPi, Omega,
-    Optimistic, Penalty, PenaltyUpdater, UpdateScheme,
+    Optimistic, Penalty, PenaltyGrowth, UpdateScheme,
 };
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Error, Evaluation};
 
@@ -186,7 +186,7 @@ fn vector_constraints_weight_each_entry_by_its_own_multiplier() {
     let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 1.0).unwrap();
     // Set the second multiplier through a restored state.
     let mut state = trainer.dual().state();
-    if let feasible::FormulationState::Lagrangian { multipliers, .. } = &mut state.constraints[0].state {
+    if let Some(multipliers) = state.constraints[0].state.multipliers_mut() {
         multipliers[1] = 2.0;
     }
     trainer.dual_mut().restore(state).unwrap();
@@ -463,7 +463,7 @@ fn noisy(model: &Mlp, x: &Tensor<2>, y: &Tensor<2>) -> Evaluation {
         .with("mean_logit", ConstraintTensors::new(z.mean()))
 }
 
-fn resumable(rate: Formulation, scheme: UpdateScheme, device: &Device) -> ConstrainedTrainer {
+fn resumable(rate: impl Into<Formulation>, scheme: UpdateScheme, device: &Device) -> ConstrainedTrainer {
     let dual = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_least("rate", 0.6).with_formulation(rate))
         .constraint(
@@ -502,18 +502,18 @@ fn n_steps_equal_k_steps_save_load_and_the_rest_bit_for_bit() {
     let y = tensor2(&[1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0], 8, 1, &device);
     let mut cases: Vec<(Formulation, UpdateScheme)> = dual_optimizers()
         .into_iter()
-        .map(|o| (Formulation::lagrangian(o), UpdateScheme::AlternatingDualPrimal))
+        .map(|o| (Formulation::lagrangian(o).into(), UpdateScheme::AlternatingDualPrimal))
         .collect();
     cases.push((
-        Formulation::lagrangian(NuPi::new(0.2, 2.0, 1.0)),
+        Formulation::lagrangian(NuPi::new(0.2, 2.0, 1.0)).into(),
         UpdateScheme::Extragradient,
     ));
     cases.push((
-        Formulation::lagrangian(GradientAscent::new(0.2)),
+        Formulation::lagrangian(GradientAscent::new(0.2)).into(),
         UpdateScheme::AlternatingPrimalDual,
     ));
     cases.push((
-        Formulation::augmented_lagrangian(Penalty::new(0.5).with_updater(PenaltyUpdater::multiplicative(1.1))),
+        Formulation::augmented_lagrangian(Penalty::new(0.5).with_updater(PenaltyGrowth::multiplicative(1.1))).into(),
         UpdateScheme::Simultaneous,
     ));
     let dir = tempfile::tempdir().unwrap();
@@ -621,14 +621,12 @@ fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
             .contains("with_rng")
     );
 
-    // A failed save (a directory where the temporary file must go) keeps the previous file.
-    let name = format!(
-        "{}.tmp-{}",
-        path.file_name().unwrap().to_string_lossy(),
-        std::process::id()
-    );
-    std::fs::create_dir(path.with_file_name(name)).unwrap();
-    assert!(trainer.save(&path, &model).is_err());
+    // A failed save (into a directory that does not exist) writes nothing
+    // and leaves the previous file as it was (the core's checkpoint tests
+    // cover a failure between writing and renaming).
+    let missing = path.with_file_name("no-such-directory").join("trainer.ckpt");
+    assert!(trainer.save(&missing, &model).is_err());
+    assert!(!missing.parent().unwrap().exists());
     assert_eq!(std::fs::read(&path).unwrap(), good);
     // And the good file still loads.
     fresh.load(&path, Mlp::new(&device, -0.7)).unwrap();
@@ -652,7 +650,7 @@ fn per_sample_weights_follow_their_samples_in_the_batch() {
         .unwrap();
     let mut trainer = ConstrainedTrainer::new(dual, SgdConfig::new().init(), 1.0).unwrap();
     let mut state = trainer.dual().state();
-    if let feasible::FormulationState::Lagrangian { multipliers, .. } = &mut state.constraints[0].state {
+    if let Some(multipliers) = state.constraints[0].state.multipliers_mut() {
         multipliers[4] = 2.0;
         multipliers[1] = 0.5;
     }

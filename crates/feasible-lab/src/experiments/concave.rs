@@ -87,9 +87,10 @@ impl PrimalProblem for Concave {
         Ok(Measurements::new(x.cos()).with_id(self.constraint, Measurement::scalar(x.sin())))
     }
 
-    fn descend(&mut self, from: &f64, weights: &PrimalWeights) -> Result<f64, Infallible> {
+    fn descend(&mut self, from: &f64, at: &f64, weights: &PrimalWeights) -> Result<f64, Infallible> {
+        debug_assert_eq!(*at, self.last, "the gradient is taken at the point last measured");
         let w = weights.value_coefficient(self.constraint).unwrap_or(0.0);
-        let gradient = -self.last.sin() + w * self.last.cos();
+        let gradient = -at.sin() + w * at.cos();
         Ok((from - self.lr * gradient).clamp(0.0, std::f64::consts::FRAC_PI_2))
     }
 }
@@ -130,21 +131,23 @@ pub const METHODS: [&str; 5] = ["penalty", "gda", "nupi", "alm", "alm_classical"
 
 fn formulation(method: &str, config: &ConcaveConfig, coef: f64) -> (Formulation, UpdateScheme) {
     match method {
-        "penalty" => (Formulation::fixed_penalty(coef), UpdateScheme::AlternatingDualPrimal),
+        "penalty" => (Formulation::fixed_penalty(coef).into(), UpdateScheme::AlternatingDualPrimal),
         "gda" => (
-            Formulation::lagrangian(GradientAscent::new(config.dual_lr)),
+            Formulation::lagrangian(GradientAscent::new(config.dual_lr)).into(),
             UpdateScheme::AlternatingDualPrimal,
         ),
         "nupi" => (
-            Formulation::lagrangian(NuPi::new(config.dual_lr, config.kp, 1.0)),
+            Formulation::lagrangian(NuPi::new(config.dual_lr, config.kp, 1.0)).into(),
             UpdateScheme::AlternatingDualPrimal,
         ),
         "alm" => (
-            Formulation::augmented_lagrangian(config.penalty).with_dual_optimizer(GradientAscent::new(config.dual_lr)),
+            Formulation::augmented_lagrangian(config.penalty)
+                .with_dual_optimizer(GradientAscent::new(config.dual_lr))
+                .into(),
             UpdateScheme::AlternatingPrimalDual,
         ),
         _ => (
-            Formulation::augmented_lagrangian(config.penalty),
+            Formulation::augmented_lagrangian(config.penalty).into(),
             UpdateScheme::AlternatingPrimalDual,
         ),
     }

@@ -231,10 +231,12 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     let budget = small.weights() + small.biases();
     let gated = method == "l0onie";
     let target = (budget.saturating_sub(model.biases())) as f64 / model.weights() as f64;
-    let formulation = if gated {
-        Formulation::lagrangian(GradientAscent::new(config.dual_lr)).with_restart_on_feasible()
+    let formulation: Formulation = if gated {
+        Formulation::lagrangian(GradientAscent::new(config.dual_lr))
+            .with_restart_on_feasible()
+            .into()
     } else {
-        Formulation::fixed_penalty(0.0)
+        Formulation::fixed_penalty(0.0).into()
     };
     let dual = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_most(CONSTRAINT, target).with_formulation(formulation))

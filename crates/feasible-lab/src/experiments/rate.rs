@@ -282,9 +282,9 @@ pub fn metrics(model: &LinearClassifier, data: &RateData) -> anyhow::Result<(f64
 
 /// The constrained optimizer for one run.
 pub fn dual(method: Method, coef: f64, target: f64, scheme: UpdateScheme) -> feasible::Result<ConstrainedOptimizer> {
-    let formulation = match method {
-        Method::Penalty => Formulation::fixed_penalty(coef),
-        Method::Lagrangian => Formulation::lagrangian(GradientAscent::new(coef)),
+    let formulation: Formulation = match method {
+        Method::Penalty => Formulation::fixed_penalty(coef).into(),
+        Method::Lagrangian => Formulation::lagrangian(GradientAscent::new(coef)).into(),
     };
     ConstrainedOptimizer::builder()
         .constraint(Constraint::at_least(CONSTRAINT, target).with_formulation(formulation))

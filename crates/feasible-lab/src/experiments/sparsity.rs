@@ -166,10 +166,12 @@ pub struct SparsityRow {
 /// Trains the gated MLP once.
 pub fn train(data: &Dataset, config: &SparsityConfig, method: Method) -> anyhow::Result<SparsityRow> {
     let device = Device::flex().autodiff();
-    let (formulation, target) = match method {
-        Method::Penalty(c) => (Formulation::fixed_penalty(c), 0.0),
+    let (formulation, target): (Formulation, f64) = match method {
+        Method::Penalty(c) => (Formulation::fixed_penalty(c).into(), 0.0),
         Method::Constrained(target) => (
-            Formulation::lagrangian(GradientAscent::new(config.dual_lr)).with_restart_on_feasible(),
+            Formulation::lagrangian(GradientAscent::new(config.dual_lr))
+                .with_restart_on_feasible()
+                .into(),
             target,
         ),
     };

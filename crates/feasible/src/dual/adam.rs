@@ -26,7 +26,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::DualOptimizer;
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::error::{FeasibleError, Result, check_nonnegative, check_unit_interval};
 
 /// Adam ascent on the multipliers, see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,36 +66,20 @@ impl Adam {
     }
 }
 
-/// What Adam remembers about one entry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct AdamEntry {
-    /// First moment `m`.
-    pub m: f64,
-    /// Second moment `v`.
-    pub v: f64,
-    /// Steps taken by this entry.
-    pub t: u64,
-}
-
 impl DualOptimizer for Adam {
-    type EntryState = AdamEntry;
-
     fn name(&self) -> &'static str {
         "adam"
     }
 
+    /// The moments `m`, `v` and the entry's own step count `t`.
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["m", "v", "t"]
+    }
+
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
         check_nonnegative(owner, "Adam step size", self.lr)?;
-        for (name, value) in [("Adam beta1", self.beta1), ("Adam beta2", self.beta2)] {
-            if !(value.is_finite() && (0.0..1.0).contains(&value)) {
-                return Err(FeasibleError::InvalidHyperparameter {
-                    owner: owner.to_string(),
-                    name,
-                    value,
-                    requirement: "must be in [0, 1)",
-                });
-            }
-        }
+        check_unit_interval(owner, "Adam beta1", self.beta1)?;
+        check_unit_interval(owner, "Adam beta2", self.beta2)?;
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(FeasibleError::InvalidHyperparameter {
                 owner: owner.to_string(),
@@ -107,12 +91,13 @@ impl DualOptimizer for Adam {
         Ok(())
     }
 
-    fn step(&self, _entry: usize, error: f64, state: &mut AdamEntry) -> f64 {
-        let t = state.t + 1;
-        let m = self.beta1 * state.m + (1.0 - self.beta1) * error;
-        let v = self.beta2 * state.v + (1.0 - self.beta2) * error * error;
-        *state = AdamEntry { m, v, t };
-        let exponent = i32::try_from(t).unwrap_or(i32::MAX);
+    fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let t = state[2] + 1.0;
+        let m = self.beta1 * state[0] + (1.0 - self.beta1) * error;
+        let v = self.beta2 * state[1] + (1.0 - self.beta2) * error * error;
+        state.copy_from_slice(&[m, v, t]);
+        // t counts steps exactly (an f64 holds every integer up to 2^53).
+        let exponent = if t < i32::MAX as f64 { t as i32 } else { i32::MAX };
         let m_hat = m / (1.0 - self.beta1.powi(exponent));
         let v_hat = v / (1.0 - self.beta2.powi(exponent));
         self.lr * m_hat / (v_hat.sqrt() + self.epsilon)

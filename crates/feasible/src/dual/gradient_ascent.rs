@@ -14,7 +14,7 @@ use crate::error::{Result, check_nonnegative};
 ///
 /// let ascent = GradientAscent::new(0.5);
 /// // A violation of 2 raises the multiplier by 0.5 * 2.
-/// assert_eq!(ascent.step(0, 2.0, &mut ()), 1.0);
+/// assert_eq!(ascent.step(0, 2.0, &mut []), 1.0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GradientAscent {
@@ -31,8 +31,6 @@ impl GradientAscent {
 }
 
 impl DualOptimizer for GradientAscent {
-    type EntryState = ();
-
     fn name(&self) -> &'static str {
         "gradient_ascent"
     }
@@ -41,7 +39,7 @@ impl DualOptimizer for GradientAscent {
         check_nonnegative(owner, "dual learning rate", self.lr).map(|_| ())
     }
 
-    fn step(&self, _entry: usize, gradient: f64, _state: &mut ()) -> f64 {
+    fn step(&self, _entry: usize, gradient: f64, _state: &mut [f64]) -> f64 {
         self.lr * gradient
     }
 }
@@ -53,8 +51,8 @@ mod tests {
     #[test]
     fn ascends_along_the_violation() {
         let ascent = GradientAscent::new(0.1);
-        assert_eq!(ascent.step(0, 3.0, &mut ()), 0.1 * 3.0);
-        assert_eq!(ascent.step(0, -3.0, &mut ()), -0.1 * 3.0);
+        assert_eq!(ascent.step(0, 3.0, &mut []), 0.1 * 3.0);
+        assert_eq!(ascent.step(0, -3.0, &mut []), -0.1 * 3.0);
     }
 
     #[test]

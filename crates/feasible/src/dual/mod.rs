@@ -9,88 +9,226 @@
 //! follows every step (see [`crate::multiplier`]) keeps it non-negative.
 //!
 //! A dual optimizer is an optax-style pair: hyperparameters live in the
-//! optimizer value, and the state it keeps is a separate, serializable value
-//! per multiplier entry. Working entry by entry means dense multipliers and
-//! per-sample multipliers that only observe some entries run exactly the
-//! same arithmetic.
+//! optimizer value, and what it remembers is a separate state per multiplier
+//! entry, a few named `f64`s ([`DualOptimizer::state_fields`]) kept by the
+//! crate in [`EntryStates`], all zeros before the entry's first step.
+//! Working entry by entry means dense multipliers and per-sample
+//! multipliers that only observe some entries run exactly the same
+//! arithmetic. The trait is object safe and implementable outside this
+//! crate (the crate's tests define heavy-ball ascent that way): save,
+//! restore, failure atomicity and per-sample storage come with it.
 //!
 //! | optimizer | step | state per entry |
 //! |---|---|---|
 //! | [`GradientAscent`] | `η e_t` | none |
-//! | [`NuPi`] | `η (K_i e_t + K_p (ξ_t - ξ_{t-1}))`, `ξ` an EMA of `e` | `ξ` |
+//! | [`NuPi`] | `η (K_i e_t + K_p (ξ_t - ξ_{t-1}))`, `ξ` an EMA of `e` | `ξ`, started |
+//! | [`Pid`] | nuPI `+ η K_d (d_t - d_{t-1})`, `d` an EMA of `ξ_t - ξ_{t-1}` | `ξ`, `d`, started |
 //! | [`Optimistic`] | `η (2 e_t - e_{t-1})` | `e_{t-1}` |
-//! | [`Omega`] | `η (e_t + γ (e_t - m_{t-1}))`, `m` an EMA of `e` | `m` |
+//! | [`Omega`] | `η (e_t + γ (e_t - m_{t-1}))`, `m` an EMA of `e` | `m`, started |
 //! | [`Adam`] | `η m̂_t / (√v̂_t + ε)` | `m, v, t` |
 
 mod adam;
-mod columns;
+mod any;
+mod entry_states;
 mod gradient_ascent;
 mod nupi;
 mod omega;
 mod optimistic;
 mod per_entry;
+mod pid;
 
-pub use adam::{Adam, AdamEntry};
+pub use adam::Adam;
+pub use any::AnyDualOptimizer;
+pub use entry_states::EntryStates;
 pub use gradient_ascent::GradientAscent;
-pub use nupi::{NuPi, NuPiEntry, NuPiStart};
-pub use omega::{Omega, OmegaEntry};
-pub use optimistic::{Optimistic, OptimisticEntry};
+pub use nupi::{NuPi, NuPiStart};
+pub use omega::Omega;
+pub use optimistic::Optimistic;
 pub use per_entry::PerEntry;
+pub use pid::Pid;
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::multiplier::Bounds;
 
 /// An ascent rule for multipliers, applied entry by entry.
 ///
 /// Implementations keep their hyperparameters in `self` and whatever they
-/// remember between steps in [`DualOptimizer::EntryState`], one per
-/// multiplier entry.
-pub trait DualOptimizer: Clone + Debug + Send + Sync {
-    /// What the optimizer remembers about one multiplier entry between steps.
-    type EntryState: Clone + Default + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+/// remember between steps in the per-entry `state` slice, whose numbers
+/// are named by [`DualOptimizer::state_fields`] and are all `0.0` before an
+/// entry's first step.
+///
+/// ```
+/// use feasible::{DualOptimizer, Result};
+///
+/// /// Heavy-ball ascent: `v ← β v + e`, step `η v`.
+/// #[derive(Debug)]
+/// struct HeavyBall { lr: f64, beta: f64 }
+///
+/// impl DualOptimizer for HeavyBall {
+///     fn name(&self) -> &str { "heavy_ball" }
+///     fn state_fields(&self) -> &'static [&'static str] { &["velocity"] }
+///     fn validate(&self, _owner: &str, _entries: usize) -> Result<()> { Ok(()) }
+///     fn step(&self, _entry: usize, gradient: f64, state: &mut [f64]) -> f64 {
+///         state[0] = self.beta * state[0] + gradient;
+///         self.lr * state[0]
+///     }
+/// }
+///
+/// let mut state = [0.0];
+/// let ball = HeavyBall { lr: 0.5, beta: 0.9 };
+/// assert_eq!(ball.step(0, 1.0, &mut state), 0.5);
+/// assert_eq!(ball.step(0, 1.0, &mut state), 0.5 * 1.9);
+/// ```
+pub trait DualOptimizer: Debug + Send + Sync + 'static {
+    /// A short name for reports, errors and checkpoints (a checkpoint made
+    /// with one optimizer is refused by another).
+    fn name(&self) -> &str;
 
-    /// A short name for reports and errors.
-    fn name(&self) -> &'static str;
+    /// The names of the numbers kept per entry (none by default). At most
+    /// [`EntryStates::MAX_FIELDS`].
+    fn state_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// Checks the hyperparameters for a constraint of `entries` entries
     /// (called once, when the optimizer is built into a
-    /// [`ConstrainedOptimizer`](crate::ConstrainedOptimizer)).
+    /// [`ConstrainedOptimizer`](crate::ConstrainedOptimizer)); `owner` names
+    /// the constraint in the error.
     fn validate(&self, owner: &str, entries: usize) -> Result<()>;
 
     /// The change to add to multiplier entry `entry`, given the gradient of
-    /// the Lagrangian with respect to it (the violation). Positive gradients
-    /// must produce non-negative changes for non-negative step sizes: this
-    /// is ascent.
-    fn step(&self, entry: usize, gradient: f64, state: &mut Self::EntryState) -> f64;
+    /// the Lagrangian with respect to it (the violation), advancing the
+    /// entry's `state`. Positive gradients must produce non-negative changes
+    /// for non-negative step sizes: this is ascent. A change or state that
+    /// is not finite makes the step fail with nothing changed.
+    fn step(&self, entry: usize, gradient: f64, state: &mut [f64]) -> f64;
+}
+
+/// A dual optimizer shared by a formulation and its copies.
+pub type SharedDualOptimizer = Arc<dyn DualOptimizer>;
+
+/// The state of a dual optimizer for all entries of one constraint, as
+/// saved in a checkpoint: the optimizer's name and its per-entry states.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState {
+    /// The optimizer's [`name`](DualOptimizer::name).
+    pub optimizer: String,
+    /// One state per entry.
+    pub entries: EntryStates,
+}
+
+impl OptimizerState {
+    /// A fresh state of `optimizer` for `entries` entries.
+    pub fn new(optimizer: &dyn DualOptimizer, entries: usize) -> Result<Self> {
+        Ok(Self {
+            optimizer: optimizer.name().to_string(),
+            entries: EntryStates::new(optimizer.state_fields(), entries)?,
+        })
+    }
+
+    /// The state of entries `ids` only (ids may repeat).
+    pub fn gather(&self, ids: &[usize]) -> Self {
+        Self {
+            optimizer: self.optimizer.clone(),
+            entries: self.entries.gather(ids),
+        }
+    }
+
+    /// Writes back the state of entries `ids` from `sub`.
+    pub fn scatter(&mut self, ids: &[usize], sub: &Self) {
+        self.entries.scatter(ids, &sub.entries);
+    }
+
+    /// Whether this state was made by `optimizer` for `entries` entries;
+    /// otherwise what is different.
+    pub fn check_fits(&self, optimizer: &dyn DualOptimizer, entries: usize) -> std::result::Result<(), String> {
+        if self.optimizer != optimizer.name() {
+            return Err(format!(
+                "it holds a `{}` dual optimizer state, this constraint uses `{}`",
+                self.optimizer,
+                optimizer.name()
+            ));
+        }
+        let fields: Vec<&str> = self.entries.fields().iter().map(String::as_str).collect();
+        if fields != optimizer.state_fields() {
+            return Err(format!(
+                "its `{}` state keeps {:?}, this optimizer keeps {:?}",
+                self.optimizer,
+                fields,
+                optimizer.state_fields()
+            ));
+        }
+        if self.entries.len() != entries {
+            return Err(format!(
+                "its dual optimizer state has {} entries, the constraint has {entries}",
+                self.entries.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A dual update whose result is not a finite number: the entry, what was
+/// not finite (`multiplier`, or the state field's name) and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NonFinite {
+    /// The entry (its id, for an indexed constraint).
+    pub entry: usize,
+    /// `multiplier`, `step`, or the name of the state field.
+    pub quantity: String,
+    /// The value.
+    pub value: f64,
 }
 
 /// One dual step on every entry of a slice, in place:
-/// `λ_k ← Π(λ_k + step(g_k))`, `Π` the projection onto `λ >= 0` for an
-/// inequality (see [`crate::multiplier`]). `ids` are the entries' ids in the
-/// constraint (for per-entry hyperparameters); `None` means `0, 1, 2, ...`.
-pub fn ascend_entries<D: DualOptimizer>(
-    optimizer: &D,
+/// `λ_k ← Π(λ_k + step(g_k))`, `Π` the projection onto the multiplier's
+/// [`Bounds`]. `ids` are the entries' ids in the constraint (for per-entry
+/// hyperparameters); `None` means `0, 1, 2, ...`. A step, state or
+/// multiplier that is not finite stops the update with [`NonFinite`]
+/// (the caller works on a copy and drops it).
+pub fn ascend_entries(
+    optimizer: &dyn DualOptimizer,
     ids: Option<&[usize]>,
     gradients: &[f64],
-    states: &mut [D::EntryState],
+    states: &mut EntryStates,
     multipliers: &mut [f64],
-    inequality: bool,
-) {
+    bounds: Bounds,
+) -> std::result::Result<(), NonFinite> {
     debug_assert_eq!(gradients.len(), states.len());
     debug_assert_eq!(gradients.len(), multipliers.len());
-    for (k, ((g, s), m)) in gradients
-        .iter()
-        .zip(states.iter_mut())
-        .zip(multipliers.iter_mut())
-        .enumerate()
-    {
+    let mut scratch = [0.0; EntryStates::MAX_FIELDS];
+    let width = states.width();
+    for (k, (g, m)) in gradients.iter().zip(multipliers.iter_mut()).enumerate() {
         let entry = ids.map_or(k, |ids| ids[k]);
-        *m = crate::multiplier::ascend_one(*m, optimizer.step(entry, *g, s), inequality);
+        let state = &mut scratch[..width];
+        state.copy_from_slice(states.get(k));
+        let step = optimizer.step(entry, *g, state);
+        if let Some(f) = state.iter().position(|v| !v.is_finite()) {
+            return Err(NonFinite {
+                entry,
+                quantity: optimizer.state_fields().get(f).unwrap_or(&"state").to_string(),
+                value: state[f],
+            });
+        }
+        if width > 0 && (state.iter().any(|v| *v != 0.0) || states.get(k).iter().any(|v| *v != 0.0)) {
+            states.get_mut(k).copy_from_slice(state);
+        }
+        let next = *m + step;
+        if !next.is_finite() {
+            return Err(NonFinite {
+                entry,
+                quantity: if step.is_finite() { "multiplier" } else { "step" }.to_string(),
+                value: if step.is_finite() { next } else { step },
+            });
+        }
+        *m = bounds.project(next);
     }
+    Ok(())
 }
 
 /// `values[ids[k]]` for every `k`.
@@ -102,178 +240,5 @@ pub(crate) fn gather<T: Clone>(values: &[T], ids: &[usize]) -> Vec<T> {
 pub(crate) fn scatter<T: Clone>(values: &mut [T], ids: &[usize], sub: &[T]) {
     for (i, v) in ids.iter().zip(sub) {
         values[*i] = v.clone();
-    }
-}
-
-/// The built-in dual optimizers, as one serializable value so that
-/// constraints with different optimizers can live side by side.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum AnyDualOptimizer {
-    /// Projected gradient ascent.
-    GradientAscent(GradientAscent),
-    /// The nuPI controller.
-    NuPi(NuPi),
-    /// Optimistic gradient ascent.
-    Optimistic(Optimistic),
-    /// Optimistic ascent with an EMA of past gradients.
-    Omega(Omega),
-    /// Adam in ascent mode.
-    Adam(Adam),
-}
-
-/// The state of an [`AnyDualOptimizer`] for all entries of one constraint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "entries", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum DualOptimizerState {
-    /// An optimizer that remembers nothing (gradient ascent): the number of entries.
-    Stateless(usize),
-    /// nuPI's `ξ` per entry.
-    NuPi(#[serde(with = "columns::nupi")] Vec<NuPiEntry>),
-    /// Optimistic ascent's last gradient per entry.
-    Optimistic(#[serde(with = "columns::optimistic")] Vec<OptimisticEntry>),
-    /// Omega's EMA per entry.
-    Omega(#[serde(with = "columns::omega")] Vec<OmegaEntry>),
-    /// Adam's moments per entry.
-    Adam(#[serde(with = "columns::adam")] Vec<AdamEntry>),
-}
-
-impl DualOptimizerState {
-    /// The state of entries `ids` only (ids may repeat).
-    pub fn gather(&self, ids: &[usize]) -> Self {
-        use DualOptimizerState as S;
-        match self {
-            S::Stateless(_) => S::Stateless(ids.len()),
-            S::NuPi(s) => S::NuPi(gather(s, ids)),
-            S::Optimistic(s) => S::Optimistic(gather(s, ids)),
-            S::Omega(s) => S::Omega(gather(s, ids)),
-            S::Adam(s) => S::Adam(gather(s, ids)),
-        }
-    }
-
-    /// Writes back the state of entries `ids` from `sub` (made by
-    /// [`DualOptimizerState::gather`] with the same ids).
-    pub fn scatter(&mut self, ids: &[usize], sub: &Self) {
-        use DualOptimizerState as S;
-        match (self, sub) {
-            (S::NuPi(s), S::NuPi(sub)) => scatter(s, ids, sub),
-            (S::Optimistic(s), S::Optimistic(sub)) => scatter(s, ids, sub),
-            (S::Omega(s), S::Omega(sub)) => scatter(s, ids, sub),
-            (S::Adam(s), S::Adam(sub)) => scatter(s, ids, sub),
-            _ => {}
-        }
-    }
-
-    /// Puts entry `k` back in its initial state.
-    pub fn reset_entry(&mut self, k: usize) {
-        use DualOptimizerState as S;
-        match self {
-            S::Stateless(_) => {}
-            S::NuPi(s) => s[k] = NuPiEntry::default(),
-            S::Optimistic(s) => s[k] = OptimisticEntry::default(),
-            S::Omega(s) => s[k] = OmegaEntry::default(),
-            S::Adam(s) => s[k] = AdamEntry::default(),
-        }
-    }
-
-    /// The number of entries the state covers.
-    pub fn entries(&self) -> usize {
-        match self {
-            DualOptimizerState::Stateless(entries) => *entries,
-            DualOptimizerState::NuPi(s) => s.len(),
-            DualOptimizerState::Optimistic(s) => s.len(),
-            DualOptimizerState::Omega(s) => s.len(),
-            DualOptimizerState::Adam(s) => s.len(),
-        }
-    }
-}
-
-macro_rules! impl_from {
-    ($($variant:ident),*) => {
-        $(impl From<$variant> for AnyDualOptimizer {
-            fn from(optimizer: $variant) -> Self {
-                AnyDualOptimizer::$variant(optimizer)
-            }
-        })*
-    };
-}
-
-impl_from!(GradientAscent, NuPi, Optimistic, Omega, Adam);
-
-impl AnyDualOptimizer {
-    /// The optimizer's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AnyDualOptimizer::GradientAscent(o) => o.name(),
-            AnyDualOptimizer::NuPi(o) => o.name(),
-            AnyDualOptimizer::Optimistic(o) => o.name(),
-            AnyDualOptimizer::Omega(o) => o.name(),
-            AnyDualOptimizer::Adam(o) => o.name(),
-        }
-    }
-
-    /// Checks the hyperparameters for `entries` entries.
-    pub fn validate(&self, owner: &str, entries: usize) -> Result<()> {
-        match self {
-            AnyDualOptimizer::GradientAscent(o) => o.validate(owner, entries),
-            AnyDualOptimizer::NuPi(o) => o.validate(owner, entries),
-            AnyDualOptimizer::Optimistic(o) => o.validate(owner, entries),
-            AnyDualOptimizer::Omega(o) => o.validate(owner, entries),
-            AnyDualOptimizer::Adam(o) => o.validate(owner, entries),
-        }
-    }
-
-    /// A fresh state for `entries` entries.
-    pub fn init(&self, entries: usize) -> DualOptimizerState {
-        match self {
-            AnyDualOptimizer::GradientAscent(_) => DualOptimizerState::Stateless(entries),
-            AnyDualOptimizer::NuPi(_) => DualOptimizerState::NuPi(vec![NuPiEntry::default(); entries]),
-            AnyDualOptimizer::Optimistic(_) => {
-                DualOptimizerState::Optimistic(vec![OptimisticEntry::default(); entries])
-            }
-            AnyDualOptimizer::Omega(_) => DualOptimizerState::Omega(vec![OmegaEntry::default(); entries]),
-            AnyDualOptimizer::Adam(_) => DualOptimizerState::Adam(vec![AdamEntry::default(); entries]),
-        }
-    }
-
-    /// Whether `state` was made by this kind of optimizer for `entries` entries.
-    pub fn fits(&self, state: &DualOptimizerState, entries: usize) -> bool {
-        let kind_matches = matches!(
-            (self, state),
-            (AnyDualOptimizer::GradientAscent(_), DualOptimizerState::Stateless(_))
-                | (AnyDualOptimizer::NuPi(_), DualOptimizerState::NuPi(_))
-                | (AnyDualOptimizer::Optimistic(_), DualOptimizerState::Optimistic(_))
-                | (AnyDualOptimizer::Omega(_), DualOptimizerState::Omega(_))
-                | (AnyDualOptimizer::Adam(_), DualOptimizerState::Adam(_))
-        );
-        kind_matches && state.entries() == entries
-    }
-
-    /// One dual step on all entries of `state` in place, advancing it:
-    /// `λ ← Π(λ + step(g))`. `ids` name the entries (see [`ascend_entries`]).
-    /// A state of another optimizer (ruled out when the optimizer is built
-    /// or a state restored) leaves everything as it is.
-    pub fn ascend(
-        &self,
-        ids: Option<&[usize]>,
-        gradients: &[f64],
-        state: &mut DualOptimizerState,
-        multipliers: &mut [f64],
-        inequality: bool,
-    ) {
-        use AnyDualOptimizer as O;
-        use DualOptimizerState as S;
-        match (self, state) {
-            (O::GradientAscent(o), S::Stateless(entries)) => {
-                ascend_entries(o, ids, gradients, &mut vec![(); *entries], multipliers, inequality)
-            }
-            (O::NuPi(o), S::NuPi(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
-            (O::Optimistic(o), S::Optimistic(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
-            (O::Omega(o), S::Omega(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
-            (O::Adam(o), S::Adam(s)) => ascend_entries(o, ids, gradients, s, multipliers, inequality),
-            _ => debug_assert!(false, "dual optimizer state of another optimizer"),
-        }
     }
 }

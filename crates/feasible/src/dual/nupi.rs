@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DualOptimizer;
 use super::per_entry::{PerEntry, finite_nonnegative};
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::error::{Result, check_nonnegative, check_unit_interval};
 
 /// How nuPI starts an entry, see the [module docs](self).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,15 +61,6 @@ pub struct NuPi {
     pub nu: f64,
     /// How an entry starts.
     pub start: NuPiStart,
-}
-
-/// What nuPI remembers about one entry: `ξ` of the last step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NuPiEntry {
-    /// `ξ_{t-1}`.
-    pub xi: f64,
-    /// Whether the entry has taken a step.
-    pub started: bool,
 }
 
 impl NuPi {
@@ -106,10 +97,13 @@ impl NuPi {
 }
 
 impl DualOptimizer for NuPi {
-    type EntryState = NuPiEntry;
-
     fn name(&self) -> &'static str {
         "nupi"
+    }
+
+    /// `ξ_{t-1}`, and whether the entry has taken a step (0 or 1).
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["xi", "started"]
     }
 
     fn validate(&self, owner: &str, entries: usize) -> Result<()> {
@@ -128,25 +122,30 @@ impl DualOptimizer for NuPi {
             finite_nonnegative,
             "must be a finite number >= 0",
         )?;
-        if !(self.nu.is_finite() && (0.0..1.0).contains(&self.nu)) {
-            return Err(FeasibleError::InvalidHyperparameter {
-                owner: owner.to_string(),
-                name: "nuPI nu",
-                value: self.nu,
-                requirement: "must be in [0, 1)",
-            });
-        }
-        Ok(())
+        check_unit_interval(owner, "nuPI nu", self.nu)
     }
 
-    fn step(&self, entry: usize, error: f64, state: &mut NuPiEntry) -> f64 {
-        let previous = match (state.started, self.start) {
-            (true, _) => state.xi,
-            (false, NuPiStart::Zeros) => 0.0,
-            (false, NuPiStart::Ascent) => error,
-        };
-        let xi = self.nu * previous + (1.0 - self.nu) * error;
-        *state = NuPiEntry { xi, started: true };
-        self.lr * (self.ki.get(entry) * error + self.kp.get(entry) * (xi - previous))
+    fn step(&self, entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let (xi, previous) = filtered_error(self.nu, self.start, state[1] != 0.0, state[0], error);
+        state[0] = xi;
+        state[1] = 1.0;
+        pi_step(self.lr, self.ki.get(entry), self.kp.get(entry), error, xi, previous)
     }
+}
+
+/// `(ξ_t, ξ_{t-1})`: the EMA `ξ_t = ν ξ_{t-1} + (1 - ν) e_t`, with
+/// `ξ_{-1}` from `start` for an entry that has not `started` (`stored` is
+/// the entry's `ξ_{t-1}` otherwise).
+pub(crate) fn filtered_error(nu: f64, start: NuPiStart, started: bool, stored: f64, error: f64) -> (f64, f64) {
+    let previous = match (started, start) {
+        (true, _) => stored,
+        (false, NuPiStart::Zeros) => 0.0,
+        (false, NuPiStart::Ascent) => error,
+    };
+    (nu * previous + (1.0 - nu) * error, previous)
+}
+
+/// The PI step `η (K_i e_t + K_p (ξ_t - ξ_{t-1}))`.
+pub(crate) fn pi_step(lr: f64, ki: f64, kp: f64, error: f64, xi: f64, previous: f64) -> f64 {
+    lr * (ki * error + kp * (xi - previous))
 }

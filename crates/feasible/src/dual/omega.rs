@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::DualOptimizer;
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::error::{Result, check_nonnegative, check_unit_interval};
 
 /// Omega with step `lr`, optimism `γ` and EMA coefficient `β`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,43 +50,27 @@ impl Omega {
     }
 }
 
-/// What Omega remembers about one entry: the EMA of its gradients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct OmegaEntry {
-    /// `m_{t-1}`.
-    pub ema: f64,
-    /// Whether the entry has taken a step.
-    pub started: bool,
-}
-
 impl DualOptimizer for Omega {
-    type EntryState = OmegaEntry;
-
     fn name(&self) -> &'static str {
         "omega"
+    }
+
+    /// `m_{t-1}`, and whether the entry has taken a step (0 or 1).
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["ema", "started"]
     }
 
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
         check_nonnegative(owner, "Omega step size", self.lr)?;
         check_nonnegative(owner, "Omega optimism", self.optimism)?;
-        if !(self.ema.is_finite() && (0.0..1.0).contains(&self.ema)) {
-            return Err(FeasibleError::InvalidHyperparameter {
-                owner: owner.to_string(),
-                name: "Omega EMA coefficient",
-                value: self.ema,
-                requirement: "must be in [0, 1)",
-            });
-        }
-        Ok(())
+        check_unit_interval(owner, "Omega EMA coefficient", self.ema)
     }
 
-    fn step(&self, _entry: usize, error: f64, state: &mut OmegaEntry) -> f64 {
-        let previous = if state.started { state.ema } else { error };
+    fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let previous = if state[1] != 0.0 { state[0] } else { error };
         let step = self.lr * (error + self.optimism * (error - previous));
-        *state = OmegaEntry {
-            ema: self.ema * previous + (1.0 - self.ema) * error,
-            started: true,
-        };
+        state[0] = self.ema * previous + (1.0 - self.ema) * error;
+        state[1] = 1.0;
         step
     }
 }

@@ -29,27 +29,23 @@ impl Optimistic {
     }
 }
 
-/// What optimistic ascent remembers about one entry: the last gradient.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct OptimisticEntry {
-    /// `e_{t-1}` (0 before the first step).
-    pub previous: f64,
-}
-
 impl DualOptimizer for Optimistic {
-    type EntryState = OptimisticEntry;
-
     fn name(&self) -> &'static str {
         "optimistic"
+    }
+
+    /// `e_{t-1}` (0 before the first step).
+    fn state_fields(&self) -> &'static [&'static str] {
+        &["previous"]
     }
 
     fn validate(&self, owner: &str, _entries: usize) -> Result<()> {
         check_nonnegative(owner, "optimistic step size", self.lr).map(|_| ())
     }
 
-    fn step(&self, _entry: usize, error: f64, state: &mut OptimisticEntry) -> f64 {
-        let step = self.lr * (2.0 * error - state.previous);
-        state.previous = error;
+    fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let step = self.lr * (2.0 * error - state[0]);
+        state[0] = error;
         step
     }
 }

@@ -19,7 +19,176 @@
 //! nothing is ever divided by zero; Cooper 1.0.1 returns NaN here), and the
 //! classical dual step leaves `λ` where it is.
 
-use crate::penalty::coefficient;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::lagrangian::{check_initial, check_length, check_within, initial_vector, non_finite};
+use crate::dual::{DualOptimizer, OptimizerState, PerEntry, SharedDualOptimizer, ascend_entries};
+use crate::error::Result;
+use crate::multiplier::Bounds;
+use crate::penalty::{Penalty, coefficient};
+use crate::shape::Shape;
+
+/// The dual step of the augmented Lagrangian method.
+#[derive(Clone, Debug, Default)]
+pub enum AugmentedDualStep {
+    /// The method of multipliers: `λ ← [λ + c g]_+`, the step scaled by the
+    /// penalty coefficient.
+    #[default]
+    Classical,
+    /// A separate dual optimizer (gradient ascent with its own step size,
+    /// nuPI, ...), on the same gradient `g`.
+    Optimizer(SharedDualOptimizer),
+}
+
+/// The augmented Lagrangian `L_c`, see the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct AugmentedLagrangian {
+    penalty: Penalty,
+    dual_step: AugmentedDualStep,
+    initial: PerEntry,
+    upper_bound: Option<f64>,
+}
+
+/// The dual variables of an augmented Lagrangian constraint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AugmentedLagrangianState {
+    /// One multiplier per entry.
+    pub multipliers: Vec<f64>,
+    /// The dual optimizer's state (`None` for the classical step).
+    pub dual_optimizer: Option<OptimizerState>,
+    /// The current penalty coefficients: one, or one per entry.
+    pub penalty: Vec<f64>,
+}
+
+impl AugmentedLagrangian {
+    /// The augmented Lagrangian with penalty `penalty` (a number is a fixed
+    /// coefficient per constraint), the classical dual step, multipliers
+    /// starting at 0.
+    pub fn new(penalty: impl Into<Penalty>) -> Self {
+        Self {
+            penalty: penalty.into(),
+            dual_step: AugmentedDualStep::Classical,
+            initial: PerEntry::Shared(0.0),
+            upper_bound: None,
+        }
+    }
+
+    /// Replaces the classical dual step by `dual_optimizer`.
+    pub fn with_dual_optimizer(mut self, dual_optimizer: impl DualOptimizer) -> Self {
+        self.dual_step = AugmentedDualStep::Optimizer(Arc::new(dual_optimizer));
+        self
+    }
+
+    /// Multipliers start at `initial`: one value, or one per entry.
+    pub fn with_initial_multiplier(mut self, initial: impl Into<PerEntry>) -> Self {
+        self.initial = initial.into();
+        self
+    }
+
+    /// Multipliers never exceed `upper` (clamped after the projection).
+    pub fn with_upper_bound(mut self, upper: f64) -> Self {
+        self.upper_bound = Some(upper);
+        self
+    }
+
+    /// The penalty.
+    pub fn penalty(&self) -> &Penalty {
+        &self.penalty
+    }
+
+    /// The dual step.
+    pub fn dual_step(&self) -> &AugmentedDualStep {
+        &self.dual_step
+    }
+
+    fn bounds(&self, shape: &Shape) -> Bounds {
+        Bounds::new(shape.inequality).with_upper(self.upper_bound.unwrap_or(f64::INFINITY))
+    }
+
+    pub(crate) fn validate(&self, shape: &Shape) -> Result<()> {
+        self.penalty.validate(shape)?;
+        if let AugmentedDualStep::Optimizer(o) = &self.dual_step {
+            o.validate(&shape.owner, shape.entries)?;
+        }
+        if let Some(upper) = self.upper_bound
+            && (upper.is_nan() || upper <= 0.0)
+        {
+            return Err(crate::FeasibleError::InvalidHyperparameter {
+                owner: shape.owner.clone(),
+                name: "multiplier upper bound",
+                value: upper,
+                requirement: "must be > 0 (or infinite)",
+            });
+        }
+        check_initial(&self.initial, shape, self.upper_bound)
+    }
+
+    pub(crate) fn init(&self, shape: &Shape) -> Result<AugmentedLagrangianState> {
+        Ok(AugmentedLagrangianState {
+            multipliers: initial_vector(&self.initial, shape.entries)?,
+            dual_optimizer: match &self.dual_step {
+                AugmentedDualStep::Classical => None,
+                AugmentedDualStep::Optimizer(o) => Some(OptimizerState::new(&**o, shape.entries)?),
+            },
+            penalty: self.penalty.init(shape.entries)?,
+        })
+    }
+
+    pub(crate) fn check_fits(
+        &self,
+        state: &AugmentedLagrangianState,
+        shape: &Shape,
+    ) -> std::result::Result<(), String> {
+        check_length("multipliers", state.multipliers.len(), shape.entries)?;
+        check_within(&state.multipliers, self.upper_bound)?;
+        match (&self.dual_step, &state.dual_optimizer) {
+            (AugmentedDualStep::Classical, None) => {}
+            (AugmentedDualStep::Optimizer(o), Some(s)) => s.check_fits(&**o, shape.entries)?,
+            (AugmentedDualStep::Classical, Some(s)) => {
+                return Err(format!(
+                    "it holds a `{}` dual optimizer state, this constraint takes the classical step",
+                    s.optimizer
+                ));
+            }
+            (AugmentedDualStep::Optimizer(o), None) => {
+                return Err(format!(
+                    "it was saved with the classical dual step, this constraint uses `{}`",
+                    o.name()
+                ));
+            }
+        }
+        self.penalty.check_fits(&state.penalty, shape.entries)
+    }
+
+    /// One dual update: multipliers, then penalty coefficients.
+    pub(crate) fn dual_update(
+        &self,
+        ids: Option<&[usize]>,
+        state: &mut AugmentedLagrangianState,
+        strict_violations: &[f64],
+        shape: &Shape,
+    ) -> Result<()> {
+        let bounds = self.bounds(shape);
+        match (&self.dual_step, state.dual_optimizer.as_mut()) {
+            (AugmentedDualStep::Optimizer(o), Some(s)) => ascend_entries(
+                &**o,
+                ids,
+                strict_violations,
+                &mut s.entries,
+                &mut state.multipliers,
+                bounds,
+            )
+            .map_err(|e| non_finite(shape, e))?,
+            _ => classical_dual_update(&mut state.multipliers, &state.penalty, strict_violations, bounds)
+                .map_err(|e| non_finite(shape, e))?,
+        }
+        self.penalty
+            .update(&mut state.penalty, ids, strict_violations, shape.inequality)
+            .map_err(|e| non_finite(shape, e))
+    }
+}
 
 /// `w_i = [λ_i + c_i g_i]_+` (inequality) or `λ_i + c_i g_i` (equality).
 pub fn primal_weights(multipliers: &[f64], penalty: &[f64], violations: &[f64], inequality: bool, out: &mut [f64]) {
@@ -43,11 +212,26 @@ pub fn primal_contribution(multipliers: &[f64], penalty: &[f64], violations: &[f
         .sum()
 }
 
-/// The classical step `λ ← [λ + c g]_+` (inequality) or `μ ← μ + c h`.
-pub fn classical_dual_update(multipliers: &mut [f64], penalty: &[f64], strict_violations: &[f64], inequality: bool) {
+/// The classical step `λ ← [λ + c g]_+` (inequality) or `μ ← μ + c h`,
+/// projected onto `bounds`.
+pub fn classical_dual_update(
+    multipliers: &mut [f64],
+    penalty: &[f64],
+    strict_violations: &[f64],
+    bounds: Bounds,
+) -> std::result::Result<(), crate::dual::NonFinite> {
     for (i, l) in multipliers.iter_mut().enumerate() {
-        *l = crate::multiplier::ascend_one(*l, coefficient(penalty, i) * strict_violations[i], inequality);
+        let next = *l + coefficient(penalty, i) * strict_violations[i];
+        if !next.is_finite() {
+            return Err(crate::dual::NonFinite {
+                entry: i,
+                quantity: "multiplier".into(),
+                value: next,
+            });
+        }
+        *l = bounds.project(next);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -77,7 +261,7 @@ mod tests {
             assert_eq!(w, [l]);
         }
         let mut m = [1.5];
-        classical_dual_update(&mut m, &[0.0], &[3.0], true);
+        classical_dual_update(&mut m, &[0.0], &[3.0], Bounds::new(true)).unwrap();
         assert_eq!(m, [1.5]);
     }
 }

@@ -13,324 +13,176 @@
 //!
 //! | formulation | `w` (inequality) | `w` (equality) | dual update |
 //! |---|---|---|---|
-//! | [`Formulation::Lagrangian`] | `λ` | `μ` | `λ ← Π(λ + step(g))` by a dual optimizer |
-//! | [`Formulation::AugmentedLagrangian`] | `[λ + c g]_+` | `μ + c h` | `λ ← [λ + c g]_+` (or a dual optimizer); `c` by its updater |
-//! | [`Formulation::QuadraticPenalty`] | `c [g]_+` | `c h` | `c` by its updater |
-//! | [`Formulation::FixedPenalty`] | `c` | `c` | none |
+//! | [`Lagrangian`] | `λ` | `μ` | `λ ← Π(λ + step(g))` by a dual optimizer |
+//! | [`AugmentedLagrangian`] | `[λ + c g]_+` | `μ + c h` | `λ ← [λ + c g]_+` (or a dual optimizer); `c` by its updater |
+//! | [`QuadraticPenalty`] | `c [g]_+` | `c h` | `c` by its updater |
+//! | [`FixedPenalty`] | `c` | `c` | none |
 //!
-//! A formulation carries its own hyperparameters (the dual optimizer of a
-//! Lagrangian, the penalty of an augmented Lagrangian), so a pairing that
-//! makes no sense (a fixed penalty with a dual optimizer) cannot be written.
+//! Each formulation is a type that holds what it needs (the dual optimizer
+//! of a [`Lagrangian`], the penalty of an [`AugmentedLagrangian`]), with
+//! builder methods only where they apply, so a pairing that makes no sense
+//! does not compile:
+//!
+//! ```compile_fail
+//! use feasible::{Formulation, NuPi};
+//! // A quadratic penalty has no multipliers, so no dual optimizer.
+//! let f = Formulation::quadratic_penalty(10.0).with_dual_optimizer(NuPi::new(0.1, 1.0, 1.0));
+//! ```
+//!
+//! ```compile_fail
+//! use feasible::Formulation;
+//! // Slack variables relax a Lagrangian, not an augmented Lagrangian.
+//! let f = Formulation::augmented_lagrangian(1.0).with_slack(1.0);
+//! ```
+//!
+//! What only the constraint can tell (a restart on an equality, a per-entry
+//! value of the wrong length) is a typed error from
+//! [`ConstrainedOptimizerBuilder::build`](crate::ConstrainedOptimizerBuilder::build).
+//!
+//! ## Defaults that differ from Cooper's
+//!
+//! Each is the mathematically standard choice; the right column gets
+//! Cooper 1.0.1's behaviour in one line.
+//!
+//! | what | feasible | Cooper 1.0.1 | Cooper's behaviour here |
+//! |---|---|---|---|
+//! | nuPI's first step | `ξ_{-1} = 0`: `η (K_i + (1-ν) K_p) e_0`; every entry starts at its own first observation, dense and indexed alike | "SGD" init: first step plain ascent `η K_i e_0` for dense multipliers, and a different second step for indexed ones | `NuPi::new(..).with_start(NuPiStart::Ascent)` (first step `η K_i e_0`) |
+//! | augmented Lagrangian dual step | `λ ← [λ + c g]_+`, scaled by the penalty `c` (Nocedal & Wright eq. 17.39) | a dual optimizer step not scaled by `c` | `Formulation::augmented_lagrangian(c).with_dual_optimizer(GradientAscent::new(lr))` |
+//! | penalty restarts | off (`PenaltyGrowth` grows only) | `restart_on_feasible` of the penalty updater on | `PenaltyGrowth::multiplicative(1.01).with_restart()` |
+//! | penalty growth tolerance | `1e-4`, on the norm of the violation (shared coefficient) | `violation_tolerance = 1e-4` | the same |
+//! | augmented Lagrangian with `c = 0` | the Lagrangian (no division by zero) | NaN | nothing to do |
+//! | Adam's `ε` | `1e-8` (PyTorch, optax) | PyTorch's `1e-8` | the same; note burn's own Adam uses `1e-5` |
+//! | multiplier projection | part of every dual step, for every optimizer | a separate `post_step_` | nothing to do |
 
 pub mod augmented_lagrangian;
 pub mod fixed_penalty;
 pub mod lagrangian;
 pub mod quadratic_penalty;
 
+pub use augmented_lagrangian::{AugmentedDualStep, AugmentedLagrangian, AugmentedLagrangianState};
+pub use fixed_penalty::FixedPenalty;
+pub use lagrangian::{Lagrangian, LagrangianState, Relaxation};
+pub use quadratic_penalty::{QuadraticPenalty, QuadraticPenaltyState};
+
 use serde::{Deserialize, Serialize};
 
-use crate::constraint::Constraint;
-use crate::dual::{AnyDualOptimizer, DualOptimizerState, GradientAscent};
-use crate::error::{FeasibleError, Result, check_nonnegative};
+use crate::dual::{DualOptimizer, GradientAscent, PerEntry};
+use crate::error::{FeasibleError, Result};
 use crate::penalty::Penalty;
+use crate::shape::Shape;
 
-/// The dual step of the augmented Lagrangian method.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AugmentedDualStep {
-    /// The method of multipliers: `λ ← [λ + c g]_+`, the step scaled by the
-    /// penalty coefficient.
-    #[default]
-    Classical,
-    /// A separate dual optimizer (gradient ascent with its own step size,
-    /// nuPI, ...), on the same gradient `g`.
-    Optimizer(AnyDualOptimizer),
-}
-
-/// How a constraint is enforced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// How a constraint is enforced: one of the four formulations, each a type
+/// of its own (see the [module docs](self)).
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Formulation {
-    /// The Lagrangian `f + λ·g`, with multipliers learned by a dual optimizer
-    /// (ascent) and, for inequalities, kept `>= 0`.
-    Lagrangian {
-        /// The dual optimizer moving the multipliers.
-        dual_optimizer: AnyDualOptimizer,
-        /// The value every multiplier entry starts from (`>= 0` for an
-        /// inequality; default 0).
-        initial_multiplier: f64,
-        /// A slack cost `α > 0` relaxes the constraint by slack variables
-        /// of minimal norm (see [`lagrangian`]); `None`: no relaxation.
-        #[serde(default)]
-        slack: Option<f64>,
-        /// Dual restarts: an inequality entry that is strictly satisfied
-        /// (strict violation `< 0`) gets its initial multiplier and a fresh
-        /// dual optimizer state back (see [`lagrangian`]).
-        #[serde(default)]
-        restart_on_feasible: bool,
-    },
-    /// The augmented Lagrangian `L_c` (see [`augmented_lagrangian`]).
-    AugmentedLagrangian {
-        /// The penalty coefficient `c`.
-        penalty: Penalty,
-        /// The dual step.
-        dual_step: AugmentedDualStep,
-        /// The value every multiplier entry starts from.
-        initial_multiplier: f64,
-    },
-    /// The quadratic penalty `f + (c/2)|[g]_+|²` (see [`quadratic_penalty`]).
-    QuadraticPenalty {
-        /// The penalty coefficient `c`.
-        penalty: Penalty,
-    },
-    /// A fixed weighted-sum penalty `f + c·g`: the baseline the position
-    /// paper criticises. No multiplier; `c` never changes. Note that the term
-    /// is linear in `g` (as in eq. 16 of the paper): it keeps pushing after
-    /// the constraint is met.
-    FixedPenalty {
-        /// The penalty coefficient `c >= 0`.
-        coefficient: f64,
-    },
+    /// The Lagrangian with learned multipliers.
+    Lagrangian(Lagrangian),
+    /// The augmented Lagrangian.
+    AugmentedLagrangian(AugmentedLagrangian),
+    /// The quadratic penalty.
+    QuadraticPenalty(QuadraticPenalty),
+    /// A fixed penalty.
+    FixedPenalty(FixedPenalty),
 }
 
 impl Default for Formulation {
     /// The Lagrangian with gradient ascent, dual step size 0.01, multipliers
     /// starting at 0.
     fn default() -> Self {
-        Formulation::lagrangian(GradientAscent::new(0.01))
+        Formulation::lagrangian(GradientAscent::new(0.01)).into()
     }
 }
 
+macro_rules! impl_from {
+    ($($variant:ident),*) => {
+        $(impl From<$variant> for Formulation {
+            fn from(formulation: $variant) -> Self {
+                Formulation::$variant(formulation)
+            }
+        })*
+    };
+}
+
+impl_from!(Lagrangian, AugmentedLagrangian, QuadraticPenalty, FixedPenalty);
+
 impl Formulation {
     /// The Lagrangian with `dual_optimizer`, multipliers starting at 0.
-    pub fn lagrangian(dual_optimizer: impl Into<AnyDualOptimizer>) -> Self {
-        Formulation::Lagrangian {
-            dual_optimizer: dual_optimizer.into(),
-            initial_multiplier: 0.0,
-            slack: None,
-            restart_on_feasible: false,
-        }
+    pub fn lagrangian(dual_optimizer: impl DualOptimizer) -> Lagrangian {
+        Lagrangian::new(dual_optimizer)
     }
 
-    /// The Lagrangian with multipliers starting at `initial_multiplier`.
-    pub fn lagrangian_from(dual_optimizer: impl Into<AnyDualOptimizer>, initial_multiplier: f64) -> Self {
-        Formulation::Lagrangian {
-            dual_optimizer: dual_optimizer.into(),
-            initial_multiplier,
-            slack: None,
-            restart_on_feasible: false,
-        }
-    }
-
-    /// For a Lagrangian: relax the constraint by slack variables with cost
-    /// `(α/2)|u|²` (see [`lagrangian`]). Other formulations are returned
-    /// unchanged.
-    pub fn with_slack(mut self, alpha: f64) -> Self {
-        if let Formulation::Lagrangian { slack, .. } = &mut self {
-            *slack = Some(alpha);
-        }
-        self
+    /// The Lagrangian with multipliers starting at `initial_multiplier`
+    /// (one value, or one per entry).
+    pub fn lagrangian_from(dual_optimizer: impl DualOptimizer, initial_multiplier: impl Into<PerEntry>) -> Lagrangian {
+        Lagrangian::new(dual_optimizer).with_initial_multiplier(initial_multiplier)
     }
 
     /// The augmented Lagrangian with penalty `penalty` (a number is a fixed
     /// coefficient per constraint), the classical dual step, multipliers
     /// starting at 0.
-    pub fn augmented_lagrangian(penalty: impl Into<Penalty>) -> Self {
-        Formulation::AugmentedLagrangian {
-            penalty: penalty.into(),
-            dual_step: AugmentedDualStep::Classical,
-            initial_multiplier: 0.0,
-        }
+    pub fn augmented_lagrangian(penalty: impl Into<Penalty>) -> AugmentedLagrangian {
+        AugmentedLagrangian::new(penalty)
     }
 
     /// The quadratic penalty with coefficient `penalty`.
-    pub fn quadratic_penalty(penalty: impl Into<Penalty>) -> Self {
-        Formulation::QuadraticPenalty {
-            penalty: penalty.into(),
-        }
+    pub fn quadratic_penalty(penalty: impl Into<Penalty>) -> QuadraticPenalty {
+        QuadraticPenalty::new(penalty)
     }
 
     /// A fixed penalty with coefficient `c`.
-    pub fn fixed_penalty(coefficient: f64) -> Self {
-        Formulation::FixedPenalty { coefficient }
-    }
-
-    /// For an augmented Lagrangian: replace the classical dual step by
-    /// `dual_optimizer`. Other formulations are returned unchanged.
-    pub fn with_dual_optimizer(self, dual_optimizer: impl Into<AnyDualOptimizer>) -> Self {
-        match self {
-            Formulation::AugmentedLagrangian {
-                penalty,
-                initial_multiplier,
-                ..
-            } => Formulation::AugmentedLagrangian {
-                penalty,
-                dual_step: AugmentedDualStep::Optimizer(dual_optimizer.into()),
-                initial_multiplier,
-            },
-            other => other,
-        }
-    }
-
-    /// For a Lagrangian: dual restarts, an inequality entry strictly
-    /// satisfied gets its initial multiplier and a fresh dual optimizer state
-    /// back (see [`lagrangian`]). Other formulations are returned unchanged.
-    pub fn with_restart_on_feasible(mut self) -> Self {
-        if let Formulation::Lagrangian {
-            restart_on_feasible, ..
-        } = &mut self
-        {
-            *restart_on_feasible = true;
-        }
-        self
-    }
-
-    /// For a Lagrangian or augmented Lagrangian: multipliers start at
-    /// `initial`. Other formulations are returned unchanged.
-    pub fn with_initial_multiplier(mut self, initial: f64) -> Self {
-        match &mut self {
-            Formulation::Lagrangian { initial_multiplier, .. }
-            | Formulation::AugmentedLagrangian { initial_multiplier, .. } => *initial_multiplier = initial,
-            _ => {}
-        }
-        self
+    pub fn fixed_penalty(coefficient: f64) -> FixedPenalty {
+        FixedPenalty::new(coefficient)
     }
 
     /// A short name: `lagrangian`, `augmented_lagrangian`, `quadratic_penalty`, `fixed_penalty`.
     pub fn name(&self) -> &'static str {
         match self {
-            Formulation::Lagrangian { .. } => "lagrangian",
-            Formulation::AugmentedLagrangian { .. } => "augmented_lagrangian",
-            Formulation::QuadraticPenalty { .. } => "quadratic_penalty",
-            Formulation::FixedPenalty { .. } => "fixed_penalty",
+            Formulation::Lagrangian(_) => "lagrangian",
+            Formulation::AugmentedLagrangian(_) => "augmented_lagrangian",
+            Formulation::QuadraticPenalty(_) => "quadratic_penalty",
+            Formulation::FixedPenalty(_) => "fixed_penalty",
         }
     }
 
     /// Whether the formulation learns multipliers.
     pub fn has_multipliers(&self) -> bool {
-        matches!(
-            self,
-            Formulation::Lagrangian { .. } | Formulation::AugmentedLagrangian { .. }
-        )
+        matches!(self, Formulation::Lagrangian(_) | Formulation::AugmentedLagrangian(_))
     }
 
-    pub(crate) fn validate(&self, constraint: &Constraint) -> Result<()> {
-        let owner = format!("constraint `{}`", constraint.name());
-        let entries = constraint.entries();
-        let check_initial = |initial: f64| -> Result<()> {
-            if !initial.is_finite() {
-                return Err(FeasibleError::InvalidHyperparameter {
-                    owner: owner.clone(),
-                    name: "initial multiplier",
-                    value: initial,
-                    requirement: "must be a finite number",
-                });
-            }
-            if constraint.sense().is_inequality() {
-                check_nonnegative(&owner, "initial multiplier", initial)?;
-            }
-            Ok(())
-        };
+    pub(crate) fn validate(&self, shape: &Shape) -> Result<()> {
         match self {
-            Formulation::Lagrangian {
-                dual_optimizer,
-                initial_multiplier,
-                slack,
-                ..
-            } => {
-                dual_optimizer.validate(&owner, entries)?;
-                if let Some(alpha) = slack
-                    && !(alpha.is_finite() && *alpha > 0.0)
-                {
-                    return Err(FeasibleError::InvalidHyperparameter {
-                        owner: owner.clone(),
-                        name: "slack cost",
-                        value: *alpha,
-                        requirement: "must be a finite number > 0",
-                    });
-                }
-                check_initial(*initial_multiplier)
-            }
-            Formulation::AugmentedLagrangian {
-                penalty,
-                dual_step,
-                initial_multiplier,
-            } => {
-                penalty.validate(&owner)?;
-                if let AugmentedDualStep::Optimizer(dual_optimizer) = dual_step {
-                    dual_optimizer.validate(&owner, entries)?;
-                }
-                check_initial(*initial_multiplier)
-            }
-            Formulation::QuadraticPenalty { penalty } => penalty.validate(&owner),
-            Formulation::FixedPenalty { coefficient } => {
-                check_nonnegative(&owner, "penalty coefficient", *coefficient).map(|_| ())
-            }
+            Formulation::Lagrangian(f) => f.validate(shape),
+            Formulation::AugmentedLagrangian(f) => f.validate(shape),
+            Formulation::QuadraticPenalty(f) => f.validate(shape),
+            Formulation::FixedPenalty(f) => f.validate(shape),
         }
     }
 
-    /// The state a constraint with `entries` entries starts from.
-    pub(crate) fn init(&self, entries: usize) -> FormulationState {
-        match self {
-            Formulation::Lagrangian {
-                dual_optimizer,
-                initial_multiplier,
-                ..
-            } => FormulationState::Lagrangian {
-                multipliers: vec![*initial_multiplier; entries],
-                dual_optimizer: dual_optimizer.init(entries),
-            },
-            Formulation::AugmentedLagrangian {
-                penalty,
-                dual_step,
-                initial_multiplier,
-            } => FormulationState::AugmentedLagrangian {
-                multipliers: vec![*initial_multiplier; entries],
-                dual_optimizer: match dual_step {
-                    AugmentedDualStep::Classical => None,
-                    AugmentedDualStep::Optimizer(o) => Some(o.init(entries)),
-                },
-                penalty: penalty.init(entries),
-            },
-            Formulation::QuadraticPenalty { penalty } => FormulationState::QuadraticPenalty {
-                penalty: penalty.init(entries),
-            },
-            Formulation::FixedPenalty { .. } => FormulationState::FixedPenalty,
-        }
+    /// The state a constraint of this shape starts from.
+    pub(crate) fn init(&self, shape: &Shape) -> Result<FormulationState> {
+        Ok(match self {
+            Formulation::Lagrangian(f) => FormulationState::Lagrangian(f.init(shape)?),
+            Formulation::AugmentedLagrangian(f) => FormulationState::AugmentedLagrangian(f.init(shape)?),
+            Formulation::QuadraticPenalty(f) => FormulationState::QuadraticPenalty(f.init(shape)?),
+            Formulation::FixedPenalty(_) => FormulationState::FixedPenalty,
+        })
     }
 
-    /// Whether `state` belongs to this formulation for `entries` entries.
-    pub(crate) fn fits(&self, state: &FormulationState, entries: usize) -> bool {
+    /// Whether `state` belongs to this formulation for `shape`; otherwise
+    /// what differs.
+    pub(crate) fn check_fits(&self, state: &FormulationState, shape: &Shape) -> std::result::Result<(), String> {
         use FormulationState as S;
         match (self, state) {
-            (
-                Formulation::Lagrangian { dual_optimizer, .. },
-                S::Lagrangian {
-                    multipliers,
-                    dual_optimizer: dual_state,
-                },
-            ) => multipliers.len() == entries && dual_optimizer.fits(dual_state, entries),
-            (
-                Formulation::AugmentedLagrangian {
-                    penalty: p, dual_step, ..
-                },
-                S::AugmentedLagrangian {
-                    multipliers,
-                    dual_optimizer,
-                    penalty,
-                },
-            ) => {
-                let dual_fits = match (dual_step, dual_optimizer) {
-                    (AugmentedDualStep::Classical, None) => true,
-                    (AugmentedDualStep::Optimizer(o), Some(s)) => o.fits(s, entries),
-                    _ => false,
-                };
-                multipliers.len() == entries && dual_fits && p.fits(penalty, entries)
-            }
-            (Formulation::QuadraticPenalty { penalty: p }, S::QuadraticPenalty { penalty }) => p.fits(penalty, entries),
-            (Formulation::FixedPenalty { .. }, S::FixedPenalty) => true,
-            _ => false,
+            (Formulation::Lagrangian(f), S::Lagrangian(s)) => f.check_fits(s, shape),
+            (Formulation::AugmentedLagrangian(f), S::AugmentedLagrangian(s)) => f.check_fits(s, shape),
+            (Formulation::QuadraticPenalty(f), S::QuadraticPenalty(s)) => f.check_fits(s, shape),
+            (Formulation::FixedPenalty(_), S::FixedPenalty) => Ok(()),
+            _ => Err(format!(
+                "it holds a {} state, this constraint uses the {} formulation",
+                state.name(),
+                self.name()
+            )),
         }
     }
 
@@ -344,17 +196,12 @@ impl Formulation {
     ) {
         use FormulationState as S;
         match (self, state) {
-            (_, S::Lagrangian { multipliers, .. }) => lagrangian::primal_weights(multipliers, out),
-            (
-                _,
-                S::AugmentedLagrangian {
-                    multipliers, penalty, ..
-                },
-            ) => augmented_lagrangian::primal_weights(multipliers, penalty, violations, inequality, out),
-            (_, S::QuadraticPenalty { penalty }) => {
-                quadratic_penalty::primal_weights(penalty, violations, inequality, out)
+            (_, S::Lagrangian(s)) => lagrangian::primal_weights(&s.multipliers, out),
+            (_, S::AugmentedLagrangian(s)) => {
+                augmented_lagrangian::primal_weights(&s.multipliers, &s.penalty, violations, inequality, out)
             }
-            (Formulation::FixedPenalty { coefficient }, _) => fixed_penalty::primal_weights(*coefficient, out),
+            (_, S::QuadraticPenalty(s)) => quadratic_penalty::primal_weights(&s.penalty, violations, inequality, out),
+            (Formulation::FixedPenalty(f), _) => fixed_penalty::primal_weights(f.coefficient, out),
             _ => out.fill(0.0),
         }
     }
@@ -363,97 +210,42 @@ impl Formulation {
     pub(crate) fn primal_contribution(&self, state: &FormulationState, violations: &[f64], inequality: bool) -> f64 {
         use FormulationState as S;
         match (self, state) {
-            (Formulation::Lagrangian { slack, .. }, S::Lagrangian { multipliers, .. }) => {
-                let relaxation = slack.map_or(0.0, |alpha| {
-                    multipliers.iter().map(|l| l * l).sum::<f64>() / (2.0 * alpha)
-                });
-                lagrangian::primal_contribution(multipliers, violations) - relaxation
+            (Formulation::Lagrangian(f), S::Lagrangian(s)) => f.primal_contribution(s, violations),
+            (_, S::AugmentedLagrangian(s)) => {
+                augmented_lagrangian::primal_contribution(&s.multipliers, &s.penalty, violations, inequality)
             }
-            (
-                _,
-                S::AugmentedLagrangian {
-                    multipliers, penalty, ..
-                },
-            ) => augmented_lagrangian::primal_contribution(multipliers, penalty, violations, inequality),
-            (_, S::QuadraticPenalty { penalty }) => {
-                quadratic_penalty::primal_contribution(penalty, violations, inequality)
-            }
-            (Formulation::FixedPenalty { coefficient }, _) => {
-                fixed_penalty::primal_contribution(*coefficient, violations)
-            }
+            (_, S::QuadraticPenalty(s)) => quadratic_penalty::primal_contribution(&s.penalty, violations, inequality),
+            (Formulation::FixedPenalty(f), _) => fixed_penalty::primal_contribution(f.coefficient, violations),
             _ => 0.0,
         }
     }
 
     /// Moves the dual variables of `state` (multipliers, then penalty
-    /// coefficients) given the strict violations. `ids` name the entries of
-    /// a gathered state (see [`crate::dual::ascend_entries`]).
+    /// coefficients) given the strict violations, at committed step `step`.
+    /// `ids` name the entries of a gathered state. On error `state` may be
+    /// half updated: callers work on a copy.
     pub(crate) fn dual_update(
         &self,
         ids: Option<&[usize]>,
         state: &mut FormulationState,
         strict_violations: &[f64],
-        inequality: bool,
-    ) {
+        shape: &Shape,
+        step: u64,
+    ) -> Result<()> {
         use FormulationState as S;
         match (self, state) {
-            (
-                Formulation::Lagrangian {
-                    dual_optimizer,
-                    slack,
-                    restart_on_feasible,
-                    initial_multiplier,
-                },
-                S::Lagrangian {
-                    multipliers,
-                    dual_optimizer: dual_state,
-                },
-            ) => {
-                lagrangian::dual_update(
-                    dual_optimizer,
-                    ids,
-                    multipliers,
-                    dual_state,
-                    strict_violations,
-                    inequality,
-                    *slack,
-                );
-                if *restart_on_feasible && inequality {
-                    lagrangian::restart_feasible(multipliers, dual_state, strict_violations, *initial_multiplier);
-                }
+            (Formulation::Lagrangian(f), S::Lagrangian(s)) => f.dual_update(ids, s, strict_violations, shape, step),
+            (Formulation::AugmentedLagrangian(f), S::AugmentedLagrangian(s)) => {
+                f.dual_update(ids, s, strict_violations, shape)
             }
-            (
-                Formulation::AugmentedLagrangian {
-                    penalty: p, dual_step, ..
-                },
-                S::AugmentedLagrangian {
-                    multipliers,
-                    dual_optimizer,
-                    penalty,
-                },
-            ) => {
-                match (dual_step, dual_optimizer) {
-                    (AugmentedDualStep::Optimizer(o), Some(s)) => {
-                        o.ascend(ids, strict_violations, s, multipliers, inequality)
-                    }
-                    _ => {
-                        augmented_lagrangian::classical_dual_update(multipliers, penalty, strict_violations, inequality)
-                    }
-                }
-                p.update(penalty, strict_violations, inequality);
+            (Formulation::QuadraticPenalty(f), S::QuadraticPenalty(s)) => {
+                f.dual_update(ids, s, strict_violations, shape)
             }
-            (Formulation::QuadraticPenalty { penalty: p }, S::QuadraticPenalty { penalty }) => {
-                p.update(penalty, strict_violations, inequality)
-            }
-            _ => {}
+            (Formulation::FixedPenalty(_), S::FixedPenalty) => Ok(()),
+            (f, s) => Err(FeasibleError::StateMismatch {
+                reason: format!("{}: a {} state for the {} formulation", shape.owner, s.name(), f.name()),
+            }),
         }
-    }
-}
-
-impl From<f64> for Penalty {
-    /// A fixed coefficient for the whole constraint.
-    fn from(initial: f64) -> Self {
-        Penalty::new(initial)
     }
 }
 
@@ -463,32 +255,27 @@ impl From<f64> for Penalty {
 #[non_exhaustive]
 pub enum FormulationState {
     /// Multipliers and the dual optimizer's state.
-    Lagrangian {
-        /// One multiplier per entry.
-        multipliers: Vec<f64>,
-        /// The dual optimizer's state.
-        dual_optimizer: DualOptimizerState,
-    },
+    Lagrangian(LagrangianState),
     /// Multipliers, the dual optimizer's state if one replaces the classical
     /// step, and the current penalty coefficients.
-    AugmentedLagrangian {
-        /// One multiplier per entry.
-        multipliers: Vec<f64>,
-        /// The dual optimizer's state (`None` for the classical step).
-        dual_optimizer: Option<DualOptimizerState>,
-        /// One coefficient, or one per entry.
-        penalty: Vec<f64>,
-    },
+    AugmentedLagrangian(AugmentedLagrangianState),
     /// The current penalty coefficients.
-    QuadraticPenalty {
-        /// One coefficient, or one per entry.
-        penalty: Vec<f64>,
-    },
+    QuadraticPenalty(QuadraticPenaltyState),
     /// A fixed penalty has no dual variables.
     FixedPenalty,
 }
 
 impl FormulationState {
+    /// The formulation's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FormulationState::Lagrangian(_) => "lagrangian",
+            FormulationState::AugmentedLagrangian(_) => "augmented_lagrangian",
+            FormulationState::QuadraticPenalty(_) => "quadratic_penalty",
+            FormulationState::FixedPenalty => "fixed_penalty",
+        }
+    }
+
     /// The state of entries `ids` only (ids may repeat). A coefficient shared
     /// by the whole constraint stays one value.
     pub fn gather(&self, ids: &[usize]) -> FormulationState {
@@ -496,23 +283,19 @@ impl FormulationState {
         use FormulationState as S;
         let penalty = |p: &Vec<f64>| if p.len() == 1 { p.clone() } else { gather(p, ids) };
         match self {
-            S::Lagrangian {
-                multipliers,
-                dual_optimizer,
-            } => S::Lagrangian {
-                multipliers: gather(multipliers, ids),
-                dual_optimizer: dual_optimizer.gather(ids),
-            },
-            S::AugmentedLagrangian {
-                multipliers,
-                dual_optimizer,
-                penalty: p,
-            } => S::AugmentedLagrangian {
-                multipliers: gather(multipliers, ids),
-                dual_optimizer: dual_optimizer.as_ref().map(|d| d.gather(ids)),
-                penalty: penalty(p),
-            },
-            S::QuadraticPenalty { penalty: p } => S::QuadraticPenalty { penalty: penalty(p) },
+            S::Lagrangian(s) => S::Lagrangian(LagrangianState {
+                multipliers: gather(&s.multipliers, ids),
+                dual_optimizer: s.dual_optimizer.gather(ids),
+                smoothed: s.smoothed.as_ref().map(|e| e.gather(ids)),
+            }),
+            S::AugmentedLagrangian(s) => S::AugmentedLagrangian(AugmentedLagrangianState {
+                multipliers: gather(&s.multipliers, ids),
+                dual_optimizer: s.dual_optimizer.as_ref().map(|d| d.gather(ids)),
+                penalty: penalty(&s.penalty),
+            }),
+            S::QuadraticPenalty(s) => S::QuadraticPenalty(QuadraticPenaltyState {
+                penalty: penalty(&s.penalty),
+            }),
             S::FixedPenalty => S::FixedPenalty,
         }
     }
@@ -530,38 +313,21 @@ impl FormulationState {
             }
         };
         match (self, sub) {
-            (
-                S::Lagrangian {
-                    multipliers,
-                    dual_optimizer,
-                },
-                S::Lagrangian {
-                    multipliers: m,
-                    dual_optimizer: d,
-                },
-            ) => {
-                scatter(multipliers, ids, m);
-                dual_optimizer.scatter(ids, d);
-            }
-            (
-                S::AugmentedLagrangian {
-                    multipliers,
-                    dual_optimizer,
-                    penalty: p,
-                },
-                S::AugmentedLagrangian {
-                    multipliers: m,
-                    dual_optimizer: d,
-                    penalty: q,
-                },
-            ) => {
-                scatter(multipliers, ids, m);
-                if let (Some(dual_optimizer), Some(d)) = (dual_optimizer, d) {
-                    dual_optimizer.scatter(ids, d);
+            (S::Lagrangian(s), S::Lagrangian(t)) => {
+                scatter(&mut s.multipliers, ids, &t.multipliers);
+                s.dual_optimizer.scatter(ids, &t.dual_optimizer);
+                if let (Some(e), Some(f)) = (s.smoothed.as_mut(), t.smoothed.as_ref()) {
+                    e.scatter(ids, f);
                 }
-                penalty(p, q);
             }
-            (S::QuadraticPenalty { penalty: p }, S::QuadraticPenalty { penalty: q }) => penalty(p, q),
+            (S::AugmentedLagrangian(s), S::AugmentedLagrangian(t)) => {
+                scatter(&mut s.multipliers, ids, &t.multipliers);
+                if let (Some(d), Some(e)) = (s.dual_optimizer.as_mut(), t.dual_optimizer.as_ref()) {
+                    d.scatter(ids, e);
+                }
+                penalty(&mut s.penalty, &t.penalty);
+            }
+            (S::QuadraticPenalty(s), S::QuadraticPenalty(t)) => penalty(&mut s.penalty, &t.penalty),
             _ => {}
         }
     }
@@ -569,10 +335,64 @@ impl FormulationState {
     /// The multipliers, if the formulation has any.
     pub fn multipliers(&self) -> Option<&[f64]> {
         match self {
-            FormulationState::Lagrangian { multipliers, .. }
-            | FormulationState::AugmentedLagrangian { multipliers, .. } => Some(multipliers),
+            FormulationState::Lagrangian(s) => Some(&s.multipliers),
+            FormulationState::AugmentedLagrangian(s) => Some(&s.multipliers),
             _ => None,
         }
+    }
+
+    /// The multipliers for writing (editing a saved state by hand).
+    pub fn multipliers_mut(&mut self) -> Option<&mut Vec<f64>> {
+        match self {
+            FormulationState::Lagrangian(s) => Some(&mut s.multipliers),
+            FormulationState::AugmentedLagrangian(s) => Some(&mut s.multipliers),
+            _ => None,
+        }
+    }
+
+    /// The current penalty coefficients, if the formulation has any that change.
+    pub fn penalty(&self) -> Option<&[f64]> {
+        match self {
+            FormulationState::AugmentedLagrangian(s) => Some(&s.penalty),
+            FormulationState::QuadraticPenalty(s) => Some(&s.penalty),
+            _ => None,
+        }
+    }
+
+    /// The current penalty coefficients for writing.
+    pub fn penalty_mut(&mut self) -> Option<&mut Vec<f64>> {
+        match self {
+            FormulationState::AugmentedLagrangian(s) => Some(&mut s.penalty),
+            FormulationState::QuadraticPenalty(s) => Some(&mut s.penalty),
+            _ => None,
+        }
+    }
+
+    /// The dual optimizer's state, if the formulation has one.
+    pub fn dual_optimizer(&self) -> Option<&crate::dual::OptimizerState> {
+        match self {
+            FormulationState::Lagrangian(s) => Some(&s.dual_optimizer),
+            FormulationState::AugmentedLagrangian(s) => s.dual_optimizer.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The first number that is not finite: where, and its value.
+    pub(crate) fn first_non_finite(&self) -> Option<(String, usize, f64)> {
+        let vector = |what: &str, v: &[f64]| {
+            v.iter()
+                .position(|x| !x.is_finite())
+                .map(|k| (what.to_string(), k, v[k]))
+        };
+        let entries = |e: &crate::dual::EntryStates| e.first_non_finite().map(|(k, f, v)| (f.to_string(), k, v));
+        self.multipliers()
+            .and_then(|m| vector("multiplier", m))
+            .or_else(|| self.penalty().and_then(|p| vector("penalty coefficient", p)))
+            .or_else(|| self.dual_optimizer().and_then(|d| entries(&d.entries)))
+            .or_else(|| match self {
+                FormulationState::Lagrangian(s) => s.smoothed.as_ref().and_then(entries),
+                _ => None,
+            })
     }
 
     /// Puts back the multipliers and penalty coefficients of `saved`, keeping
@@ -580,34 +400,13 @@ impl FormulationState {
     /// from the saved multipliers, with the optimizer state the
     /// extrapolation advanced).
     pub(crate) fn rewind_dual_variables(&mut self, saved: &FormulationState) {
-        use FormulationState as S;
-        match (self, saved) {
-            (S::Lagrangian { multipliers, .. }, S::Lagrangian { multipliers: m, .. }) => multipliers.clone_from(m),
-            (
-                S::AugmentedLagrangian {
-                    multipliers, penalty, ..
-                },
-                S::AugmentedLagrangian {
-                    multipliers: m,
-                    penalty: p,
-                    ..
-                },
-            ) => {
-                multipliers.clone_from(m);
-                penalty.clone_from(p);
-            }
-            (S::QuadraticPenalty { penalty }, S::QuadraticPenalty { penalty: p }) => penalty.clone_from(p),
-            _ => {}
+        if let (Some(m), Some(s)) = (self.multipliers_mut(), saved.multipliers()) {
+            m.clear();
+            m.extend_from_slice(s);
         }
-    }
-
-    /// The current penalty coefficients, if the formulation has any that change.
-    pub fn penalty(&self) -> Option<&[f64]> {
-        match self {
-            FormulationState::AugmentedLagrangian { penalty, .. } | FormulationState::QuadraticPenalty { penalty } => {
-                Some(penalty)
-            }
-            _ => None,
+        if let (Some(p), Some(s)) = (self.penalty_mut(), saved.penalty()) {
+            p.clear();
+            p.extend_from_slice(s);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 
 use feasible::{
     ConstrainedOptimizer, Constraint, Formulation, GradientAscent, Measurement, Measurements, NuPi, Penalty,
-    PenaltyUpdater, PrimalProblem, PrimalWeights, UpdateScheme,
+    PenaltyGrowth, PrimalProblem, PrimalWeights, UpdateScheme,
 };
 
 use crate::common::{LinearlyConstrainedQuadratic, close, run};
@@ -53,10 +53,12 @@ fn zero_penalty_is_exactly_the_lagrangian() {
             let build = |al: bool| {
                 let mut builder = ConstrainedOptimizer::builder().scheme(scheme);
                 for (c, _) in &case.constraints {
-                    let formulation = if al {
-                        Formulation::augmented_lagrangian(0.0).with_dual_optimizer(GradientAscent::new(0.2))
+                    let formulation: Formulation = if al {
+                        Formulation::augmented_lagrangian(0.0)
+                            .with_dual_optimizer(GradientAscent::new(0.2))
+                            .into()
                     } else {
-                        Formulation::lagrangian(GradientAscent::new(0.2))
+                        Formulation::lagrangian(GradientAscent::new(0.2)).into()
                     };
                     builder = builder.constraint(c.clone().with_formulation(formulation));
                 }
@@ -66,6 +68,7 @@ fn zero_penalty_is_exactly_the_lagrangian() {
             let (mut a, mut b) = (build(true), build(false));
             let mut p = LinearlyConstrainedQuadratic::new(case.anchor, &rows, 0.05).bind(&a);
             let (xa, ra) = run(&mut a, &mut p, &[3.0, -2.0], 500);
+            p = p.bind(&b);
             let (xb, rb) = run(&mut b, &mut p, &[3.0, -2.0], 500);
             assert_eq!(xa, xb, "{} / {}", scheme.name(), case.name);
             for (x, y) in ra.iter().zip(&rb) {
@@ -145,9 +148,11 @@ impl PrimalProblem for CircleProblem {
         Ok(Measurements::new(x[0] + x[1]).with("circle", Measurement::scalar(x[0] * x[0] + x[1] * x[1])))
     }
 
-    fn descend(&mut self, from: &[f64; 2], weights: &PrimalWeights) -> Result<[f64; 2], Infallible> {
+    fn descend(&mut self, from: &[f64; 2], at: &[f64; 2], weights: &PrimalWeights) -> Result<[f64; 2], Infallible> {
         let w = weights.value_coefficient(weights.ids().next().unwrap()).unwrap();
-        let x = self.last;
+        // The gradient is taken at the point handed over, the last one measured.
+        assert_eq!(at, &self.last);
+        let x = *at;
         Ok([
             from[0] - self.lr * (1.0 + w * 2.0 * x[0]),
             from[1] - self.lr * (1.0 + w * 2.0 * x[1]),
@@ -155,7 +160,7 @@ impl PrimalProblem for CircleProblem {
     }
 }
 
-fn circle(formulation: Formulation, steps: usize) -> ([f64; 2], ConstrainedOptimizer) {
+fn circle(formulation: impl Into<Formulation>, steps: usize) -> ([f64; 2], ConstrainedOptimizer) {
     let mut opt = ConstrainedOptimizer::builder()
         .constraint(Constraint::equal_to("circle", 2.0).with_formulation(formulation))
         .scheme(UpdateScheme::AlternatingDualPrimal)
@@ -197,7 +202,7 @@ fn penalty_coefficients_grow_while_violated_and_restart_when_feasible() {
     // min (x-2)² s.t. x <= 1 with the quadratic penalty and a multiplicative
     // updater: c grows every step while x > 1 + 1e-4, so x creeps towards
     // the boundary; with restart, a feasible step resets c.
-    let updater = PenaltyUpdater::multiplicative(1.05);
+    let updater = PenaltyGrowth::multiplicative(1.05);
     let (mut opt, mut p) = one_dimensional(
         UpdateScheme::Simultaneous,
         Formulation::quadratic_penalty(Penalty::new(1.0).with_updater(updater)),
@@ -211,7 +216,7 @@ fn penalty_coefficients_grow_while_violated_and_restart_when_feasible() {
 
     let (mut opt, mut p) = one_dimensional(
         UpdateScheme::Simultaneous,
-        Formulation::augmented_lagrangian(Penalty::new(2.0).with_updater(PenaltyUpdater::additive(1.0).with_restart())),
+        Formulation::augmented_lagrangian(Penalty::new(2.0).with_updater(PenaltyGrowth::additive(1.0).with_restart())),
     );
     // x0 = 0.5 is feasible: no growth, and restart keeps the initial value.
     let (_, reports) = run(&mut opt, &mut p, &[0.5], 1);
@@ -228,7 +233,7 @@ fn augmented_and_penalty_states_survive_save_and_restore() {
         ConstrainedOptimizer::builder()
             .constraint(
                 Constraint::at_most("x1", 1.0).with_formulation(Formulation::augmented_lagrangian(
-                    Penalty::new(0.5).with_updater(PenaltyUpdater::multiplicative(1.01)),
+                    Penalty::new(0.5).with_updater(PenaltyGrowth::multiplicative(1.01)),
                 )),
             )
             .constraint(
@@ -239,7 +244,7 @@ fn augmented_and_penalty_states_survive_save_and_restore() {
             )
             .constraint(
                 Constraint::at_least("x2", -5.0).with_formulation(Formulation::quadratic_penalty(
-                    Penalty::new(1.0).with_updater(PenaltyUpdater::additive(0.1)),
+                    Penalty::new(1.0).with_updater(PenaltyGrowth::additive(0.1)),
                 )),
             )
             .build()
@@ -250,18 +255,20 @@ fn augmented_and_penalty_states_survive_save_and_restore() {
     let mut p = LinearlyConstrainedQuadratic::new(&[2.0, 1.0], rows, 0.03).bind(&straight);
     let (x_straight, _) = run(&mut straight, &mut p, &[0.1, -7.0], 80);
     let mut first = build();
+    p = p.bind(&first);
     let (x_half, _) = run(&mut first, &mut p, &[0.1, -7.0], 40);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dual.ckpt");
     first.state().save(&path).unwrap();
     let mut resumed = build();
     resumed.restore(feasible::DualState::load(&path).unwrap()).unwrap();
+    p = p.bind(&resumed);
     let (x_resumed, _) = run(&mut resumed, &mut p, &x_half, 40);
     assert_eq!(x_resumed, x_straight);
     assert_eq!(resumed.state(), straight.state());
     // A state whose penalty has the wrong shape is refused.
     let mut wrong = straight.state();
-    if let feasible::FormulationState::AugmentedLagrangian { penalty, .. } = &mut wrong.constraints[1].state {
+    if let Some(penalty) = wrong.constraints[1].state.penalty_mut() {
         penalty.pop();
     }
     assert!(resumed.restore(wrong).unwrap_err().to_string().contains("`sum`"));

@@ -65,8 +65,8 @@ impl PrimalProblem for LinearlyConstrainedQuadratic {
         Ok(m)
     }
 
-    fn descend(&mut self, from: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
-        let at = &self.last;
+    fn descend(&mut self, from: &Vec<f64>, at: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
+        assert_eq!(at, &self.last, "descend must differentiate at the last point measured");
         let mut grad: Vec<f64> = at.iter().zip(&self.anchor).map(|(x, a)| 2.0 * (x - a)).collect();
         for ((_, rows), id) in self.rows.iter().zip(&self.ids) {
             for (row, coef) in rows.iter().zip(weights.value_coefficients(*id).unwrap()) {
@@ -151,4 +151,62 @@ pub fn clarabel_solve(
         solver.solution.status
     );
     (solver.solution.x.clone(), solver.solution.z.clone())
+}
+
+/// Replays fixed measurements and never moves (its point is `()`): the
+/// first measurement of a step returns `first`, a second one (the
+/// re-measurement of the alternating primal→dual scheme, extragradient's
+/// lookahead) returns `second`, or `first` again when there is none.
+pub struct Replay {
+    pub first: Measurements,
+    pub second: Option<Measurements>,
+    calls: usize,
+}
+
+impl Replay {
+    pub fn new(first: Measurements) -> Self {
+        Self {
+            first,
+            second: None,
+            calls: 0,
+        }
+    }
+
+    pub fn with_second(mut self, second: Measurements) -> Self {
+        self.second = Some(second);
+        self
+    }
+
+    /// One step of `optimizer` on these measurements.
+    pub fn step(&mut self, optimizer: &mut ConstrainedOptimizer) -> feasible::Result<StepReport> {
+        self.calls = 0;
+        optimizer.step(self, &()).map(|(_, report)| report)
+    }
+}
+
+impl PrimalProblem for Replay {
+    type Point = ();
+    type Error = Infallible;
+
+    fn measure(&mut self, _: &()) -> Result<Measurements, Infallible> {
+        self.calls += 1;
+        Ok(match (&self.second, self.calls) {
+            (Some(second), 2..) => second.clone(),
+            _ => self.first.clone(),
+        })
+    }
+
+    fn descend(&mut self, _: &(), _: &(), _: &PrimalWeights) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// One step on the scalar measurement `value` of constraint `name` (loss 0).
+pub fn step_on(optimizer: &mut ConstrainedOptimizer, name: &str, value: f64) -> feasible::Result<StepReport> {
+    Replay::new(Measurements::new(0.0).with(name, Measurement::scalar(value))).step(optimizer)
+}
+
+/// The bits of every number, for bit-for-bit comparisons.
+pub fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
 }

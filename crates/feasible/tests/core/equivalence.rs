@@ -57,8 +57,9 @@ impl PrimalProblem for Run {
         Ok(Measurements::new(f).with("h", Measurement::scalar(p.h(x))))
     }
 
-    fn descend(&mut self, from: &[f64; 2], weights: &PrimalWeights) -> Result<[f64; 2], Infallible> {
-        let (p, x) = (self.problem, self.last);
+    fn descend(&mut self, from: &[f64; 2], at: &[f64; 2], weights: &PrimalWeights) -> Result<[f64; 2], Infallible> {
+        assert_eq!(at, &self.last);
+        let (p, x) = (self.problem, *at);
         let w = weights.value_coefficient(weights.ids().next().unwrap()).unwrap();
         let wave = p.s * (x[0] + x[1]).cos();
         let grad = [p.a1 + wave + w * 2.0 * x[0], p.a2 + wave + w * p.k];
@@ -68,7 +69,7 @@ impl PrimalProblem for Run {
 
 fn trajectory(
     problem: Problem,
-    formulation: Formulation,
+    formulation: impl Into<Formulation>,
     scheme: UpdateScheme,
     x0: [f64; 2],
     steps: usize,

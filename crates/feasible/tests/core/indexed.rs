@@ -5,11 +5,10 @@
 
 use std::convert::Infallible;
 
-use feasible::dual::{NuPiEntry, NuPiStart};
+use feasible::dual::NuPiStart;
 use feasible::{
-    Adam, AnyDualOptimizer, ConstrainedOptimizer, Constraint, ConstraintId, DualOptimizerState, FeasibleError,
-    Formulation, FormulationState, GradientAscent, Measurement, Measurements, NuPi, Omega, Optimistic, PrimalProblem,
-    PrimalWeights, UpdateScheme,
+    Adam, AnyDualOptimizer, ConstrainedOptimizer, Constraint, ConstraintId, FeasibleError, Formulation, GradientAscent,
+    Measurement, Measurements, NuPi, Omega, Optimistic, PrimalProblem, PrimalWeights, UpdateScheme,
 };
 
 use crate::common::{Rng, close};
@@ -28,12 +27,12 @@ impl PrimalProblem for Batches {
         self.next += 1;
         Ok(m)
     }
-    fn descend(&mut self, _: &(), _: &PrimalWeights) -> Result<(), Infallible> {
+    fn descend(&mut self, _: &(), _: &(), _: &PrimalWeights) -> Result<(), Infallible> {
         Ok(())
     }
 }
 
-fn indexed(entries: usize, formulation: Formulation, scheme: UpdateScheme) -> ConstrainedOptimizer {
+fn indexed(entries: usize, formulation: impl Into<Formulation>, scheme: UpdateScheme) -> ConstrainedOptimizer {
     ConstrainedOptimizer::builder()
         .constraint(
             Constraint::at_most("loss_i", 0.5)
@@ -73,15 +72,15 @@ fn only_the_batch_moves_and_unobserved_entries_keep_their_start() {
     assert_eq!(c.multipliers, Some(vec![0.75, 0.0]));
     assert_eq!(c.primal_weight, vec![0.75, 0.0]);
     // The optimizer state of the unobserved entries never started.
-    let FormulationState::Lagrangian {
-        dual_optimizer: DualOptimizerState::NuPi(entries),
-        ..
-    } = &opt.state().constraints[0].state
-    else {
-        panic!("nuPI state expected");
-    };
-    assert_eq!(entries[0], NuPiEntry::default());
-    assert_eq!(entries[1], NuPiEntry { xi: 0.5, started: true });
+    let state = opt.state();
+    let entries = &state.constraints[0]
+        .state
+        .dual_optimizer()
+        .expect("nuPI state expected")
+        .entries;
+    assert_eq!(entries.fields(), ["xi", "started"]);
+    assert_eq!(entries.get(0), [0.0, 0.0]);
+    assert_eq!(entries.get(1), [0.5, 1.0]);
 }
 
 #[test]
@@ -103,14 +102,14 @@ fn repeated_ids_share_their_weight_and_average_their_violations_into_one_update(
     assert_eq!(report.constraints[0].primal_weight, vec![0.75, 0.75, 0.75]);
     assert_eq!(report.constraints[0].multipliers, Some(vec![0.75, 0.75, 0.75]));
     // One update: nuPI's ξ of entry 3 is the mean, not the last violation.
-    let FormulationState::Lagrangian {
-        dual_optimizer: DualOptimizerState::NuPi(entries),
-        ..
-    } = &opt.state().constraints[0].state
-    else {
-        panic!("nuPI state expected");
-    };
-    assert_eq!(entries[3], NuPiEntry { xi: 1.5, started: true });
+    let state = opt.state();
+    let entries = &state.constraints[0]
+        .state
+        .dual_optimizer()
+        .expect("nuPI state expected")
+        .entries;
+    assert_eq!(entries.fields(), ["xi", "started"]);
+    assert_eq!(entries.get(3), [1.5, 1.0]);
 }
 
 #[test]
@@ -142,7 +141,10 @@ fn bad_ids_are_refused_and_change_nothing() {
     ));
     assert!(out_of_range.to_string().contains("sample id 4 is out of range"));
     let sizes = err(batch(&[0, 1, 2], &[1.0, 1.0]), &mut opt).to_string();
-    assert!(sizes.contains("list of sample ids has 3 entries"), "{sizes}");
+    assert!(
+        sizes.contains("3 sample ids were given with 2 differentiable values"),
+        "{sizes}"
+    );
     let dense = err(
         Measurements::new(0.0).with("loss_i", Measurement::entries(vec![0.0; 4])),
         &mut opt,
@@ -258,10 +260,10 @@ impl PrimalProblem for PerSample {
         let loss = self.current.iter().map(|i| x[*i] * x[*i]).sum();
         Ok(Measurements::new(loss).with_id(self.id, Measurement::indexed(self.current.clone(), values)))
     }
-    fn descend(&mut self, x: &Vec<f64>, w: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
+    fn descend(&mut self, x: &Vec<f64>, at: &Vec<f64>, w: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
         let mut grad = vec![0.0; x.len()];
         for (i, c) in self.current.iter().zip(w.value_coefficients(self.id).unwrap()) {
-            grad[*i] += 2.0 * x[*i] + c;
+            grad[*i] += 2.0 * at[*i] + c;
         }
         Ok(x.iter().zip(&grad).map(|(v, g)| v - self.lr * g).collect())
     }
@@ -277,10 +279,11 @@ fn per_sample_multipliers_converge_from_mini_batches() {
         .map(|_| (0..8).map(|_| (rng.next_u64() % n as u64) as usize).collect())
         .collect();
     for formulation in [
-        Formulation::lagrangian(GradientAscent::new(0.2)),
-        Formulation::lagrangian(NuPi::new(0.2, 1.0, 1.0)),
-        Formulation::augmented_lagrangian(0.5),
+        Formulation::lagrangian(GradientAscent::new(0.2)).into(),
+        Formulation::lagrangian(NuPi::new(0.2, 1.0, 1.0)).into(),
+        Formulation::augmented_lagrangian(0.5).into(),
     ] {
+        let formulation: Formulation = formulation;
         let mut opt = ConstrainedOptimizer::builder()
             .constraint(
                 Constraint::at_least("x_i - t_i", 0.0)
@@ -433,15 +436,15 @@ fn dual_restarts_reset_strictly_satisfied_entries_only() {
     };
     opt.step(&mut p, &()).unwrap();
     assert_eq!(opt.multipliers("loss_i").unwrap().unwrap(), &[1.5, 1.0, 1.0]);
-    let FormulationState::Lagrangian {
-        dual_optimizer: DualOptimizerState::NuPi(entries),
-        ..
-    } = &opt.state().constraints[0].state
-    else {
-        panic!("nuPI state expected");
-    };
-    assert!(entries[0].started && entries[1].started);
-    assert_eq!(entries[2], NuPiEntry::default());
+    let state = opt.state();
+    let entries = &state.constraints[0]
+        .state
+        .dual_optimizer()
+        .expect("nuPI state expected")
+        .entries;
+    assert_eq!(entries.fields(), ["xi", "started"]);
+    assert!(entries.get(0)[1] == 1.0 && entries.get(1)[1] == 1.0);
+    assert_eq!(entries.get(2), [0.0, 0.0]);
     // Without restarts the satisfied entry would have fallen.
     let mut plain = indexed(
         3,

@@ -32,8 +32,9 @@ impl PrimalProblem for Qp {
         Ok(Measurements::new(dot(x, x)).with_id(self.id, Measurement::entries(values)))
     }
 
-    fn descend(&mut self, from: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
-        let mut grad: Vec<f64> = self.last.iter().map(|x| 2.0 * x).collect();
+    fn descend(&mut self, from: &Vec<f64>, at: &Vec<f64>, weights: &PrimalWeights) -> Result<Vec<f64>, Infallible> {
+        assert_eq!(at, &self.last);
+        let mut grad: Vec<f64> = at.iter().map(|x| 2.0 * x).collect();
         for (row, w) in self.a.iter().zip(weights.value_coefficients(self.id).unwrap()) {
             for (g, a) in grad.iter_mut().zip(row) {
                 *g += w * a;
@@ -76,15 +77,20 @@ fn reference(a: &[Vec<f64>], b: &[f64], equality: bool) -> (Vec<f64>, Vec<f64>) 
 
 fn formulations() -> Vec<(&'static str, Formulation)> {
     vec![
-        ("lagrangian + ascent", Formulation::lagrangian(GradientAscent::new(0.1))),
+        (
+            "lagrangian + ascent",
+            Formulation::lagrangian(GradientAscent::new(0.1)).into(),
+        ),
         (
             "lagrangian + nupi",
-            Formulation::lagrangian(NuPi::from_penalty(0.1, 0.3)),
+            Formulation::lagrangian(NuPi::from_penalty(0.1, 0.3)).into(),
         ),
-        ("augmented lagrangian", Formulation::augmented_lagrangian(0.3)),
+        ("augmented lagrangian", Formulation::augmented_lagrangian(0.3).into()),
         (
             "augmented lagrangian + ascent",
-            Formulation::augmented_lagrangian(0.5).with_dual_optimizer(GradientAscent::new(0.1)),
+            Formulation::augmented_lagrangian(0.5)
+                .with_dual_optimizer(GradientAscent::new(0.1))
+                .into(),
         ),
     ]
 }
@@ -93,7 +99,7 @@ fn solve(
     a: &[Vec<f64>],
     b: &[f64],
     equality: bool,
-    formulation: Formulation,
+    formulation: impl Into<Formulation>,
     scheme: UpdateScheme,
 ) -> (Vec<f64>, Vec<f64>) {
     let constraint = if equality {

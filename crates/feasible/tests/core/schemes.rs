@@ -12,7 +12,7 @@ use feasible::{
 use crate::common::{LinearlyConstrainedQuadratic, close, run};
 
 pub fn lagrangian(dual_lr: f64) -> Formulation {
-    Formulation::lagrangian(GradientAscent::new(dual_lr))
+    Formulation::lagrangian(GradientAscent::new(dual_lr)).into()
 }
 
 // ---------------------------------------------------------------------------
@@ -22,7 +22,7 @@ pub fn lagrangian(dual_lr: f64) -> Formulation {
 
 pub fn one_dimensional(
     scheme: UpdateScheme,
-    formulation: Formulation,
+    formulation: impl Into<Formulation>,
 ) -> (ConstrainedOptimizer, LinearlyConstrainedQuadratic) {
     let optimizer = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_most("x", 1.0).with_formulation(formulation))
@@ -176,7 +176,7 @@ fn contribution_flags_keep_a_constraint_out_of_either_update() {
             }
             Ok(Measurements::new(0.0).with("x", m))
         }
-        fn descend(&mut self, x: &f64, w: &PrimalWeights) -> Result<f64, Infallible> {
+        fn descend(&mut self, x: &f64, _: &f64, w: &PrimalWeights) -> Result<f64, Infallible> {
             Ok(x - w.violation_weights(w.ids().next().unwrap()).unwrap()[0])
         }
     }
@@ -319,7 +319,7 @@ impl PrimalProblem for Scripted {
     fn measure(&mut self, _: &f64) -> Result<Measurements, Infallible> {
         Ok(self.0.clone())
     }
-    fn descend(&mut self, x: &f64, _: &PrimalWeights) -> Result<f64, Infallible> {
+    fn descend(&mut self, x: &f64, _: &f64, _: &PrimalWeights) -> Result<f64, Infallible> {
         Ok(x + 1.0)
     }
 }
@@ -436,7 +436,7 @@ fn invalid_declarations_are_refused_when_built() {
             .build()
             .is_ok()
     );
-    assert!(err(Constraint::at_most("density", f64::NAN)).contains("target NaN is not a finite number"));
+    assert!(err(Constraint::at_most("density", f64::NAN)).contains("target = NaN is invalid: must be a finite number"));
     assert!(err(Constraint::at_most("density", 0.5).with_entries(0)).contains("0 entries"));
     assert!(err(Constraint::at_most(" ", 0.5)).contains("name is empty"));
     assert!(err(Constraint::at_most("d", 0.5).with_tolerance(-1.0)).contains("tolerance = -1"));
@@ -473,7 +473,7 @@ fn a_failing_primal_problem_or_re_measurement_leaves_the_dual_state_as_it_was() 
             }
             Ok(Measurements::new(0.0).with("x", Measurement::scalar(*x)))
         }
-        fn descend(&mut self, x: &f64, _: &PrimalWeights) -> Result<f64, ModelBroke> {
+        fn descend(&mut self, x: &f64, _: &f64, _: &PrimalWeights) -> Result<f64, ModelBroke> {
             if *x < 0.0 { Err(ModelBroke) } else { Ok(x + 1.0) }
         }
     }
@@ -529,7 +529,7 @@ fn history_and_json_lines_receive_every_report() {
 }
 
 #[test]
-fn a_failing_observer_vetoes_the_step() {
+fn observers_see_only_committed_steps_and_a_failing_one_is_detached() {
     struct Full;
     impl Observer for Full {
         fn name(&self) -> &str {
@@ -539,20 +539,40 @@ fn a_failing_observer_vetoes_the_step() {
             Err("no space left".into())
         }
     }
+    let before = History::new();
+    let after = History::new();
     let mut opt = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_most("x", 1.0))
+        .observer(before.clone())
         .observer(Full)
+        .observer(after.clone())
         .build()
         .unwrap();
-    let before = opt.state();
-    let err = opt
-        .step(
+    // A refused step (a NaN) reaches no observer.
+    let refused = opt.step(
+        &mut Scripted(Measurements::new(0.0).with("x", Measurement::scalar(f64::NAN))),
+        &0.0,
+    );
+    assert!(refused.is_err());
+    assert!(before.is_empty() && after.is_empty());
+    // A committed step reaches every observer; the failing one is detached
+    // and its error kept, the step stays committed.
+    for _ in 0..2 {
+        opt.step(
             &mut Scripted(Measurements::new(0.0).with("x", Measurement::scalar(5.0))),
             &0.0,
         )
-        .unwrap_err();
-    assert!(err.to_string().contains("observer `disk` failed") && err.to_string().contains("no space left"));
-    assert_eq!(opt.state(), before);
+        .unwrap();
+    }
+    assert_eq!(opt.steps(), 2);
+    assert_eq!((before.len(), after.len()), (2, 2));
+    let err = opt.observer_error().unwrap().to_string();
+    assert!(
+        err.contains("observer `disk` failed") && err.contains("no space left"),
+        "{err}"
+    );
+    let err = opt.finish().unwrap_err().to_string();
+    assert!(err.contains("no space left"), "{err}");
 }
 
 // ---------------------------------------------------------------------------
@@ -575,6 +595,7 @@ fn save_restore_continues_bit_for_bit() {
     let (x_straight, _) = run(&mut straight, &mut p, &[0.123, -0.77], 200);
 
     let mut first = build();
+    p = p.bind(&first);
     let (x_half, _) = run(&mut first, &mut p, &[0.123, -0.77], 100);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dual.ckpt");
@@ -582,6 +603,7 @@ fn save_restore_continues_bit_for_bit() {
     let mut resumed = build();
     resumed.restore(DualState::load(&path).unwrap()).unwrap();
     assert_eq!(resumed.steps(), 100);
+    p = p.bind(&resumed);
     let (x_resumed, _) = run(&mut resumed, &mut p, &x_half, 100);
 
     assert_eq!(
@@ -611,7 +633,7 @@ fn restore_refuses_a_state_of_another_problem_and_changes_nothing() {
     renamed.constraints[1].name = "gap".into();
     assert!(opt.restore(renamed).unwrap_err().to_string().contains("`gap`"));
     let mut negative = before.clone();
-    if let feasible::FormulationState::Lagrangian { multipliers, .. } = &mut negative.constraints[0].state {
+    if let Some(multipliers) = negative.constraints[0].state.multipliers_mut() {
         multipliers[0] = -0.5;
     }
     assert!(

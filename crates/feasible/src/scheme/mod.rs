@@ -26,6 +26,14 @@
 //! state at both half steps, as Extra-Adam does (Gidel et al. 2019); penalty
 //! coefficients are updated once, with the update.
 
+mod alternating;
+mod extragradient;
+mod simultaneous;
+
+pub(crate) use alternating::{Halfway, dual_primal, primal_dual, primal_dual_finish};
+pub(crate) use extragradient::extragradient;
+pub(crate) use simultaneous::simultaneous;
+
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -105,13 +113,15 @@ impl FromStr for UpdateScheme {
 /// step borrows the current point and returns the next one, so a step that
 /// fails leaves the caller with the point it had.
 ///
-/// `descend(from, weights)` takes one step *from* `from` along the gradient
-/// of the **most recent measurement** (with the given weights). In every
-/// scheme but extragradient the most recent measurement is of `from`
-/// itself; extragradient measures a lookahead point and then steps from the
-/// saved one. An autodiff implementation keeps the graph of its last
-/// evaluation and calls backward on it; a closed-form one remembers the
-/// point it last measured.
+/// `descend(from, at, weights)` takes one step *from* `from` along the
+/// gradient of the objective taken *at* `at`. In every scheme but
+/// extragradient `at` is `from` itself; extragradient measures a lookahead
+/// point and then steps from the saved one with the lookahead's gradient.
+/// The point to differentiate is handed over explicitly, so an
+/// implementation cannot take the gradient at the wrong point by
+/// accident: a closed-form one evaluates its gradient at `at`; an autodiff
+/// one that keeps the graph of its last measurement can check that the
+/// graph is of `at` (the last point measured, in every scheme).
 pub trait PrimalProblem {
     /// The primal variables (and primal optimizer state).
     type Point;
@@ -128,10 +138,14 @@ pub trait PrimalProblem {
         self.measure(point)
     }
 
-    /// One primal step from `from` along `-(∇f + Σ w ∇g)` evaluated at the
-    /// most recently measured point, with `w` from `weights`. Returns the
-    /// new point.
-    fn descend(&mut self, from: &Self::Point, weights: &PrimalWeights) -> Result<Self::Point, Self::Error>;
+    /// One primal step from `from` along `-(∇f + Σ w ∇g)` evaluated at
+    /// `at`, with `w` from `weights`. Returns the new point.
+    fn descend(
+        &mut self,
+        from: &Self::Point,
+        at: &Self::Point,
+        weights: &PrimalWeights,
+    ) -> Result<Self::Point, Self::Error>;
 }
 
 #[cfg(test)]
