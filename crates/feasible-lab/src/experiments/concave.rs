@@ -131,7 +131,10 @@ pub const METHODS: [&str; 5] = ["penalty", "gda", "nupi", "alm", "alm_classical"
 
 fn formulation(method: &str, config: &ConcaveConfig, coef: f64) -> (Formulation, UpdateScheme) {
     match method {
-        "penalty" => (Formulation::fixed_penalty(coef).into(), UpdateScheme::AlternatingDualPrimal),
+        "penalty" => (
+            Formulation::fixed_penalty(coef).into(),
+            UpdateScheme::AlternatingDualPrimal,
+        ),
         "gda" => (
             Formulation::lagrangian(GradientAscent::new(config.dual_lr)).into(),
             UpdateScheme::AlternatingDualPrimal,
