@@ -3,3 +3,4 @@
 mod rates;
 mod sparsity;
 mod trainer;
+mod user_loop;
