@@ -57,6 +57,7 @@
 
 pub mod checkpoint;
 pub mod constraints;
+pub mod distributed;
 pub mod error;
 pub mod evaluation;
 pub mod fairness;

@@ -1,5 +1,6 @@
 //! feasible-burn against known answers. One test binary, several modules.
 
+mod distributed;
 mod rates;
 mod sparsity;
 mod trainer;
