@@ -89,6 +89,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The parts of a global batch (micro-batches, devices' shards) cannot
+    /// be combined: they measure different constraints, or a part is not
+    /// among the reduced ones.
+    #[error("combining the parts of a batch: {reason}")]
+    Statistics {
+        /// What does not fit.
+        reason: String,
+    },
+    /// An evaluation with neither a loss nor a constraint value: there is
+    /// no objective to build.
+    #[error("the evaluation has neither a loss nor a constraint value: there is no objective to descend")]
+    NothingToDescend,
     /// A primal hyperparameter out of range.
     #[error("primal learning rate = {value} is invalid: must be a finite number >= 0")]
     InvalidLearningRate {

@@ -56,16 +56,21 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod constraints;
+pub mod distributed;
 pub mod error;
 pub mod evaluation;
 pub mod fairness;
 pub mod random;
 pub mod rates;
 pub mod sparsity;
+pub mod statistics;
 pub mod trainer;
 
+pub use constraints::{Constraints, Part, Pending};
 pub use error::{Error, Result};
 pub use evaluation::{ConstraintTensors, Evaluation};
+pub use statistics::ConstraintStatistics;
 pub use trainer::{ConstrainedTrainer, StepError};
 
 /// The README's code blocks, compiled and run as doc tests.

@@ -19,14 +19,15 @@ use std::fmt;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor, TensorData, Transaction};
+use burn::tensor::{Device, Tensor};
 use feasible::{
-    ConstrainedOptimizer, ConstraintId, FeasibleError, Measurement, Measurements, PrimalProblem, PrimalWeights,
-    StepReport,
+    ConstrainedOptimizer, ConstraintId, FeasibleError, Measurements, PrimalProblem, PrimalWeights, StepReport,
+    UpdateScheme,
 };
 
+use crate::constraints::{self, Constraints};
 use crate::error::{Error, Result};
-use crate::evaluation::{ConstraintTensors, Evaluation, Key, Strict};
+use crate::evaluation::Evaluation;
 
 /// A step that failed, with the model it was given, unchanged.
 pub struct StepError<M> {
@@ -69,11 +70,9 @@ impl<M> From<StepError<M>> for Error {
 /// state. Takes the model by value and gives it back, as burn's own
 /// optimizers do; a step that fails gives back the model it was given.
 pub struct ConstrainedTrainer {
-    dual: ConstrainedOptimizer,
+    constraints: Constraints,
     primal: ModuleOptimizer,
     lr: f64,
-    /// Names and ids of the constraints, in declaration order.
-    names: Vec<(String, ConstraintId)>,
     /// The device whose RNG is reseeded before each evaluation, and the seed.
     rng: Option<(Device, u64)>,
 }
@@ -81,7 +80,7 @@ pub struct ConstrainedTrainer {
 impl fmt::Debug for ConstrainedTrainer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConstrainedTrainer")
-            .field("dual", &self.dual)
+            .field("dual", &self.constraints.optimizer)
             .field("lr", &self.lr)
             .finish_non_exhaustive()
     }
@@ -92,16 +91,10 @@ impl ConstrainedTrainer {
     /// at learning rate `lr`, and the constraints of `dual`.
     pub fn new(dual: ConstrainedOptimizer, primal: impl Into<ModuleOptimizer>, lr: f64) -> Result<Self> {
         check_lr(lr)?;
-        let names = dual
-            .constraints()
-            .iter()
-            .map(|c| Ok((c.name().to_string(), dual.id(c.name())?)))
-            .collect::<Result<_>>()?;
         Ok(Self {
-            dual,
+            constraints: Constraints::new(dual),
             primal: primal.into(),
             lr,
-            names,
             rng: None,
         })
     }
@@ -122,7 +115,7 @@ impl ConstrainedTrainer {
     /// yourself for [`ConstrainedTrainer::step`]. `step_with` does it itself.
     pub fn reseed(&self) {
         if let Some((device, seed)) = &self.rng {
-            device.seed(step_seed(*seed, self.dual.steps(), 0));
+            device.seed(step_seed(*seed, self.constraints.optimizer.steps(), 0));
         }
     }
 
@@ -141,12 +134,18 @@ impl ConstrainedTrainer {
 
     /// The dual side: constraints, multipliers, dual state.
     pub fn dual(&self) -> &ConstrainedOptimizer {
-        &self.dual
+        &self.constraints.optimizer
     }
 
     /// The dual side, mutably (to restore a saved dual state, say).
     pub fn dual_mut(&mut self) -> &mut ConstrainedOptimizer {
-        &mut self.dual
+        &mut self.constraints.optimizer
+    }
+
+    /// The constraints and dual state, for a step of your own
+    /// ([`Constraints::lagrangian`]).
+    pub fn constraints(&mut self) -> &mut Constraints {
+        &mut self.constraints
     }
 
     /// The primal optimizer (its state can be saved with burn's
@@ -173,7 +172,7 @@ impl ConstrainedTrainer {
 
     /// The id of the constraint called `name`.
     pub fn id(&self, name: &str) -> Result<ConstraintId> {
-        Ok(self.dual.id(name)?)
+        self.constraints.id(name)
     }
 
     /// One step from an evaluation of `model` made by the caller (`loss` and
@@ -183,13 +182,13 @@ impl ConstrainedTrainer {
     /// alternating primal→dual and extragradient schemes evaluate the model
     /// again within the step and need [`ConstrainedTrainer::step_with`].
     pub fn step<M: Module>(&mut self, model: M, evaluation: Evaluation) -> Result<(M, StepReport), StepError<M>> {
-        if self.dual.scheme().remeasures() {
+        if self.constraints.optimizer.scheme().remeasures() {
             return Err(StepError {
                 model,
                 error: Error::NeedsEvaluator,
             });
         }
-        self.run::<M, fn(&M) -> Evaluation>(model, Some(evaluation), None)
+        self.one_measurement(model, evaluation)
     }
 
     /// One step, evaluating `model` with `evaluate` (once, or twice for the
@@ -203,38 +202,87 @@ impl ConstrainedTrainer {
     pub fn step_with<M: Module, F: FnMut(&M) -> Evaluation>(
         &mut self,
         model: M,
-        evaluate: F,
+        mut evaluate: F,
     ) -> Result<(M, StepReport), StepError<M>> {
-        self.run(model, None, Some(evaluate))
+        let steps = self.constraints.optimizer.steps();
+        match self.constraints.optimizer.scheme() {
+            UpdateScheme::Extragradient => self.extragradient(model, evaluate),
+            UpdateScheme::AlternatingPrimalDual => {
+                // Built on the caller's-loop API: the Lagrangian at x_t, the
+                // primal step, the constraints at x_{t+1}, the commit. A
+                // failing commit gives back the starting model and the
+                // optimizer's state.
+                seed_evaluation(&self.rng, steps, 0);
+                let evaluation = evaluate(&model);
+                let (objective, pending) = match self.constraints.begin(evaluation) {
+                    Ok(begun) => begun,
+                    Err(error) => return Err(StepError { model, error }),
+                };
+                let gradients = gradients(objective, &model);
+                let backup = self.primal.clone();
+                let next = self.primal.step(self.lr, model.clone(), gradients);
+                seed_evaluation(&self.rng, steps, 1);
+                match pending.commit_measured(evaluate(&next)) {
+                    Ok(report) => Ok((next, report)),
+                    Err(error) => {
+                        self.primal = backup;
+                        Err(StepError { model, error })
+                    }
+                }
+            }
+            UpdateScheme::Simultaneous | UpdateScheme::AlternatingDualPrimal => {
+                seed_evaluation(&self.rng, steps, 0);
+                let evaluation = evaluate(&model);
+                self.one_measurement(model, evaluation)
+            }
+        }
     }
 
-    fn run<M: Module, F: FnMut(&M) -> Evaluation>(
+    /// A step of a one-measurement scheme, on the caller's-loop API: the
+    /// Lagrangian, the primal step, the commit.
+    fn one_measurement<M: Module>(
         &mut self,
         model: M,
-        supplied: Option<Evaluation>,
-        evaluate: Option<F>,
+        evaluation: Evaluation,
     ) -> Result<(M, StepReport), StepError<M>> {
-        let scheme = self.dual.scheme();
+        let (objective, pending) = match self.constraints.begin(evaluation) {
+            Ok(begun) => begun,
+            Err(error) => return Err(StepError { model, error }),
+        };
+        let gradients = gradients(objective, &model);
+        let model = self.primal.step(self.lr, model, gradients);
+        match pending.commit() {
+            Ok(report) => Ok((model, report)),
+            // Not reached: a one-measurement scheme's commit cannot fail.
+            Err(error) => Err(StepError { model, error }),
+        }
+    }
+
+    /// Extragradient, which measures a lookahead point within the step:
+    /// through the core's `step` with a [`PrimalProblem`].
+    fn extragradient<M: Module, F: FnMut(&M) -> Evaluation>(
+        &mut self,
+        model: M,
+        evaluate: F,
+    ) -> Result<(M, StepReport), StepError<M>> {
         let rng = self
             .rng
             .as_ref()
-            .map(|(device, seed)| (device.clone(), *seed, self.dual.steps()));
+            .map(|(device, seed)| (device.clone(), *seed, self.constraints.optimizer.steps()));
         let mut problem = BurnStep {
             models: [Some(model), None, None],
             used: 1,
-            keep_start: scheme.remeasures(),
             primal: &mut self.primal,
             primal_backup: None,
             lr: self.lr,
-            names: &self.names,
-            supplied,
-            evaluate,
+            names: &self.constraints.names,
+            evaluate: Some(evaluate),
             pending: None,
             rng,
             evaluations: 0,
             measured: START,
         };
-        let result = self.dual.step(&mut problem, &START);
+        let result = self.constraints.optimizer.step(&mut problem, &START);
         let backup = problem.primal_backup.take();
         match result {
             Ok((slot, report)) => match problem.models.get_mut(slot).and_then(Option::take) {
@@ -291,23 +339,35 @@ fn unwrap_primal(error: FeasibleError) -> Error {
     }
 }
 
-/// The core's view of one burn step. A point is a slot in `models`: the
-/// starting model is slot 0, every primal step puts its result in the next
-/// slot (at most two primal steps per step: extragradient's lookahead and
-/// update).
+/// Reseeds the device's RNG for evaluation `evaluation` of step `step`.
+fn seed_evaluation(rng: &Option<(Device, u64)>, step: u64, evaluation: u64) {
+    if let Some((device, seed)) = rng {
+        device.seed(step_seed(*seed, step, evaluation));
+    }
+}
+
+/// The gradients of `objective` for `model`'s parameters; none when there
+/// is nothing to descend (a feasibility problem whose weights are all zero).
+fn gradients<M: Module>(objective: Option<Tensor<1>>, model: &M) -> GradientsParams {
+    match objective {
+        Some(objective) if objective.is_tracked() => GradientsParams::from_grads(objective.backward(), model),
+        _ => GradientsParams::new(),
+    }
+}
+
+/// The core's view of one extragradient step. A point is a slot in
+/// `models`: the starting model is slot 0, every primal step puts its
+/// result in the next slot (two primal steps per step: the lookahead and
+/// the update). The starting model is kept (the step moves from it twice;
+/// a failure gives it back) and the primal optimizer is backed up.
 struct BurnStep<'a, M, F> {
     models: [Option<M>; 3],
     /// Slots in use.
     used: usize,
-    /// Whether the step evaluates twice: then the starting model is kept
-    /// (extragradient steps from it twice; a failure after a primal step
-    /// gives it back) and the primal optimizer is backed up.
-    keep_start: bool,
     primal: &'a mut ModuleOptimizer,
     primal_backup: Option<ModuleOptimizer>,
     lr: f64,
     names: &'a [(String, ConstraintId)],
-    supplied: Option<Evaluation>,
     evaluate: Option<F>,
     pending: Option<Evaluation>,
     /// Device, seed and step number, to reseed before each evaluation.
@@ -317,133 +377,23 @@ struct BurnStep<'a, M, F> {
     measured: usize,
 }
 
-impl<M: Module, F: FnMut(&M) -> Evaluation> BurnStep<'_, M, F> {
-    fn name_of(&self, key: &Key) -> String {
-        match key {
-            Key::Name(name) => name.clone(),
-            Key::Id(id) => self
-                .names
-                .iter()
-                .find(|(_, i)| i == id)
-                .map(|(n, _)| n.clone())
-                .unwrap_or_else(|| format!("#{}", id.index())),
-        }
-    }
-
-    fn id_of(&self, key: &Key) -> Option<ConstraintId> {
-        match key {
-            Key::Id(id) => Some(*id),
-            Key::Name(name) => self.names.iter().find(|(n, _)| n == name).map(|(_, id)| *id),
-        }
-    }
-
-    /// Reads the loss and every value back to the host in one transaction,
-    /// after checking that the tensors that must carry gradients do.
-    fn read(&self, evaluation: &Evaluation) -> Result<Measurements> {
-        if evaluation.loss.as_ref().is_some_and(|loss| !loss.is_tracked()) {
-            return Err(Error::LossNotTracked);
-        }
-        for (key, c) in &evaluation.constraints {
-            if c.primal && !c.value.is_tracked() {
-                return Err(Error::ValueNotTracked {
-                    constraint: self.name_of(key),
-                });
-            }
-        }
-        let mut transaction = Transaction::default();
-        if let Some(loss) = &evaluation.loss {
-            transaction = transaction.register(loss.clone().without_autodiff());
-        }
-        for (_, c) in &evaluation.constraints {
-            transaction = transaction.register(c.value.clone().without_autodiff());
-            if let Some(Strict::Tensor(strict)) = &c.strict {
-                transaction = transaction.register(strict.clone().without_autodiff());
-            }
-        }
-        let data = transaction.try_execute().map_err(|e| Error::Readback {
-            reason: format!("{e:?}"),
-        })?;
-        let mut data = data.into_iter().map(to_f64);
-        let mut next = || {
-            data.next().unwrap_or_else(|| {
-                Err(Error::Readback {
-                    reason: "the backend returned fewer tensors than were registered".to_string(),
-                })
-            })
-        };
-        let loss = match evaluation.loss {
-            Some(_) => {
-                let loss = next()?;
-                if loss.len() != 1 {
-                    return Err(Error::LossShape { elements: loss.len() });
-                }
-                loss[0]
-            }
-            None => 0.0,
-        };
-        let mut measurements = Measurements::new(loss);
-        for (key, c) in &evaluation.constraints {
-            let values = next()?;
-            let mut m = match &c.indices {
-                Some(ids) => Measurement::indexed(ids.clone(), values),
-                None => Measurement::entries(values),
-            };
-            m = match &c.strict {
-                Some(Strict::Tensor(_)) => m.with_strict(next()?),
-                Some(Strict::Host(values)) => m.with_strict(values.clone()),
-                None => m,
-            };
-            if !c.primal {
-                m = m.without_primal_update();
-            }
-            if !c.dual {
-                m = m.without_dual_update();
-            }
-            match key {
-                Key::Name(name) => measurements.insert(name.clone(), m),
-                Key::Id(id) => measurements.insert_id(*id, m),
-            }
-        }
-        Ok(measurements)
-    }
-}
-
-fn to_f64(data: TensorData) -> Result<Vec<f64>> {
-    data.try_into_vec_as::<f64>().map_err(|e| Error::Readback {
-        reason: format!("{e:?}"),
-    })
-}
-
-/// `Σ coef_i value_i` as a tensor, with the coefficients as constants.
-fn weighted(value: Tensor<1>, coefficients: &[f64]) -> Tensor<1> {
-    if let [coefficient] = coefficients {
-        value.mul_scalar(*coefficient)
-    } else {
-        let options = (&value.device(), value.dtype());
-        let constants = Tensor::<1>::from_data(TensorData::new(coefficients.to_vec(), [coefficients.len()]), options);
-        (value * constants).sum()
-    }
-}
-
 impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F> {
     type Point = usize;
     type Error = Error;
 
     fn measure(&mut self, slot: &usize) -> Result<Measurements> {
-        let evaluation = match self.supplied.take() {
-            Some(evaluation) => evaluation,
-            None => {
-                if let Some((device, seed, step)) = &self.rng {
-                    device.seed(step_seed(*seed, *step, self.evaluations));
-                }
-                match (&mut self.evaluate, self.models.get(*slot).and_then(Option::as_ref)) {
-                    (Some(evaluate), Some(model)) => evaluate(model),
-                    _ => return Err(Error::NeedsEvaluator),
-                }
-            }
+        if let Some((device, seed, step)) = &self.rng {
+            device.seed(step_seed(*seed, *step, self.evaluations));
+        }
+        let evaluation = match (&mut self.evaluate, self.models.get(*slot).and_then(Option::as_ref)) {
+            (Some(evaluate), Some(model)) => evaluate(model),
+            _ => return Err(Error::NeedsEvaluator),
         };
         self.evaluations += 1;
-        let measurements = self.read(&evaluation)?;
+        let measurements = constraints::read(self.names, &[&evaluation], true)?
+            .pop()
+            .map(constraints::HostValues::into_measurements)
+            .ok_or(Error::NeedsEvaluator)?;
         self.pending = Some(evaluation);
         self.measured = *slot;
         Ok(measurements)
@@ -461,33 +411,17 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F>
         let Some(evaluation) = self.pending.take() else {
             return Err(Error::NeedsEvaluator);
         };
-        let mut objective = evaluation.loss;
-        for (key, ConstraintTensors { value, primal, .. }) in evaluation.constraints {
-            let coefficients = match self.id_of(&key).and_then(|id| weights.value_coefficients(id)) {
-                Some(c) if primal && c.iter().any(|c| *c != 0.0) => c,
-                _ => continue,
-            };
-            let term = weighted(value, &coefficients);
-            objective = Some(match objective {
-                Some(objective) => objective + term,
-                None => term,
-            });
-        }
+        let objective = constraints::objective(self.names, evaluation, weights, None)?;
         // Gradients are looked up through the tensors of the model that was
         // evaluated, and keyed by parameter id, which every step keeps: so
-        // they apply to `from` as well (extragradient: the lookahead's
-        // gradients, the saved model). A feasibility problem whose weights
-        // are all zero has nothing to descend.
-        let gradients = match (self.models.get(self.measured).and_then(Option::as_ref), objective) {
-            (Some(evaluated), Some(objective)) if objective.is_tracked() => {
-                GradientsParams::from_grads(objective.backward(), evaluated)
-            }
-            (Some(_), _) => GradientsParams::new(),
-            (None, _) => return Err(Error::NeedsEvaluator),
+        // they apply to `from` as well (the lookahead's gradients, the saved
+        // model).
+        let gradients = match self.models.get(self.measured).and_then(Option::as_ref) {
+            Some(evaluated) => gradients(objective, evaluated),
+            None => return Err(Error::NeedsEvaluator),
         };
-        let keep = self.keep_start && *from == START;
         let model = match self.models.get_mut(*from) {
-            Some(slot) if keep => slot.clone(),
+            Some(slot) if *from == START => slot.clone(),
             Some(slot) => slot.take(),
             None => None,
         };
@@ -497,7 +431,7 @@ impl<M: Module, F: FnMut(&M) -> Evaluation> PrimalProblem for BurnStep<'_, M, F>
         if self.used == self.models.len() {
             return Err(Error::NeedsEvaluator);
         }
-        if self.keep_start && self.primal_backup.is_none() {
+        if self.primal_backup.is_none() {
             self.primal_backup = Some(self.primal.clone());
         }
         self.models[self.used] = Some(self.primal.step(self.lr, model, gradients));

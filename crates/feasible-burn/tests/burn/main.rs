@@ -1,5 +1,7 @@
 //! feasible-burn against known answers. One test binary, several modules.
 
+mod distributed;
 mod rates;
 mod sparsity;
 mod trainer;
+mod user_loop;

@@ -1,0 +1,186 @@
+//! Two workers (threads on the one `flex` device, each with its own model
+//! replica, shard, primal optimizer and copy of the dual state) sharing one
+//! set of multipliers: identical on both after every step, and equal to a
+//! single-device run on the combined batch.
+
+use std::thread;
+
+use burn::optim::{GradientsParams, SgdConfig};
+use feasible::UpdateScheme;
+use feasible_burn::distributed::{HostCollective, HostGradients, sum_gradients};
+use feasible_burn::{ConstraintStatistics, Constraints};
+
+use super::user_loop::{Affine, N, constraints, data, device, evaluate, evaluation, rows};
+
+/// After each step: the rate multiplier, the per-sample multipliers, the
+/// model's parameters.
+type Trace = Vec<(f64, Vec<f64>, Vec<f32>)>;
+
+fn record(constraints: &Constraints, model: &Affine) -> (f64, Vec<f64>, Vec<f32>) {
+    (
+        constraints.multipliers("rate").unwrap().unwrap()[0],
+        constraints.multipliers("margin").unwrap().unwrap().to_vec(),
+        model.parameters(),
+    )
+}
+
+const LR: f64 = 0.5;
+
+fn worker(
+    rank: usize,
+    workers: usize,
+    steps: usize,
+    scheme: UpdateScheme,
+    statistics: HostCollective<ConstraintStatistics>,
+    gradients: HostCollective<HostGradients>,
+) -> Trace {
+    let device = device();
+    let (x, y) = data(&device);
+    let size = N / workers;
+    let (from, to) = (rank * size, (rank + 1) * size);
+    let (x, y) = (rows(&x, from, to), rows(&y, from, to));
+    let mut constraints = Constraints::new(constraints(scheme));
+    let mut model = Affine::new(&device);
+    let mut optimizer = SgdConfig::new().init();
+    let mut trace = Vec::new();
+    for _ in 0..steps {
+        // Statistics of this shard, all-gathered and reduced the same way everywhere.
+        let part = constraints
+            .measure(evaluation(evaluate(&model, &x, &y), from..to), rank, size as f64)
+            .unwrap();
+        let all = statistics.all_gather(rank, part.statistics().clone());
+        let global = ConstraintStatistics::reduce(all.iter()).unwrap();
+        let (objectives, pending) = constraints.lagrangian_reduced(vec![part], &global).unwrap();
+        let Some(objective) = objectives.into_iter().next() else {
+            unreachable!("one part, one objective")
+        };
+        // Gradients summed across workers, the same primal step everywhere.
+        let local = GradientsParams::from_grads(objective.backward(), &model);
+        let all = gradients.all_gather(rank, HostGradients::new(&model, &local));
+        let summed = sum_gradients(&model, &local, &all);
+        model = optimizer.step(LR, model, summed);
+        if pending.needs_measurement() {
+            let part = pending
+                .measure(evaluation(evaluate(&model, &x, &y), from..to), rank, size as f64)
+                .unwrap();
+            let all = statistics.all_gather(rank, part);
+            pending
+                .commit_reduced(&ConstraintStatistics::reduce(all.iter()).unwrap())
+                .unwrap();
+        } else {
+            pending.commit().unwrap();
+        }
+        trace.push(record(&constraints, &model));
+    }
+    trace
+}
+
+fn single_device(steps: usize, scheme: UpdateScheme) -> Trace {
+    let device = device();
+    let (x, y) = data(&device);
+    let mut constraints = Constraints::new(constraints(scheme));
+    let mut model = Affine::new(&device);
+    let mut optimizer = SgdConfig::new().init();
+    let mut trace = Vec::new();
+    for _ in 0..steps {
+        let (objective, pending) = constraints
+            .lagrangian(evaluation(evaluate(&model, &x, &y), 0..N))
+            .unwrap();
+        let grads = GradientsParams::from_grads(objective.backward(), &model);
+        model = optimizer.step(LR, model, grads);
+        if pending.needs_measurement() {
+            pending
+                .commit_measured(evaluation(evaluate(&model, &x, &y), 0..N))
+                .unwrap();
+        } else {
+            pending.commit().unwrap();
+        }
+        trace.push(record(&constraints, &model));
+    }
+    trace
+}
+
+#[test]
+fn two_workers_hold_the_same_multipliers_as_one_device_on_the_combined_batch() {
+    let (workers, steps) = (2, 30);
+    for scheme in [
+        UpdateScheme::AlternatingDualPrimal,
+        UpdateScheme::Simultaneous,
+        UpdateScheme::AlternatingPrimalDual,
+    ] {
+        let statistics = HostCollective::new(workers);
+        let gradients = HostCollective::new(workers);
+        let traces: Vec<Trace> = (0..workers)
+            .map(|rank| {
+                let (statistics, gradients) = (statistics.clone(), gradients.clone());
+                thread::spawn(move || worker(rank, workers, steps, scheme, statistics, gradients))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect();
+        let single = single_device(steps, scheme);
+        for t in 0..steps {
+            let (rate, margin, parameters) = &traces[0][t];
+            for other in &traces[1..] {
+                // Identical on every worker, bit for bit: multipliers and replicas.
+                assert_eq!(other[t].0.to_bits(), rate.to_bits(), "{scheme:?} step {t}");
+                assert_eq!(&other[t].1, margin, "{scheme:?} step {t}");
+                assert_eq!(&other[t].2, parameters, "{scheme:?} step {t}");
+            }
+            let (s_rate, s_margin, s_parameters) = &single[t];
+            assert!((rate - s_rate).abs() < 1e-9, "{scheme:?} step {t}: {rate} vs {s_rate}");
+            for (a, b) in margin.iter().zip(s_margin) {
+                assert!((a - b).abs() < 1e-9, "{scheme:?} step {t}: {margin:?} vs {s_margin:?}");
+            }
+            for (a, b) in parameters.iter().zip(s_parameters) {
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "{scheme:?} step {t}: {parameters:?} vs {s_parameters:?}"
+                );
+            }
+        }
+        let (rate, margin, _) = &traces[0][steps - 1];
+        assert!(
+            *rate > 0.0 && margin.iter().any(|l| *l > 0.0),
+            "{scheme:?}: constraints active"
+        );
+    }
+}
+
+#[test]
+fn statistics_of_parts_that_do_not_fit_are_refused() {
+    let device = device();
+    let (x, y) = data(&device);
+    let model = Affine::new(&device);
+    let constraints = Constraints::new(constraints(UpdateScheme::Simultaneous));
+    let a = constraints
+        .measure(
+            evaluation(evaluate(&model, &rows(&x, 0, 8), &rows(&y, 0, 8)), 0..8),
+            0,
+            8.0,
+        )
+        .unwrap();
+    let b = constraints
+        .measure(
+            evaluation(evaluate(&model, &rows(&x, 8, 16), &rows(&y, 8, 16)), 8..16),
+            0,
+            8.0,
+        )
+        .unwrap();
+    let error = ConstraintStatistics::reduce([a.statistics(), b.statistics()]).unwrap_err();
+    assert!(error.to_string().contains("rank 0"), "{error}");
+    let error = constraints
+        .measure(evaluation(evaluate(&model, &x, &y), 0..N), 1, 0.0)
+        .unwrap_err();
+    assert!(error.to_string().contains("sample count"), "{error}");
+    // A part that is not among the reduced ones.
+    let mut constraints = Constraints::new(constraints.into_optimizer());
+    let global = ConstraintStatistics::reduce([a.statistics()]).unwrap();
+    let c = constraints
+        .measure(evaluation(evaluate(&model, &x, &y), 0..N), 3, 16.0)
+        .unwrap();
+    let error = constraints.lagrangian_reduced(vec![c], &global).unwrap_err();
+    assert!(error.to_string().contains("rank 3"), "{error}");
+    assert_eq!(constraints.optimizer().steps(), 0);
+}
