@@ -3,7 +3,8 @@
 //! A linear classifier on a synthetic two-class data set (generated here,
 //! fixed seed) in which about 35% of the points are of class 0: trained
 //! unconstrained it predicts class 0 for about a third of them. The constraint
-//! asks for at least half of the predictions in class 0. The dual update runs
+//! asks for at least half of the predictions in class 0 (declared with a
+//! margin, 53%). The dual update runs
 //! in the training step's `optimize` hook; the multiplier, the strict
 //! violation and feasibility are burn-train metrics (printed to stderr once per
 //! epoch here, and written by burn-train's file logger); the dual state is
@@ -51,8 +52,12 @@ const VALID: usize = 300;
 const BATCH: usize = 60;
 const EPOCHS: usize = 20;
 const RESUME_AT: usize = 8;
-/// At least this share of the predictions in class 0.
+/// The requirement: at least this share of the predictions in class 0.
 const TARGET: f64 = 0.5;
+/// The target the constraint declares: the requirement plus a margin, since
+/// gradient descent-ascent on a per-batch rate ends near the boundary, on
+/// either side of it, rather than inside.
+const TRAINING_TARGET: f64 = 0.53;
 const SEED: u64 = 7;
 
 // ---------------------------------------------------------------- data
@@ -191,7 +196,8 @@ impl InferenceStep for Model {
 
 // ---------------------------------------------------------------- renderer
 
-/// One line per epoch on stderr (stdout's last line is the JSON summary;
+/// One line per epoch on stderr, with the epoch means burn-train sends at
+/// the end of each split (stdout's last line is the JSON summary;
 /// burn-train's CLI renderer prints every batch to stdout).
 #[derive(Default)]
 struct EpochLines {
@@ -247,7 +253,7 @@ impl TrainingProgressLogger for EpochLines {
                 .join(", ")
         };
         eprintln!(
-            "epoch {epoch:>2} (last batch) train: {} | valid: {}",
+            "epoch {epoch:>2} (epoch means) train: {} | valid: {}",
             show(&self.train),
             show(&self.valid)
         );
@@ -296,7 +302,7 @@ struct Data {
 fn constraints() -> LearnerConstraints {
     let dual = ConstrainedOptimizer::builder()
         .constraint(
-            Constraint::at_least("class0_rate", TARGET)
+            Constraint::at_least("class0_rate", TRAINING_TARGET)
                 .with_formulation(Formulation::lagrangian(GradientAscent::new(0.5))),
         )
         .scheme(UpdateScheme::Simultaneous)
@@ -402,6 +408,7 @@ fn main() -> ExitCode {
         "multipliers": multipliers,
         "resumed_bit_exact": resumed_bit_exact,
         "constraint": format!("class0_rate >= {TARGET}"),
+        "declared_target": TRAINING_TARGET,
         "train_class0_rate": train_rate,
         "valid_class0_rate": valid_rate,
         "train_accuracy": train_accuracy,
