@@ -61,6 +61,8 @@ pub mod distributed;
 pub mod error;
 pub mod evaluation;
 pub mod fairness;
+#[cfg(feature = "learner")]
+pub mod learner;
 pub mod random;
 pub mod rates;
 pub mod sparsity;

@@ -1,6 +1,8 @@
 //! feasible-burn against known answers. One test binary, several modules.
 
 mod distributed;
+#[cfg(feature = "learner")]
+mod learner;
 mod rates;
 mod sparsity;
 mod trainer;
