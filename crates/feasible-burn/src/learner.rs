@@ -39,7 +39,7 @@ use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
-use burn::tensor::{ExecutionError, Tensor, TensorData, TensorReadError, Transaction};
+use burn::tensor::{ExecutionError, Tensor, TensorReadError};
 use burn_train::checkpoint::{
     Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy, FileCheckpointer,
 };
@@ -51,10 +51,11 @@ use burn_train::metric::{
     TopKAccuracyInput,
 };
 use burn_train::{LearnerModel, SupervisedTraining, TrainOutput, TrainStep};
-use feasible::{ConstrainedOptimizer, ConstraintId, DualState, FeasibleError, Measurement, Measurements, StepReport};
+use feasible::{ConstrainedOptimizer, ConstraintId, DualState, FeasibleError, Measurements, StepReport};
 
+use crate::constraints::{HostValues, objective, read};
 use crate::error::Error;
-use crate::evaluation::{ConstraintTensors, Evaluation, Key, Strict};
+use crate::evaluation::Evaluation;
 
 /// What can go wrong in a Learner step.
 #[derive(Debug, thiserror::Error)]
@@ -196,24 +197,18 @@ impl LearnerConstraints {
         if shared.pending.is_some() {
             return Err(LearnerError::Uncommitted);
         }
-        let measurements = read(&evaluation, &shared.names)?;
+        let measurements = read(&shared.names, &[&evaluation], true)?
+            .into_iter()
+            .next()
+            .map(HostValues::into_measurements)
+            .ok_or_else(|| Error::Readback {
+                reason: "no values were read back".to_string(),
+            })?;
         let pending = shared.dual.begin(measurements.clone())?;
         let weights = pending.weights().clone();
         let stats = pending.report().map(ConstraintStats::from_report).unwrap_or_default();
         drop(pending);
-        let mut objective = evaluation.loss;
-        for (key, ConstraintTensors { value, primal, .. }) in evaluation.constraints {
-            let id = id_of(&shared.names, &key);
-            let coefficients = match id.and_then(|id| weights.value_coefficients(id)) {
-                Some(c) if primal && c.iter().any(|c| *c != 0.0) => c,
-                _ => continue,
-            };
-            let term = weighted(value, &coefficients);
-            objective = Some(match objective {
-                Some(objective) => objective + term,
-                None => term,
-            });
-        }
+        let objective = objective(&shared.names, evaluation, &weights, None)?;
         shared.pending = Some(measurements);
         Ok(ConstrainedStep { objective, stats })
     }
@@ -314,112 +309,6 @@ impl LearnerConstraints {
 /// one given to `SupervisedTraining::new`.
 pub fn dual_checkpoint_path(directory: impl AsRef<Path>, epoch: usize) -> PathBuf {
     directory.as_ref().join("checkpoint").join(format!("dual-{epoch}.json"))
-}
-
-fn id_of(names: &[(String, ConstraintId)], key: &Key) -> Option<ConstraintId> {
-    match key {
-        Key::Id(id) => Some(*id),
-        Key::Name(name) => names.iter().find(|(n, _)| n == name).map(|(_, id)| *id),
-    }
-}
-
-fn name_of(names: &[(String, ConstraintId)], key: &Key) -> String {
-    match key {
-        Key::Name(name) => name.clone(),
-        Key::Id(id) => names
-            .iter()
-            .find(|(_, i)| i == id)
-            .map(|(n, _)| n.clone())
-            .unwrap_or_else(|| format!("#{}", id.index())),
-    }
-}
-
-/// Reads the loss and every value back to the host in one transaction (as
-/// `ConstrainedTrainer` does), after checking that the tensors that must
-/// carry gradients do.
-fn read(evaluation: &Evaluation, names: &[(String, ConstraintId)]) -> Result<Measurements, Error> {
-    if evaluation.loss.as_ref().is_some_and(|loss| !loss.is_tracked()) {
-        return Err(Error::LossNotTracked);
-    }
-    for (key, c) in &evaluation.constraints {
-        if c.primal && !c.value.is_tracked() {
-            return Err(Error::ValueNotTracked {
-                constraint: name_of(names, key),
-            });
-        }
-    }
-    let mut transaction = Transaction::default();
-    if let Some(loss) = &evaluation.loss {
-        transaction = transaction.register(loss.clone().without_autodiff());
-    }
-    for (_, c) in &evaluation.constraints {
-        transaction = transaction.register(c.value.clone().without_autodiff());
-        if let Some(Strict::Tensor(strict)) = &c.strict {
-            transaction = transaction.register(strict.clone().without_autodiff());
-        }
-    }
-    let data = transaction.try_execute().map_err(|e| Error::Readback {
-        reason: format!("{e:?}"),
-    })?;
-    let mut data = data.into_iter().map(to_f64);
-    let mut next = || {
-        data.next().unwrap_or_else(|| {
-            Err(Error::Readback {
-                reason: "the backend returned fewer tensors than were registered".to_string(),
-            })
-        })
-    };
-    let loss = match evaluation.loss {
-        Some(_) => {
-            let loss = next()?;
-            if loss.len() != 1 {
-                return Err(Error::LossShape { elements: loss.len() });
-            }
-            loss[0]
-        }
-        None => 0.0,
-    };
-    let mut measurements = Measurements::new(loss);
-    for (key, c) in &evaluation.constraints {
-        let values = next()?;
-        let mut m = match &c.indices {
-            Some(ids) => Measurement::indexed(ids.clone(), values),
-            None => Measurement::entries(values),
-        };
-        m = match &c.strict {
-            Some(Strict::Tensor(_)) => m.with_strict(next()?),
-            Some(Strict::Host(values)) => m.with_strict(values.clone()),
-            None => m,
-        };
-        if !c.primal {
-            m = m.without_primal_update();
-        }
-        if !c.dual {
-            m = m.without_dual_update();
-        }
-        match key {
-            Key::Name(name) => measurements.insert(name.clone(), m),
-            Key::Id(id) => measurements.insert_id(*id, m),
-        }
-    }
-    Ok(measurements)
-}
-
-fn to_f64(data: TensorData) -> Result<Vec<f64>, Error> {
-    data.try_into_vec_as::<f64>().map_err(|e| Error::Readback {
-        reason: format!("{e:?}"),
-    })
-}
-
-/// `Σ coef_i value_i` as a tensor, with the coefficients as constants.
-fn weighted(value: Tensor<1>, coefficients: &[f64]) -> Tensor<1> {
-    if let [coefficient] = coefficients {
-        value.mul_scalar(*coefficient)
-    } else {
-        let options = (&value.device(), value.dtype());
-        let constants = Tensor::<1>::from_data(TensorData::new(coefficients.to_vec(), [coefficients.len()]), options);
-        (value * constants).sum()
-    }
 }
 
 /// One constraint's statistics in one step.
