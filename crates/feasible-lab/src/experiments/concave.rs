@@ -124,6 +124,21 @@ pub struct ConcaveRow {
     pub published_x: Option<f64>,
     /// The update scheme.
     pub scheme: &'static str,
+    /// `(step, x_t, λ_t)` at step 0, every step up to
+    /// [`TRAJECTORY_POINTS`], then every [`trajectory_stride`] steps and at
+    /// the last step (for the figure; not in the JSON rows).
+    #[serde(skip)]
+    pub trajectory: Vec<(usize, f64, f64)>,
+}
+
+/// The steps a trajectory keeps every one of, and about how many it keeps
+/// after them.
+pub const TRAJECTORY_POINTS: usize = 1_000;
+
+/// Every how many steps a trajectory keeps a point after the first
+/// [`TRAJECTORY_POINTS`].
+pub fn trajectory_stride(steps: usize) -> usize {
+    steps.div_ceil(TRAJECTORY_POINTS).max(1)
 }
 
 /// The methods, in the order of the table.
@@ -170,8 +185,16 @@ pub fn run_one(config: &ConcaveConfig, eps: f64, method: &'static str, coef: f64
     };
     let mut x = config.x0;
     let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    let stride = trajectory_stride(config.steps);
+    let multiplier = |optimizer: &ConstrainedOptimizer| -> feasible::Result<f64> {
+        Ok(optimizer.multipliers("sin")?.map(|m| m[0]).unwrap_or(coef))
+    };
+    let mut trajectory = vec![(0, x, multiplier(&optimizer)?)];
     for t in 0..config.steps {
         x = optimizer.step(&mut problem, &x)?.0;
+        if t < TRAJECTORY_POINTS || (t + 1) % stride == 0 || t + 1 == config.steps {
+            trajectory.push((t + 1, x, multiplier(&optimizer)?));
+        }
         if t + config.tail >= config.steps {
             low = low.min(x);
             high = high.max(x);
@@ -198,6 +221,7 @@ pub fn run_one(config: &ConcaveConfig, eps: f64, method: &'static str, coef: f64
         objective: x.cos(),
         published_x,
         scheme: scheme.name(),
+        trajectory,
     })
 }
 

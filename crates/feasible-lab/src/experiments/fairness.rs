@@ -146,6 +146,13 @@ pub struct FairnessRow {
     pub published_test_max_violation: f64,
     /// Wall time of the training run the row comes from, seconds.
     pub seconds: f64,
+    /// The violation per group ([`GROUPS`]) on the training set (for the
+    /// figure; not in the JSON rows).
+    #[serde(skip)]
+    pub train_violations: Vec<f64>,
+    /// The violation per group on the test set (likewise).
+    #[serde(skip)]
+    pub test_violations: Vec<f64>,
 }
 
 /// A linear classifier `x ↦ w·x + b` (the logit of income > $50K).
@@ -350,6 +357,8 @@ pub fn reproduce(adult: &Adult, config: &FairnessConfig, threads: usize) -> anyh
                 published_test_error: published.3,
                 published_test_max_violation: published.4,
                 seconds,
+                train_violations: train.violations.clone(),
+                test_violations: test.violations.clone(),
             }
         };
         let unconstrained_last = unconstrained

@@ -151,6 +151,10 @@ pub struct FeasibleLearningRow {
     pub epochs: usize,
     /// Wall time of the training, seconds.
     pub seconds: f64,
+    /// Every training sample's loss at the end (for the figure; not in the
+    /// JSON rows).
+    #[serde(skip)]
+    pub train_losses: Vec<f64>,
 }
 
 /// Per-sample cross-entropy `[n]`.
@@ -243,6 +247,7 @@ pub fn run_one(
         max_multiplier,
         epochs: config.epochs,
         seconds,
+        train_losses: train_loss,
     })
 }
 
