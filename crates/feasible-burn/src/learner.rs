@@ -228,12 +228,14 @@ impl LearnerConstraints {
     /// The body of `TrainStep::optimize`: the primal step with burn's
     /// optimizer, then the dual update.
     ///
-    /// ```ignore
+    /// ```text
     /// fn optimize(self, optim: &mut ModuleOptimizer, lr: ModuleLearningRate, grads: GradientsParams) -> Self {
     ///     let constraints = self.constraints.clone();
     ///     constraints.optimize(self, optim, lr, grads).expect("dual update")
     /// }
     /// ```
+    ///
+    /// (`examples/learner.rs` has the whole training step.)
     pub fn optimize<M: Module>(
         &self,
         model: M,
