@@ -11,12 +11,14 @@ use feasible::{
 use crate::common::{LinearlyConstrainedQuadratic, Rng, close, run};
 use crate::schemes::cases;
 
-fn steps<D: DualOptimizer>(optimizer: &D, errors: &[f64]) -> Vec<f64> {
+/// The steps `optimizer` takes on one entry for `errors`, from a fresh state.
+pub fn steps<D: DualOptimizer>(optimizer: &D, errors: &[f64]) -> Vec<f64> {
     let mut state = vec![0.0; optimizer.state_fields().len()];
     errors.iter().map(|e| optimizer.step(0, *e, &mut state)).collect()
 }
 
-fn assert_steps(got: &[f64], expected: &[f64]) {
+/// `got` equals `expected` within 1e-15, element by element.
+pub fn assert_steps(got: &[f64], expected: &[f64]) {
     assert_eq!(got.len(), expected.len());
     for (g, e) in got.iter().zip(expected) {
         assert!(close(*g, *e, 1e-15), "{got:?} vs {expected:?}");

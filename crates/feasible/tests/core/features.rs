@@ -8,8 +8,8 @@ use feasible::dual::{NuPiStart, PerEntry};
 use feasible::formulation::FormulationState;
 use feasible::penalty::{Granularity, Penalty, PenaltyGrowth};
 use feasible::{
-    ConstrainedOptimizer, Constraint, DualOptimizer, FeasibleError, Formulation, GradientAscent, Measurement,
-    Measurements, NuPi, Pid, StepReport, UpdateScheme,
+    ConstrainedOptimizer, Constraint, FeasibleError, Formulation, GradientAscent, Measurement, Measurements, NuPi, Pid,
+    StepReport, UpdateScheme,
 };
 
 use crate::common::{LinearlyConstrainedQuadratic, Replay, bits, close, run, step_on};
@@ -195,17 +195,7 @@ fn dual_weight_decay_follows_the_slack_of_cost_one_over_gamma() {
 // PID.
 // ---------------------------------------------------------------------------
 
-fn steps<D: DualOptimizer>(optimizer: &D, errors: &[f64]) -> Vec<f64> {
-    let mut state = vec![0.0; optimizer.state_fields().len()];
-    errors.iter().map(|e| optimizer.step(0, *e, &mut state)).collect()
-}
-
-fn assert_steps(got: &[f64], expected: &[f64]) {
-    assert_eq!(got.len(), expected.len());
-    for (g, e) in got.iter().zip(expected) {
-        assert!(close(*g, *e, 1e-15), "{got:?} vs {expected:?}");
-    }
-}
+use crate::dual_optimizers::{assert_steps, steps};
 
 #[test]
 fn pid_first_three_steps_match_hand_computation() {
