@@ -22,7 +22,7 @@ fn scalar(formulation: impl Into<Formulation>, scheme: UpdateScheme) -> Constrai
 }
 
 /// Asserts a refused dual update of `quantity` to `value` for `entry`.
-fn assert_non_finite(e: &FeasibleError, expected_entry: usize, expected_quantity: &str, expected_value: f64) {
+pub fn assert_non_finite(e: &FeasibleError, expected_entry: usize, expected_quantity: &str, expected_value: f64) {
     match e {
         FeasibleError::NonFiniteDualUpdate {
             constraint,

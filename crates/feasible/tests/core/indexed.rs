@@ -72,13 +72,7 @@ fn only_the_batch_moves_and_unobserved_entries_keep_their_start() {
     assert_eq!(c.multipliers, Some(vec![0.75, 0.0]));
     assert_eq!(c.primal_weight, vec![0.75, 0.0]);
     // The optimizer state of the unobserved entries never started.
-    let state = opt.state();
-    let entries = &state.constraints[0]
-        .state
-        .dual_optimizer()
-        .expect("nuPI state expected")
-        .entries;
-    assert_eq!(entries.fields(), ["xi", "started"]);
+    let entries = nupi_entries(&opt);
     assert_eq!(entries.get(0), [0.0, 0.0]);
     assert_eq!(entries.get(1), [0.5, 1.0]);
 }
@@ -102,13 +96,7 @@ fn repeated_ids_share_their_weight_and_average_their_violations_into_one_update(
     assert_eq!(report.constraints[0].primal_weight, vec![0.75, 0.75, 0.75]);
     assert_eq!(report.constraints[0].multipliers, Some(vec![0.75, 0.75, 0.75]));
     // One update: nuPI's ξ of entry 3 is the mean, not the last violation.
-    let state = opt.state();
-    let entries = &state.constraints[0]
-        .state
-        .dual_optimizer()
-        .expect("nuPI state expected")
-        .entries;
-    assert_eq!(entries.fields(), ["xi", "started"]);
+    let entries = nupi_entries(&opt);
     assert_eq!(entries.get(3), [1.5, 1.0]);
 }
 
@@ -436,13 +424,7 @@ fn dual_restarts_reset_strictly_satisfied_entries_only() {
     };
     opt.step(&mut p, &()).unwrap();
     assert_eq!(opt.multipliers("loss_i").unwrap().unwrap(), &[1.5, 1.0, 1.0]);
-    let state = opt.state();
-    let entries = &state.constraints[0]
-        .state
-        .dual_optimizer()
-        .expect("nuPI state expected")
-        .entries;
-    assert_eq!(entries.fields(), ["xi", "started"]);
+    let entries = nupi_entries(&opt);
     assert!(entries.get(0)[1] == 1.0 && entries.get(1)[1] == 1.0);
     assert_eq!(entries.get(2), [0.0, 0.0]);
     // Without restarts the satisfied entry would have fallen.
@@ -461,4 +443,18 @@ fn dual_restarts_reset_strictly_satisfied_entries_only() {
         )
         .unwrap();
     assert!((plain.multipliers("loss_i").unwrap().unwrap()[2] - 0.8).abs() < 1e-15);
+}
+
+/// The nuPI state of the first constraint's entries (`xi`, `started`).
+fn nupi_entries(opt: &ConstrainedOptimizer) -> feasible::dual::EntryStates {
+    let entries = opt.constraints()[0].name();
+    let entries = opt
+        .constraint_state(entries)
+        .unwrap()
+        .dual_optimizer()
+        .expect("nuPI state expected")
+        .entries
+        .clone();
+    assert_eq!(entries.fields(), ["xi", "started"]);
+    entries
 }

@@ -12,6 +12,7 @@ use feasible::{
     NuPi, Result, UpdateScheme,
 };
 
+use crate::bad_input::assert_non_finite;
 use crate::common::{LinearlyConstrainedQuadratic, Replay, bits, close, run, step_on};
 
 // ---------------------------------------------------------------------------
@@ -408,22 +409,10 @@ fn a_huge_violation_that_overflows_a_users_state_is_refused_with_nothing_changed
     assert!(close(opt.multipliers("x").unwrap().unwrap()[0], 0.1, 1e-15));
     let before = opt.state();
     let e = step_on(&mut opt, "x", 1e160).unwrap_err();
-    match &e {
-        FeasibleError::NonFiniteDualUpdate {
-            constraint,
-            entry,
-            quantity,
-            value,
-        } => {
-            assert_eq!(
-                (constraint.as_str(), *entry, quantity.as_str()),
-                ("constraint `x`", 0, "sum_squares")
-            );
-            assert_eq!(*value, f64::INFINITY);
-        }
-        other => panic!("{other}"),
+    assert_non_finite(&e, 0, "sum_squares", f64::INFINITY);
+    if let FeasibleError::NonFiniteDualUpdate { constraint, .. } = &e {
+        assert_eq!(constraint, "constraint `x`");
     }
-    assert!(e.to_string().contains("nothing changed"), "{e}");
     assert_eq!(opt.state(), before);
     assert_eq!(opt.steps(), 1);
     assert_eq!(state_of(&opt, "x", 0), [4.0]);
