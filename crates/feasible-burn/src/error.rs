@@ -62,13 +62,75 @@ pub enum Error {
         measured: usize,
     },
     /// A checkpoint could not be written or read back into this trainer and
-    /// model (the file itself is checked by the core: see
-    /// [`feasible::checkpoint`]).
+    /// model: an unencodable or unreadable part, weights that do not fit the
+    /// model, a seeded run resumed without a seeded RNG, something in the
+    /// way of the save (see [`crate::checkpoint`]).
     #[error("checkpoint {}: {reason}", path.display())]
     Checkpoint {
         /// The file.
         path: std::path::PathBuf,
         /// What went wrong.
+        reason: String,
+    },
+    /// A trainer checkpoint, or one of its files, is missing.
+    #[error("checkpoint {}: missing", path.display())]
+    CheckpointMissing {
+        /// The checkpoint directory or the file.
+        path: std::path::PathBuf,
+    },
+    /// A file of a trainer checkpoint has another length than its manifest
+    /// records (truncated or extended).
+    #[error(
+        "checkpoint file {}: {found} bytes, the manifest says {expected} (truncated or extended)",
+        path.display()
+    )]
+    CheckpointLength {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The length the manifest records.
+        expected: u64,
+        /// The file's length.
+        found: u64,
+    },
+    /// A file of a trainer checkpoint does not have the CRC-32 its manifest
+    /// records: it is corrupted.
+    #[error(
+        "checkpoint file {}: checksum mismatch (manifest {expected:08x}, file {found:08x}): the file is corrupted",
+        path.display()
+    )]
+    CheckpointChecksum {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The CRC-32 the manifest records.
+        expected: u32,
+        /// The file's CRC-32.
+        found: u32,
+    },
+    /// A trainer checkpoint of another format version.
+    #[error("checkpoint {}: format version {found}, this build reads version {expected}", path.display())]
+    CheckpointVersion {
+        /// The checkpoint.
+        path: std::path::PathBuf,
+        /// Its version.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// A trainer checkpoint saved with another primal optimizer than the
+    /// trainer's (another kind, or other hyperparameters declared with
+    /// [`ConstrainedTrainer::with_primal_config`](crate::ConstrainedTrainer::with_primal_config)).
+    #[error(
+        "checkpoint {}: saved with another primal optimizer ({saved}) than this trainer's ({trainer}): {reason}",
+        path.display()
+    )]
+    PrimalOptimizerMismatch {
+        /// The checkpoint.
+        path: std::path::PathBuf,
+        /// The saved optimizer's declared configuration.
+        saved: String,
+        /// This trainer's declared configuration.
+        trainer: String,
+        /// What differs.
         reason: String,
     },
     /// A rate whose denominator is zero in this batch (a group with no

@@ -72,6 +72,8 @@ impl<M> From<StepError<M>> for Error {
 pub struct ConstrainedTrainer {
     constraints: Constraints,
     primal: ModuleOptimizer,
+    /// The declared configuration of `primal`: its type and hyperparameters.
+    primal_config: Option<String>,
     lr: f64,
     /// The device whose RNG is reseeded before each evaluation, and the seed.
     rng: Option<(Device, u64)>,
@@ -94,6 +96,7 @@ impl ConstrainedTrainer {
         Ok(Self {
             constraints: Constraints::new(dual),
             primal: primal.into(),
+            primal_config: None,
             lr,
             rng: None,
         })
@@ -108,6 +111,28 @@ impl ConstrainedTrainer {
     pub fn with_rng(mut self, device: Device, seed: u64) -> Self {
         self.rng = Some((device, seed));
         self
+    }
+
+    /// Declares `config` the configuration the primal optimizer was built
+    /// from (`ConstrainedTrainer::new(dual, config.init(), lr)
+    /// .with_primal_config(&config)`): a checkpoint records its type and
+    /// hyperparameters, and a trainer that declares another (or none) refuses
+    /// it with [`Error::PrimalOptimizerMismatch`].
+    ///
+    /// Undeclared, a load still refuses the state of an optimizer of another
+    /// kind (an Adam state into SGD, say: burn's optimizer would drop what it
+    /// cannot rebuild), but not one of the same kind with other
+    /// hyperparameters.
+    pub fn with_primal_config<C: burn::config::Config>(mut self, config: &C) -> Self {
+        self.primal_config = Some(format!("{} {config:?}", std::any::type_name::<C>()));
+        self
+    }
+
+    /// The primal optimizer's configuration declared with
+    /// [`ConstrainedTrainer::with_primal_config`]: its type and
+    /// hyperparameters, as checkpoints record them.
+    pub fn primal_config(&self) -> Option<&str> {
+        self.primal_config.as_deref()
     }
 
     /// Reseeds the RNG for the next step's first evaluation (see
@@ -154,7 +179,9 @@ impl ConstrainedTrainer {
         &self.primal
     }
 
-    /// Replaces the primal optimizer (to load a saved one).
+    /// Replaces the primal optimizer (to load a saved one). The declared
+    /// configuration ([`ConstrainedTrainer::with_primal_config`]) is kept:
+    /// replace it with one built from that configuration.
     pub fn set_primal(&mut self, primal: ModuleOptimizer) {
         self.primal = primal;
     }

@@ -448,6 +448,15 @@ impl Mlp {
     }
 }
 
+/// The device's RNG is one for the process: tests that seed it and draw
+/// from it (through `noisy`) take turns, or another test's draws would fall
+/// between a seed and the draws it is for.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_turn() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A noisy evaluation (the noise comes from the device's RNG): the loss,
 /// an inequality on the class-0 rate with a strict value, and an equality
 /// on the mean logit.
@@ -490,6 +499,7 @@ fn dual_optimizers() -> Vec<AnyDualOptimizer> {
 
 #[test]
 fn n_steps_equal_k_steps_save_load_and_the_rest_bit_for_bit() {
+    let _rng = rng_turn();
     let device = device();
     let x = tensor2(
         &[
@@ -531,7 +541,7 @@ fn n_steps_equal_k_steps_save_load_and_the_rest_bit_for_bit() {
         for _ in 0..k {
             half = first.step_with(half, |m| noisy(m, &x, &y)).unwrap().0;
         }
-        let path = dir.path().join(format!("run{i}.ckpt"));
+        let path = dir.path().join(format!("run{i}"));
         first.save(&path, &half).unwrap();
         drop((first, half));
 
@@ -547,18 +557,35 @@ fn n_steps_equal_k_steps_save_load_and_the_rest_bit_for_bit() {
     }
 }
 
-#[test]
-fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
-    let device = device();
+/// The files of a checkpoint directory and their bytes.
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+fn batch(device: &Device) -> (Tensor<2>, Tensor<2>) {
     let x = tensor2(
         &[
             1.0, 0.3, -0.5, 1.2, 0.7, -1.0, -1.5, 0.2, 0.1, 0.9, 2.0, -0.4, 0.3, 0.3, -0.8, -0.6,
         ],
         8,
         2,
-        &device,
+        device,
     );
-    let y = tensor2(&[1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0], 8, 1, &device);
+    let y = tensor2(&[1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0], 8, 1, device);
+    (x, y)
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
+    let _rng = rng_turn();
+    let device = device();
+    let (x, y) = batch(&device);
     let formulation = Formulation::lagrangian(GradientAscent::new(0.2));
     let mut trainer = resumable(formulation.clone(), UpdateScheme::AlternatingDualPrimal, &device);
     let mut model = Mlp::new(&device, 0.3);
@@ -568,7 +595,8 @@ fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.ckpt");
     trainer.save(&path, &model).unwrap();
-    let good = std::fs::read(&path).unwrap();
+    let good = snapshot(&path);
+    let weights = path.join("model.bpk");
 
     let mut fresh = resumable(formulation.clone(), UpdateScheme::AlternatingDualPrimal, &device);
     let before = fresh.dual().state();
@@ -579,17 +607,18 @@ fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
         assert_eq!(failure.model.parameters(), template.parameters());
     };
 
-    std::fs::write(&path, &good[..good.len() - 10]).unwrap();
+    let model_bytes = &good["model.bpk"];
+    std::fs::write(&weights, &model_bytes[..model_bytes.len() - 10]).unwrap();
     check_refused(&mut fresh, "truncated");
-    let mut flipped = good.clone();
-    let at = good.len() - 100;
+    let mut flipped = model_bytes.clone();
+    let at = model_bytes.len() - 100;
     flipped[at] ^= 0x10;
-    std::fs::write(&path, &flipped).unwrap();
+    std::fs::write(&weights, &flipped).unwrap();
     check_refused(&mut fresh, "checksum mismatch");
     assert_eq!(fresh.dual().state(), before);
 
     // Another problem's trainer refuses the dual state.
-    std::fs::write(&path, &good).unwrap();
+    std::fs::write(&weights, model_bytes).unwrap();
     let dual = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_least("rate", 0.6).with_formulation(formulation.clone()))
         .build()
@@ -622,15 +651,310 @@ fn damaged_or_foreign_checkpoints_are_refused_and_change_nothing() {
     );
 
     // A failed save (into a directory that does not exist) writes nothing
-    // and leaves the previous file as it was (the core's checkpoint tests
-    // cover a failure between writing and renaming).
+    // and leaves the previous checkpoint as it was (the checkpoint module's
+    // tests cover a crash at every point of a save).
     let missing = path.with_file_name("no-such-directory").join("trainer.ckpt");
     assert!(trainer.save(&missing, &model).is_err());
     assert!(!missing.parent().unwrap().exists());
-    assert_eq!(std::fs::read(&path).unwrap(), good);
-    // And the good file still loads.
+    assert_eq!(snapshot(&path), good);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // And the good checkpoint still loads.
     fresh.load(&path, Mlp::new(&device, -0.7)).unwrap();
     assert_eq!(fresh.dual().state(), trainer.dual().state());
+}
+
+/// A trained run's checkpoint, for the refusal tests: the Adam trainer of
+/// `resumable` after three steps.
+fn saved_run(path: &std::path::Path, device: &Device) -> (ConstrainedTrainer, Mlp) {
+    let (x, y) = batch(device);
+    let mut trainer = resumable(
+        Formulation::lagrangian(GradientAscent::new(0.2)),
+        UpdateScheme::AlternatingDualPrimal,
+        device,
+    );
+    let mut model = Mlp::new(device, 0.3);
+    for _ in 0..3 {
+        model = trainer.step_with(model, |m| noisy(m, &x, &y)).unwrap().0;
+    }
+    trainer.save(path, &model).unwrap();
+    (trainer, model)
+}
+
+/// Loads `path` into `trainer`, expecting a refusal that changes nothing;
+/// gives the error back.
+fn refused(trainer: &mut ConstrainedTrainer, path: &std::path::Path, device: &Device) -> Error {
+    let template = Mlp::new(device, -0.7);
+    let (state, lr, seed) = (trainer.dual().state(), trainer.lr(), trainer.seed());
+    let failure = trainer.load(path, Mlp::new(device, -0.7)).unwrap_err();
+    assert_eq!(failure.model.parameters(), template.parameters());
+    assert_eq!(trainer.dual().state(), state);
+    assert_eq!((trainer.lr(), trainer.seed()), (lr, seed));
+    failure.error
+}
+
+#[test]
+fn every_file_of_a_checkpoint_is_verified_flipped_truncated_or_missing() {
+    let _rng = rng_turn();
+    let device = device();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run");
+    let (trainer, _) = saved_run(&path, &device);
+    let good = snapshot(&path);
+    assert_eq!(
+        good.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["dual.json", "manifest.json", "model.bpk", "optimizer.bpk"]
+    );
+    let formulation = Formulation::lagrangian(GradientAscent::new(0.2));
+    let mut fresh = resumable(formulation, UpdateScheme::AlternatingDualPrimal, &device);
+    for (name, bytes) in &good {
+        let file = path.join(name);
+        let restore = || std::fs::write(&file, bytes).unwrap();
+        // A flipped byte, in the middle of the file.
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x01;
+        std::fs::write(&file, &flipped).unwrap();
+        let e = refused(&mut fresh, &path, &device);
+        if name == "manifest.json" {
+            // The manifest is checked by its own header's checksum.
+            assert!(
+                matches!(&e, Error::Core(FeasibleError::CorruptCheckpoint { path: p, .. }) if *p == file),
+                "{name}: {e}"
+            );
+        } else {
+            assert!(
+                matches!(&e, Error::CheckpointChecksum { path: p, expected, found }
+                    if *p == file && *expected == crc32fast::hash(bytes) && *found == crc32fast::hash(&flipped)),
+                "{name}: {e}"
+            );
+        }
+        assert!(e.to_string().contains("checksum mismatch"), "{name}: {e}");
+        assert!(e.to_string().contains(name.as_str()), "{name}: {e}");
+        // Truncated by one byte.
+        std::fs::write(&file, &bytes[..bytes.len() - 1]).unwrap();
+        let e = refused(&mut fresh, &path, &device);
+        if name != "manifest.json" {
+            assert!(
+                matches!(&e, Error::CheckpointLength { path: p, expected, found }
+                    if *p == file && *expected == bytes.len() as u64 && *found == bytes.len() as u64 - 1),
+                "{name}: {e}"
+            );
+        }
+        assert!(e.to_string().contains("truncated"), "{name}: {e}");
+        // Missing.
+        std::fs::remove_file(&file).unwrap();
+        let e = refused(&mut fresh, &path, &device);
+        assert!(
+            matches!(&e, Error::CheckpointMissing { path: p } if *p == file),
+            "{name}: {e}"
+        );
+        restore();
+    }
+    // The whole checkpoint missing.
+    let e = refused(&mut fresh, &dir.path().join("nothing-here"), &device);
+    assert!(matches!(&e, Error::CheckpointMissing { .. }), "{e}");
+    // Restored, it loads.
+    fresh.load(&path, Mlp::new(&device, -0.7)).unwrap();
+    assert_eq!(fresh.dual().state(), trainer.dual().state());
+}
+
+#[test]
+fn another_format_version_is_refused() {
+    let _rng = rng_turn();
+    let device = device();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run");
+    saved_run(&path, &device);
+    let formulation = Formulation::lagrangian(GradientAscent::new(0.2));
+    let mut fresh = resumable(formulation, UpdateScheme::AlternatingDualPrimal, &device);
+    // A manifest of version 3, with a valid checksum.
+    let manifest = path.join("manifest.json");
+    let payload = feasible::checkpoint::read_verified(&manifest, feasible_burn::checkpoint::MANIFEST_KIND).unwrap();
+    let mut value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(value["version"], 2);
+    value["version"] = 3.into();
+    let text = serde_json::to_vec(&value).unwrap();
+    std::fs::remove_file(&manifest).unwrap();
+    feasible::checkpoint::write_atomic(&manifest, feasible_burn::checkpoint::MANIFEST_KIND, &text).unwrap();
+    let e = refused(&mut fresh, &path, &device);
+    assert!(
+        matches!(&e, Error::CheckpointVersion { path: p, found: 3, expected: 2 } if *p == path),
+        "{e}"
+    );
+    assert!(e.to_string().contains("format version 3"), "{e}");
+    // Version 1 was a single file.
+    let single = dir.path().join("run1.ckpt");
+    feasible::checkpoint::write_atomic(&single, "feasible_burn_trainer", b"sections").unwrap();
+    let e = refused(&mut fresh, &single, &device);
+    assert!(
+        matches!(
+            &e,
+            Error::CheckpointVersion {
+                found: 1,
+                expected: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn other_constraints_or_another_dual_optimizer_are_refused() {
+    let _rng = rng_turn();
+    let device = device();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run");
+    saved_run(&path, &device);
+    // The same constraints, another dual optimizer for `rate`.
+    let mut other_dual = resumable(
+        Formulation::lagrangian(Adam::new(0.2)),
+        UpdateScheme::AlternatingDualPrimal,
+        &device,
+    );
+    let e = refused(&mut other_dual, &path, &device);
+    assert!(matches!(&e, Error::Core(FeasibleError::StateMismatch { .. })), "{e}");
+    assert!(e.to_string().contains("rate"), "{e}");
+    // Another target for `rate`.
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_least("rate", 0.5).with_formulation(Formulation::lagrangian(GradientAscent::new(0.2))),
+        )
+        .constraint(
+            Constraint::equal_to("mean_logit", 0.1)
+                .with_formulation(Formulation::lagrangian(NuPi::new(0.05, 1.0, 1.0))),
+        )
+        .build()
+        .unwrap();
+    let mut other_target = ConstrainedTrainer::new(dual, AdamConfig::new().init(), 0.05)
+        .unwrap()
+        .with_rng(device.clone(), 1234);
+    let e = refused(&mut other_target, &path, &device);
+    assert!(e.to_string().contains("rate >= 0.5"), "{e}");
+}
+
+fn primal_trainer(primal: burn::optim::ModuleOptimizer, device: &Device) -> ConstrainedTrainer {
+    let dual = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_least("rate", 0.6).with_formulation(Formulation::lagrangian(GradientAscent::new(0.2))),
+        )
+        .constraint(
+            Constraint::equal_to("mean_logit", 0.1)
+                .with_formulation(Formulation::lagrangian(NuPi::new(0.05, 1.0, 1.0))),
+        )
+        .build()
+        .unwrap();
+    ConstrainedTrainer::new(dual, primal, 0.05)
+        .unwrap()
+        .with_rng(device.clone(), 1234)
+}
+
+#[test]
+fn a_checkpoint_of_another_primal_optimizer_is_refused() {
+    let _rng = rng_turn();
+    let device = device();
+    let (x, y) = batch(&device);
+    let dir = tempfile::tempdir().unwrap();
+    let adam_path = dir.path().join("adam");
+    saved_run(&adam_path, &device);
+    // Adam's state into SGD, with or without momentum.
+    for sgd in [
+        SgdConfig::new().init(),
+        SgdConfig::new()
+            .with_momentum(Some(burn::optim::momentum::MomentumConfig::new()))
+            .init(),
+    ] {
+        let mut trainer = primal_trainer(sgd, &device);
+        let e = refused(&mut trainer, &adam_path, &device);
+        assert!(matches!(&e, Error::PrimalOptimizerMismatch { .. }), "{e}");
+        assert!(e.to_string().contains("moment_1"), "{e}");
+    }
+    // SGD's state (momentum) into Adam.
+    let sgd_path = dir.path().join("sgd");
+    let mut sgd = primal_trainer(
+        SgdConfig::new()
+            .with_momentum(Some(burn::optim::momentum::MomentumConfig::new()))
+            .init(),
+        &device,
+    );
+    let mut model = Mlp::new(&device, 0.3);
+    for _ in 0..3 {
+        model = sgd.step_with(model, |m| noisy(m, &x, &y)).unwrap().0;
+    }
+    sgd.save(&sgd_path, &model).unwrap();
+    let mut adam = primal_trainer(AdamConfig::new().init(), &device);
+    let e = refused(&mut adam, &sgd_path, &device);
+    assert!(matches!(&e, Error::PrimalOptimizerMismatch { .. }), "{e}");
+    assert!(e.to_string().contains("velocity"), "{e}");
+
+    // Declared configurations: another hyperparameter is refused, naming
+    // both; the same one resumes.
+    let declared = |config: &AdamConfig| primal_trainer(config.init(), &device).with_primal_config(config);
+    let config = AdamConfig::new();
+    let mut first = declared(&config);
+    let mut model = Mlp::new(&device, 0.3);
+    for _ in 0..3 {
+        model = first.step_with(model, |m| noisy(m, &x, &y)).unwrap().0;
+    }
+    let declared_path = dir.path().join("declared");
+    first.save(&declared_path, &model).unwrap();
+    let other = AdamConfig::new().with_beta_1(0.8);
+    let e = refused(&mut declared(&other), &declared_path, &device);
+    let Error::PrimalOptimizerMismatch { saved, trainer, .. } = &e else {
+        panic!("{e}")
+    };
+    assert!(saved.contains("AdamConfig") && saved.contains("beta_1: 0.9"), "{saved}");
+    assert!(
+        trainer.contains("AdamConfig") && trainer.contains("beta_1: 0.8"),
+        "{trainer}"
+    );
+    // Undeclared against declared is refused too.
+    let e = refused(&mut primal_trainer(config.init(), &device), &declared_path, &device);
+    assert!(e.to_string().contains("undeclared"), "{e}");
+    let mut same = declared(&config);
+    let mut resumed = same.load(&declared_path, Mlp::new(&device, -0.7)).unwrap();
+    for _ in 0..2 {
+        resumed = same.step_with(resumed, |m| noisy(m, &x, &y)).unwrap().0;
+        model = first.step_with(model, |m| noisy(m, &x, &y)).unwrap().0;
+    }
+    assert_eq!(resumed.parameters(), model.parameters());
+    assert_eq!(same.dual().state(), first.dual().state());
+}
+
+#[test]
+fn the_model_and_optimizer_files_load_with_burn_alone() {
+    let _rng = rng_turn();
+    use burn::optim::{GradientsParams, OptimizerRecord};
+    use burn::store::ModuleRecord;
+
+    let device = device();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run");
+    let (trainer, model) = saved_run(&path, &device);
+    // The model: burn's record, applied to a fresh model.
+    let record = ModuleRecord::load(path.join("model.bpk")).unwrap();
+    let loaded = Mlp::new(&device, -0.7).try_load_record(record).unwrap();
+    assert_eq!(loaded.parameters(), model.parameters());
+    assert_ne!(Mlp::new(&device, -0.7).parameters(), model.parameters());
+    let loaded = Mlp::new(&device, -0.7).load_file(path.join("model.bpk"));
+    assert_eq!(loaded.parameters(), model.parameters());
+    // The optimizer: burn's record, into a fresh Adam; one step from it
+    // equals one step of the trainer's own optimizer, bit for bit (a fresh
+    // Adam's step differs).
+    let record = OptimizerRecord::load(path.join("optimizer.bpk")).unwrap();
+    assert_eq!(record.len(), trainer.primal().to_record().len());
+    assert!(!record.is_empty());
+    let mut restored = AdamConfig::new().init().load_record(record);
+    let mut own = trainer.primal().clone();
+    let mut fresh = AdamConfig::new().init();
+    let step = |optimizer: &mut burn::optim::ModuleOptimizer| {
+        let (x, _) = batch(&device);
+        let out = model.out.forward(model.hidden.forward(x));
+        let grads = GradientsParams::from_grads(out.sum().backward(), &model);
+        optimizer.step(0.05, model.clone(), grads).parameters()
+    };
+    let expected = step(&mut own);
+    assert_eq!(step(&mut restored), expected);
+    assert_ne!(step(&mut fresh), expected);
 }
 
 #[test]
