@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bench;
 pub mod data;
 pub mod experiments;
@@ -13,3 +14,4 @@ pub mod models;
 pub mod parallel;
 pub mod plots;
 pub mod table;
+pub mod train;
