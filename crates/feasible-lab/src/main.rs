@@ -720,8 +720,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let audit = feasible_lab::train::audit(&run_dir)?;
             if let Some(file) = markdown {
-                std::fs::write(&file, audit.to_markdown())
-                    .with_context(|| format!("writing {}", file.display()))?;
+                std::fs::write(&file, audit.to_markdown()).with_context(|| format!("writing {}", file.display()))?;
             }
             let mut stdout = std::io::stdout().lock();
             if json {

@@ -880,7 +880,9 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 /// An example configuration shipped at the repository's root.
 fn example(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
 }
 
 /// Runs `feasible train` with `args`, expecting success.
@@ -930,10 +932,15 @@ fn check_run_dir(dir: &std::path::Path, constraints: &[&str], audited: &[&str], 
         }
     }
     for plot in ["loss.svg", "multipliers.svg", "violations.svg"] {
-        let labels: Vec<&str> = if plot == "loss.svg" { vec!["mean cross-entropy of the batch"] } else { constraints.to_vec() };
+        let labels: Vec<&str> = if plot == "loss.svg" {
+            vec!["mean cross-entropy of the batch"]
+        } else {
+            constraints.to_vec()
+        };
         assert_figure(&dir.join("plots").join(plot), &labels);
     }
-    let audit: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("audit.json")).unwrap()).unwrap();
+    let audit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("audit.json")).unwrap()).unwrap();
     let entries = audit["entries"].as_array().unwrap();
     for name in audited {
         for split in splits {
@@ -1058,23 +1065,60 @@ fn config_mistakes_name_the_key_and_the_line() {
     synthetic_csv(&dir);
     let cases: [(&str, &str, &str, &[&str]); 5] = [
         ("epochs = 8", "epochs = 8\nbach_size = 3", "line 35", &["bach_size"]),
-        ("epochs = 8", "epochs = 0", "line 34", &["`training.epochs`", "at least 1"]),
-        ("target = 0.8\n", "target = 1.5\n", "line 18", &["`constraints.target`", "1.5"]),
-        ("numeric = [\"x\"]", "numeric = [\"z\"]", "line 7", &["`data.numeric`", "unknown column `z`"]),
-        ("\"g=u\", \"g=v\"", "\"g=u\", \"g=w\"", "line 29", &["`constraints.groups`", "`w`"]),
+        (
+            "epochs = 8",
+            "epochs = 0",
+            "line 34",
+            &["`training.epochs`", "at least 1"],
+        ),
+        (
+            "target = 0.8\n",
+            "target = 1.5\n",
+            "line 18",
+            &["`constraints.target`", "1.5"],
+        ),
+        (
+            "numeric = [\"x\"]",
+            "numeric = [\"z\"]",
+            "line 7",
+            &["`data.numeric`", "unknown column `z`"],
+        ),
+        (
+            "\"g=u\", \"g=v\"",
+            "\"g=u\", \"g=w\"",
+            "line 29",
+            &["`constraints.groups`", "`w`"],
+        ),
     ];
     for (k, (from, to, line, needles)) in cases.into_iter().enumerate() {
         assert!(SYNTHETIC.contains(from), "{from}");
         let config = dir.join(format!("bad{k}.toml"));
         std::fs::write(&config, SYNTHETIC.replacen(from, to, 1)).unwrap();
         let out = dir.join(format!("out{k}"));
-        let stderr = refused(&mut feasible(), &["train", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-        let (file_line, _) = line.split_once(' ').map(|(_, n)| (format!("bad{k}.toml:{n}:"), ())).unwrap();
+        let stderr = refused(
+            &mut feasible(),
+            &["train", config.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        );
+        let (file_line, _) = line
+            .split_once(' ')
+            .map(|(_, n)| (format!("bad{k}.toml:{n}:"), ()))
+            .unwrap();
         assert!(stderr.contains(&file_line), "case {k}: `{file_line}` not in {stderr}");
         for needle in needles {
             assert!(stderr.contains(needle), "case {k}: `{needle}` not in {stderr}");
         }
     }
+}
+
+#[test]
+fn audit_refuses_a_directory_that_is_not_a_run() {
+    let dir = scratch("not-a-run");
+    let stderr = refused(&mut feasible(), &["audit", dir.to_str().unwrap(), "--json"]);
+    assert!(
+        stderr.contains("is not a run directory of `feasible train`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run.json"), "{stderr}");
 }
 
 #[test]
@@ -1130,5 +1174,8 @@ fn the_fashion_mnist_example_trains_and_audits_end_to_end() {
         .iter()
         .map(|e| e["value"].as_f64().unwrap())
         .collect();
-    assert!(values.iter().all(|v| *v == values[0] && (0.0..=1.0).contains(v)), "{values:?}");
+    assert!(
+        values.iter().all(|v| *v == values[0] && (0.0..=1.0).contains(v)),
+        "{values:?}"
+    );
 }

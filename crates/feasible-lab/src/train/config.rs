@@ -53,7 +53,11 @@ impl Source {
             file: self.path.display().to_string(),
             line,
             column,
-            key: if key.is_empty() { String::new() } else { format!("`{key}`: ") },
+            key: if key.is_empty() {
+                String::new()
+            } else {
+                format!("`{key}`: ")
+            },
             message: message.into(),
         }
     }
@@ -236,7 +240,8 @@ mod tests {
         }
     }
 
-    const MINIMAL: &str = "[data]\nformat = \"csv\"\n[model]\nkind = \"linear\"\n[training]\nepochs = 1\nbatch_size = 2\n";
+    const MINIMAL: &str =
+        "[data]\nformat = \"csv\"\n[model]\nkind = \"linear\"\n[training]\nepochs = 1\nbatch_size = 2\n";
 
     #[test]
     fn lines_and_columns_count_from_one() {

@@ -73,7 +73,13 @@ pub enum Resolved {
     },
 }
 
-fn group(source: &Source, data: &TrainData, text: &str, span: std::ops::Range<usize>, key: &str) -> Result<Group, ConfigError> {
+fn group(
+    source: &Source,
+    data: &TrainData,
+    text: &str,
+    span: std::ops::Range<usize>,
+    key: &str,
+) -> Result<Group, ConfigError> {
     let Some((column, value)) = text.split_once('=') else {
         return Err(source.error(span, key, format!("`{text}` is not `column=value`")));
     };
@@ -94,7 +100,10 @@ fn group(source: &Source, data: &TrainData, text: &str, span: std::ops::Range<us
         return Err(source.error(
             span,
             key,
-            format!("no training sample has {column} = `{value}`; its values: {}", known.join(", ")),
+            format!(
+                "no training sample has {column} = `{value}`; its values: {}",
+                known.join(", ")
+            ),
         ));
     }
     Ok(Group {
@@ -171,7 +180,8 @@ pub fn resolve(specs: &[ConstraintSpec], data: &TrainData, source: &Source) -> R
                     .map(|g| group(source, data, g, groups_span.clone(), "constraints.groups"))
                     .collect::<Result<Vec<_>, _>>()?;
                 let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-                let fail = |e: feasible_burn::Error| source.error(groups_span.clone(), "constraints.groups", e.to_string());
+                let fail =
+                    |e: feasible_burn::Error| source.error(groups_span.clone(), "constraints.groups", e.to_string());
                 let fairness = match criterion {
                     Criterion::DemographicParity => Fairness::demographic_parity(names, *tolerance),
                     Criterion::EqualOpportunity => Fairness::equal_opportunity(names, *tolerance),
@@ -209,7 +219,9 @@ impl Resolved {
     pub fn names(&self) -> Vec<String> {
         match self {
             Resolved::Rate { name, .. } => vec![name.clone()],
-            Resolved::Fairness { fairness, groups } => groups.iter().map(|g| fairness.constraint_name(&g.name)).collect(),
+            Resolved::Fairness { fairness, groups } => {
+                groups.iter().map(|g| fairness.constraint_name(&g.name)).collect()
+            }
             Resolved::Density { .. } => vec![DENSITY.to_string()],
             Resolved::SampleLoss { .. } => vec![SAMPLE_LOSS.to_string()],
         }
@@ -309,7 +321,13 @@ pub fn add_batch(
     surrogate: feasible_burn::rates::Surrogate,
 ) -> anyhow::Result<Evaluation> {
     let labels: Vec<usize> = batch.ids.iter().map(|i| batch.train.labels[*i]).collect();
-    let mask = |g: &Group| -> Vec<bool> { batch.ids.iter().map(|i| batch.train.groups[g.column][*i] == g.value).collect() };
+    let mask = |g: &Group| -> Vec<bool> {
+        batch
+            .ids
+            .iter()
+            .map(|i| batch.train.groups[g.column][*i] == g.value)
+            .collect()
+    };
     let needs_rates = resolved
         .iter()
         .any(|r| matches!(r, Resolved::Rate { .. } | Resolved::Fairness { .. }));
@@ -333,7 +351,9 @@ pub fn add_batch(
                 share,
                 ..
             } => {
-                let subset = group.as_ref().map_or(Subset::All, |g| Subset::mask(g.name.clone(), mask(g)));
+                let subset = group
+                    .as_ref()
+                    .map_or(Subset::All, |g| Subset::mask(g.name.clone(), mask(g)));
                 let value = match (&binary, &multiclass) {
                     (Some(p), _) => binary_rate(p, *rate, &subset),
                     (None, Some(p)) if *rate == RateKind::Accuracy => p.accuracy(&subset),
@@ -368,7 +388,10 @@ pub fn add_batch(
                 let (expected, strict) = network
                     .density()?
                     .ok_or_else(|| anyhow::anyhow!("the density constraint needs a gated model"))?;
-                evaluation = evaluation.with(DENSITY, ConstraintTensors::new(expected).with_strict_values(vec![strict]));
+                evaluation = evaluation.with(
+                    DENSITY,
+                    ConstraintTensors::new(expected).with_strict_values(vec![strict]),
+                );
             }
             Resolved::SampleLoss { .. } => {
                 evaluation = evaluation.with(
@@ -413,7 +436,12 @@ fn counts(c: &Confusion, rate: RateKind) -> (u64, u64) {
 
 /// Adds every constraint's evidence on one split to the audit. An entry
 /// whose denominator is empty on this split is left out, with a notice.
-pub fn audit_split(resolved: &[Resolved], p: &Predictions<'_>, classes: usize, audit: &mut Audit) -> anyhow::Result<()> {
+pub fn audit_split(
+    resolved: &[Resolved],
+    p: &Predictions<'_>,
+    classes: usize,
+    audit: &mut Audit,
+) -> anyhow::Result<()> {
     let split = p.split;
     let labels = split.binary_labels();
     let positive: Vec<bool> = p.predicted.iter().map(|c| *c == 1).collect();
@@ -448,10 +476,16 @@ pub fn audit_split(resolved: &[Resolved], p: &Predictions<'_>, classes: usize, a
                 let (successes, trials) = if classes == 2 {
                     counts(&confusion(mask.as_deref())?, *rate)
                 } else {
-                    let members: Vec<usize> = (0..split.len()).filter(|i| mask.as_ref().is_none_or(|m| m[*i])).collect();
+                    let members: Vec<usize> = (0..split.len())
+                        .filter(|i| mask.as_ref().is_none_or(|m| m[*i]))
+                        .collect();
                     let correct = members.iter().filter(|i| p.predicted[**i] == split.labels[**i]).count() as u64;
                     let n = members.len() as u64;
-                    if *rate == RateKind::Accuracy { (correct, n) } else { (n - correct, n) }
+                    if *rate == RateKind::Accuracy {
+                        (correct, n)
+                    } else {
+                        (n - correct, n)
+                    }
                 };
                 let sense = match sense {
                     RateSense::AtLeast => Sense::AtLeast,

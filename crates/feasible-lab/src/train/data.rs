@@ -83,7 +83,11 @@ pub enum LoadError {
 /// Loads the data the plan describes.
 pub fn load(plan: &DataPlan, source: &Source, seed: u64) -> Result<TrainData, LoadError> {
     match &plan.files {
-        Files::Csv { train, validation, test } => load_csv(plan, source, seed, train, validation.as_ref(), test.as_ref()),
+        Files::Csv {
+            train,
+            validation,
+            test,
+        } => load_csv(plan, source, seed, train, validation.as_ref(), test.as_ref()),
         Files::Idx { train, test } => load_idx(plan, seed, train, test.as_ref()),
     }
 }
@@ -187,7 +191,12 @@ fn load_csv(
         .map(|f| {
             let r = read_csv(plan, f)?;
             if r.names != names {
-                anyhow::bail!("{} has the columns {}, the training file {}", r.file, r.names.join(", "), names.join(", "));
+                anyhow::bail!(
+                    "{} has the columns {}, the training file {}",
+                    r.file,
+                    r.names.join(", "),
+                    names.join(", ")
+                );
             }
             Ok(r)
         })
@@ -196,8 +205,14 @@ fn load_csv(
     let validation_records = validation.and_then(|_| others.next());
     let test_records = test.and_then(|_| others.next());
 
-    let (train_ids, val_ids, test_ids) = cut(train_records.rows.len(), plan.validation_fraction, plan.test_fraction, seed);
-    let pick = |ids: &[usize]| -> Vec<(u64, Vec<String>)> { ids.iter().map(|i| train_records.rows[*i].clone()).collect() };
+    let (train_ids, val_ids, test_ids) = cut(
+        train_records.rows.len(),
+        plan.validation_fraction,
+        plan.test_fraction,
+        seed,
+    );
+    let pick =
+        |ids: &[usize]| -> Vec<(u64, Vec<String>)> { ids.iter().map(|i| train_records.rows[*i].clone()).collect() };
     let train_rows = pick(&train_ids);
     if train_rows.is_empty() {
         return Err(anyhow::anyhow!("{} has no training rows", train_records.file).into());
@@ -206,10 +221,12 @@ fn load_csv(
 
     // Encoders, fitted on the training split.
     let parse = |file: &str, line: u64, column: usize, v: &str| -> anyhow::Result<f64> {
-        v.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| anyhow::anyhow!("{file}:{line}: column `{}`: `{v}` is not a finite number", names[column]))
+        v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{file}:{line}: column `{}`: `{v}` is not a finite number",
+                names[column]
+            )
+        })
     };
     let mut scales = Vec::with_capacity(numeric.len());
     for &j in &numeric {
@@ -276,14 +293,24 @@ fn load_csv(
     })
 }
 
-fn load_idx(plan: &DataPlan, seed: u64, train: &(FileRef, FileRef), test: Option<&(FileRef, FileRef)>) -> Result<TrainData, LoadError> {
+fn load_idx(
+    plan: &DataPlan,
+    seed: u64,
+    train: &(FileRef, FileRef),
+    test: Option<&(FileRef, FileRef)>,
+) -> Result<TrainData, LoadError> {
     let read = |(images, labels): &(FileRef, FileRef)| -> anyhow::Result<(usize, Vec<f32>, Vec<usize>)> {
         let hint = "check the path in the configuration";
         let i = crate::data::idx::read_idx_gz(&images.path, hint).with_context(|| format!("`{}`", images.key))?;
         let l = crate::data::idx::read_idx_gz(&labels.path, hint).with_context(|| format!("`{}`", labels.key))?;
         let n = i.shape.first().copied().unwrap_or(0);
         if l.data.len() != n {
-            anyhow::bail!("{} has {n} images, {} has {} labels", images.path.display(), labels.path.display(), l.data.len());
+            anyhow::bail!(
+                "{} has {n} images, {} has {} labels",
+                images.path.display(),
+                labels.path.display(),
+                l.data.len()
+            );
         }
         let dims = i.shape[1..].iter().product::<usize>();
         let keep = plan.max_rows.map_or(n, |m| m.min(n));
@@ -295,7 +322,10 @@ fn load_idx(plan: &DataPlan, seed: u64, train: &(FileRef, FileRef), test: Option
     let (train_ids, val_ids, test_ids) = cut(labels.len(), plan.validation_fraction, plan.test_fraction, seed);
     let split = |name: &'static str, x: &[f32], labels: &[usize], ids: &[usize]| Split {
         name,
-        x: ids.iter().flat_map(|i| x[i * dims..(i + 1) * dims].iter().copied()).collect(),
+        x: ids
+            .iter()
+            .flat_map(|i| x[i * dims..(i + 1) * dims].iter().copied())
+            .collect(),
         labels: ids.iter().map(|i| labels[*i]).collect(),
         groups: vec![ids.iter().map(|i| labels[*i].to_string()).collect()],
     };
@@ -314,7 +344,11 @@ fn load_idx(plan: &DataPlan, seed: u64, train: &(FileRef, FileRef), test: Option
         None if !test_ids.is_empty() => splits.push(split("test", &x, &labels, &test_ids)),
         None => {}
     }
-    let classes = splits.iter().flat_map(|s| s.labels.iter().copied()).max().map_or(2, |m| (m + 1).max(2));
+    let classes = splits
+        .iter()
+        .flat_map(|s| s.labels.iter().copied())
+        .max()
+        .map_or(2, |m| (m + 1).max(2));
     Ok(TrainData {
         dims,
         classes,

@@ -46,12 +46,15 @@ impl Step {
             .iter()
             .map(|c| {
                 let values = c.strict_value.as_ref().unwrap_or(&c.value);
-                let (k, violation) = c
-                    .violation
-                    .iter()
-                    .copied()
-                    .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (i, v)| if v > best.1 { (i, v) } else { best });
+                let (k, violation) =
+                    c.violation
+                        .iter()
+                        .copied()
+                        .enumerate()
+                        .fold(
+                            (0, f64::NEG_INFINITY),
+                            |best, (i, v)| if v > best.1 { (i, v) } else { best },
+                        );
                 let multiplier = c
                     .multipliers
                     .as_ref()
@@ -165,7 +168,10 @@ fn per_constraint(steps: &[Step], names: &[String], pick: impl Fn(&ConstraintPoi
         .map(|(k, n)| {
             Series::new(
                 n.clone(),
-                steps.iter().map(|s| (s.step as f64, pick(&s.constraints[k].1))).collect(),
+                steps
+                    .iter()
+                    .map(|s| (s.step as f64, pick(&s.constraints[k].1)))
+                    .collect(),
                 Style::Line,
             )
         })

@@ -70,7 +70,8 @@ impl Network {
     /// deterministic density; `None` without gates.
     pub fn density(&self) -> anyhow::Result<Option<(Tensor<1>, f64)>> {
         let Some(g) = &self.gated else { return Ok(None) };
-        let expected = sparsity::expected_density(&g.layers).ok_or_else(|| anyhow::anyhow!("the model has no layers"))?;
+        let expected =
+            sparsity::expected_density(&g.layers).ok_or_else(|| anyhow::anyhow!("the model has no layers"))?;
         Ok(Some((expected, sparsity::deterministic_density(&g.layers)?)))
     }
 }

@@ -179,7 +179,10 @@ impl RateKind {
 
     /// The long name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(k, _, _)| *k == self).map_or("rate", |(_, n, _)| n)
+        Self::ALL
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or("rate", |(_, n, _)| n)
     }
 }
 
@@ -370,7 +373,12 @@ fn not_here<T>(checker: &Checker<'_>, value: &Option<At<T>>, key: &str, why: &st
 }
 
 /// Checks the configuration (`source` says where each value is).
-pub fn check(config: &Config, source: &Source, overrides: Overrides, base: &std::path::Path) -> Result<Plan, ConfigError> {
+pub fn check(
+    config: &Config,
+    source: &Source,
+    overrides: Overrides,
+    base: &std::path::Path,
+) -> Result<Plan, ConfigError> {
     let c = Checker { source };
     let data = check_data(&c, config, overrides, base)?;
     let model = &config.model;
@@ -417,7 +425,12 @@ pub fn check(config: &Config, source: &Source, overrides: Overrides, base: &std:
     })
 }
 
-fn check_data(c: &Checker<'_>, config: &Config, overrides: Overrides, base: &std::path::Path) -> Result<DataPlan, ConfigError> {
+fn check_data(
+    c: &Checker<'_>,
+    config: &Config,
+    overrides: Overrides,
+    base: &std::path::Path,
+) -> Result<DataPlan, ConfigError> {
     let d = &config.data;
     let format = c.choice(&d.format, "data.format", &[(false, "csv"), (true, "idx")])?;
     let file = |v: &Option<At<String>>, key: &str| {
@@ -428,17 +441,36 @@ fn check_data(c: &Checker<'_>, config: &Config, overrides: Overrides, base: &std
         })
     };
     let files = if format {
-        for (v, k) in [(&d.train, "data.train"), (&d.validation, "data.validation"), (&d.test, "data.test")] {
+        for (v, k) in [
+            (&d.train, "data.train"),
+            (&d.validation, "data.validation"),
+            (&d.test, "data.test"),
+        ] {
             not_here(c, v, k, "to IDX data (use train_images, train_labels, ...)")?;
         }
-        let (Some(images), Some(labels)) = (file(&d.train_images, "data.train_images"), file(&d.train_labels, "data.train_labels"))
-        else {
-            return c.err(d.format.span(), "data.train_images", "IDX data needs train_images and train_labels");
+        let (Some(images), Some(labels)) = (
+            file(&d.train_images, "data.train_images"),
+            file(&d.train_labels, "data.train_labels"),
+        ) else {
+            return c.err(
+                d.format.span(),
+                "data.train_images",
+                "IDX data needs train_images and train_labels",
+            );
         };
-        let test = match (file(&d.test_images, "data.test_images"), file(&d.test_labels, "data.test_labels")) {
+        let test = match (
+            file(&d.test_images, "data.test_images"),
+            file(&d.test_labels, "data.test_labels"),
+        ) {
             (Some(i), Some(l)) => Some((i, l)),
             (None, None) => None,
-            _ => return c.err(d.format.span(), "data.test_images", "give both test_images and test_labels, or neither"),
+            _ => {
+                return c.err(
+                    d.format.span(),
+                    "data.test_images",
+                    "give both test_images and test_labels, or neither",
+                );
+            }
         };
         Files::Idx {
             train: (images, labels),
@@ -466,17 +498,37 @@ fn check_data(c: &Checker<'_>, config: &Config, overrides: Overrides, base: &std
     let validation_fraction = fraction(&d.validation_fraction, "data.validation_fraction")?;
     let test_fraction = fraction(&d.test_fraction, "data.test_fraction")?;
     if let (Some(v), Some(_)) = (&d.validation_fraction, &d.validation) {
-        return c.err(v.span(), "data.validation_fraction", "give a validation file or a fraction, not both");
+        return c.err(
+            v.span(),
+            "data.validation_fraction",
+            "give a validation file or a fraction, not both",
+        );
     }
     if let (Some(v), Some(_)) = (&d.test_fraction, &d.test) {
-        return c.err(v.span(), "data.test_fraction", "give a test file or a fraction, not both");
+        return c.err(
+            v.span(),
+            "data.test_fraction",
+            "give a test file or a fraction, not both",
+        );
     }
     if let (Some(v), Some(_)) = (&d.test_fraction, &d.test_images) {
-        return c.err(v.span(), "data.test_fraction", "give test files or a fraction, not both");
+        return c.err(
+            v.span(),
+            "data.test_fraction",
+            "give test files or a fraction, not both",
+        );
     }
     if validation_fraction + test_fraction >= 1.0 {
-        let span = d.test_fraction.as_ref().or(d.validation_fraction.as_ref()).map_or(0..0, |v| v.span());
-        return c.err(span, "data.test_fraction", "the held-out fractions leave no training data");
+        let span = d
+            .test_fraction
+            .as_ref()
+            .or(d.validation_fraction.as_ref())
+            .map_or(0..0, |v| v.span());
+        return c.err(
+            span,
+            "data.test_fraction",
+            "the held-out fractions leave no training data",
+        );
     }
     let csv_only = "to IDX data";
     if format {
@@ -492,8 +544,20 @@ fn check_data(c: &Checker<'_>, config: &Config, overrides: Overrides, base: &std
     let header = d.header.as_ref().is_none_or(|h| *h.get_ref());
     let columns = match (&d.columns, header) {
         (Some(cols), false) => Some(c.columns(&Some(cols.clone()), "data.columns")),
-        (Some(cols), true) => return c.err(cols.span(), "data.columns", "applies with `header = false` only (the header names the columns)"),
-        (None, false) => return c.err(d.header.as_ref().map_or(0..0, |h| h.span()), "data.columns", "without a header, name the columns"),
+        (Some(cols), true) => {
+            return c.err(
+                cols.span(),
+                "data.columns",
+                "applies with `header = false` only (the header names the columns)",
+            );
+        }
+        (None, false) => {
+            return c.err(
+                d.header.as_ref().map_or(0..0, |h| h.span()),
+                "data.columns",
+                "without a header, name the columns",
+            );
+        }
         (None, true) => None,
     };
     let comment = match &d.comment {
@@ -511,15 +575,27 @@ fn check_data(c: &Checker<'_>, config: &Config, overrides: Overrides, base: &std
         None => Columns::default(),
     };
     let positive = match &d.positive {
-        Some(p) if p.get_ref().is_empty() => return c.err(p.span(), "data.positive", "name at least one positive label value"),
+        Some(p) if p.get_ref().is_empty() => {
+            return c.err(p.span(), "data.positive", "name at least one positive label value");
+        }
         Some(p) => p.get_ref().clone(),
-        None if !format => return c.err(d.format.span(), "data.positive", "CSV data needs the positive label value(s)"),
+        None if !format => {
+            return c.err(
+                d.format.span(),
+                "data.positive",
+                "CSV data needs the positive label value(s)",
+            );
+        }
         None => Vec::new(),
     };
     let numeric = c.columns(&d.numeric, "data.numeric");
     let categorical = c.columns(&d.categorical, "data.categorical");
     if !format && numeric.names.is_empty() && categorical.names.is_empty() {
-        return c.err(d.format.span(), "data.numeric", "no feature columns: list numeric and/or categorical columns");
+        return c.err(
+            d.format.span(),
+            "data.numeric",
+            "no feature columns: list numeric and/or categorical columns",
+        );
     }
     let max_rows = match (overrides.max_rows, &d.max_rows) {
         (Some(n), _) => Some(n),
@@ -542,7 +618,12 @@ fn check_data(c: &Checker<'_>, config: &Config, overrides: Overrides, base: &std
     })
 }
 
-fn check_constraint(c: &Checker<'_>, entry: &At<ConstraintConfig>, model: &ModelPlan, idx: bool) -> Result<ConstraintSpec, ConfigError> {
+fn check_constraint(
+    c: &Checker<'_>,
+    entry: &At<ConstraintConfig>,
+    model: &ModelPlan,
+    idx: bool,
+) -> Result<ConstraintSpec, ConfigError> {
     use feasible_burn::fairness::Criterion;
     let e = entry.get_ref();
     let kind = c.choice(
@@ -582,17 +663,39 @@ fn check_constraint(c: &Checker<'_>, entry: &At<ConstraintConfig>, model: &Model
                 .collect();
             let rate_kind = c.choice(rate, "constraints.rate", &choices)?;
             if idx && !matches!(rate_kind, RateKind::Error | RateKind::Accuracy) {
-                return c.err(rate.span(), "constraints.rate", "IDX data (several classes) takes error_rate and accuracy only");
+                return c.err(
+                    rate.span(),
+                    "constraints.rate",
+                    "IDX data (several classes) takes error_rate and accuracy only",
+                );
             }
             let Some(sense) = &e.sense else {
-                return c.err(e.kind.span(), "constraints.sense", "a rate constraint needs `>=`, `<=` or `==`");
+                return c.err(
+                    e.kind.span(),
+                    "constraints.sense",
+                    "a rate constraint needs `>=`, `<=` or `==`",
+                );
             };
-            let sense_kind = c.choice(sense, "constraints.sense", &[(RateSense::AtLeast, ">="), (RateSense::AtMost, "<="), (RateSense::Equal, "==")])?;
+            let sense_kind = c.choice(
+                sense,
+                "constraints.sense",
+                &[
+                    (RateSense::AtLeast, ">="),
+                    (RateSense::AtMost, "<="),
+                    (RateSense::Equal, "=="),
+                ],
+            )?;
             let target = need(&e.target, "constraints.target")?;
             let target_value = c.fraction(&target, "constraints.target", "a rate")?;
             let tolerance = match &e.tolerance {
                 Some(t) if sense_kind == RateSense::Equal => c.fraction(t, "constraints.tolerance", "a tolerance")?,
-                Some(t) => return c.err(t.span(), "constraints.tolerance", "applies to `==` rate constraints only"),
+                Some(t) => {
+                    return c.err(
+                        t.span(),
+                        "constraints.tolerance",
+                        "applies to `==` rate constraints only",
+                    );
+                }
                 None => 0.0,
             };
             let group = e.group.as_ref().map(|g| (g.get_ref().clone(), g.span()));
@@ -615,15 +718,32 @@ fn check_constraint(c: &Checker<'_>, entry: &At<ConstraintConfig>, model: &Model
             })
         }
         1..=3 => {
-            refuse(&[(&e.name, "constraints.name"), (&e.rate, "constraints.rate"), (&e.group, "constraints.group"), (&e.sense, "constraints.sense")])?;
+            refuse(&[
+                (&e.name, "constraints.name"),
+                (&e.rate, "constraints.rate"),
+                (&e.group, "constraints.group"),
+                (&e.sense, "constraints.sense"),
+            ])?;
             not_here(c, &e.target, "constraints.target", &why)?;
             not_here(c, &e.bound, "constraints.bound", &why)?;
             if idx {
-                return c.err(e.kind.span(), "constraints.kind", "fairness criteria need binary labels (CSV data)");
+                return c.err(
+                    e.kind.span(),
+                    "constraints.kind",
+                    "fairness criteria need binary labels (CSV data)",
+                );
             }
-            let criterion = [Criterion::DemographicParity, Criterion::EqualOpportunity, Criterion::EqualizedOdds][kind - 1];
+            let criterion = [
+                Criterion::DemographicParity,
+                Criterion::EqualOpportunity,
+                Criterion::EqualizedOdds,
+            ][kind - 1];
             let Some(groups) = &e.groups else {
-                return c.err(e.kind.span(), "constraints.groups", "a fairness criterion needs its groups");
+                return c.err(
+                    e.kind.span(),
+                    "constraints.groups",
+                    "a fairness criterion needs its groups",
+                );
             };
             if groups.get_ref().is_empty() {
                 return c.err(groups.span(), "constraints.groups", "name at least one group");
@@ -638,12 +758,21 @@ fn check_constraint(c: &Checker<'_>, entry: &At<ConstraintConfig>, model: &Model
             })
         }
         4 => {
-            refuse(&[(&e.name, "constraints.name"), (&e.rate, "constraints.rate"), (&e.group, "constraints.group"), (&e.sense, "constraints.sense")])?;
+            refuse(&[
+                (&e.name, "constraints.name"),
+                (&e.rate, "constraints.rate"),
+                (&e.group, "constraints.group"),
+                (&e.sense, "constraints.sense"),
+            ])?;
             not_here(c, &e.groups, "constraints.groups", &why)?;
             not_here(c, &e.tolerance, "constraints.tolerance", &why)?;
             not_here(c, &e.bound, "constraints.bound", &why)?;
             if !model.gates {
-                return c.err(e.kind.span(), "constraints.kind", "a density constraint needs `gates = true` in [model]");
+                return c.err(
+                    e.kind.span(),
+                    "constraints.kind",
+                    "a density constraint needs `gates = true` in [model]",
+                );
             }
             let target = need(&e.target, "constraints.target")?;
             Ok(ConstraintSpec::Density {
@@ -652,7 +781,12 @@ fn check_constraint(c: &Checker<'_>, entry: &At<ConstraintConfig>, model: &Model
             })
         }
         _ => {
-            refuse(&[(&e.name, "constraints.name"), (&e.rate, "constraints.rate"), (&e.group, "constraints.group"), (&e.sense, "constraints.sense")])?;
+            refuse(&[
+                (&e.name, "constraints.name"),
+                (&e.rate, "constraints.rate"),
+                (&e.group, "constraints.group"),
+                (&e.sense, "constraints.sense"),
+            ])?;
             not_here(c, &e.groups, "constraints.groups", &why)?;
             not_here(c, &e.tolerance, "constraints.tolerance", &why)?;
             not_here(c, &e.target, "constraints.target", &why)?;
@@ -684,13 +818,29 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
     };
     let penalty = match &t.penalty {
         Some(p) if formulation != FormulationKind::Lagrangian => c.positive(p, "training.penalty")?,
-        Some(p) => return c.err(p.span(), "training.penalty", "does not apply to the lagrangian formulation"),
+        Some(p) => {
+            return c.err(
+                p.span(),
+                "training.penalty",
+                "does not apply to the lagrangian formulation",
+            );
+        }
         None if formulation == FormulationKind::Lagrangian => 0.0,
-        None => return c.err(t.formulation.as_ref().map_or(0..0, |f| f.span()), "training.penalty", "this formulation needs a penalty coefficient"),
+        None => {
+            return c.err(
+                t.formulation.as_ref().map_or(0..0, |f| f.span()),
+                "training.penalty",
+                "this formulation needs a penalty coefficient",
+            );
+        }
     };
     let restart_on_feasible = match &t.restart_on_feasible {
         Some(r) if formulation != FormulationKind::Lagrangian => {
-            return c.err(r.span(), "training.restart_on_feasible", "applies to the lagrangian formulation only");
+            return c.err(
+                r.span(),
+                "training.restart_on_feasible",
+                "applies to the lagrangian formulation only",
+            );
         }
         Some(r) => *r.get_ref(),
         None => false,
@@ -708,7 +858,10 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         )?,
         None => DualKind::GradientAscent,
     };
-    let dual_lr = t.dual_lr.as_ref().map_or(Ok(0.01), |v| c.positive(v, "training.dual_lr"))?;
+    let dual_lr = t
+        .dual_lr
+        .as_ref()
+        .map_or(Ok(0.01), |v| c.positive(v, "training.dual_lr"))?;
     let scheme = match &t.scheme {
         Some(s) => {
             let scheme: UpdateScheme = s
@@ -723,7 +876,15 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         None => UpdateScheme::AlternatingDualPrimal,
     };
     let primal = match &t.primal_optimizer {
-        Some(p) => c.choice(p, "training.primal_optimizer", &[(PrimalKind::Adam, "adam"), (PrimalKind::AdamW, "adamw"), (PrimalKind::Sgd, "sgd")])?,
+        Some(p) => c.choice(
+            p,
+            "training.primal_optimizer",
+            &[
+                (PrimalKind::Adam, "adam"),
+                (PrimalKind::AdamW, "adamw"),
+                (PrimalKind::Sgd, "sgd"),
+            ],
+        )?,
         None => PrimalKind::Adam,
     };
     let lr = t.lr.as_ref().map_or(Ok(1e-3), |v| c.positive(v, "training.lr"))?;
@@ -741,12 +902,22 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         c.choice(d, "training.device", &[((), "flex")])?;
     }
     let surrogate = match &t.surrogate {
-        Some(s) => c.choice(s, "training.surrogate", &[(Surrogate::Hinge, "hinge"), (Surrogate::Sigmoid, "sigmoid")])?,
+        Some(s) => c.choice(
+            s,
+            "training.surrogate",
+            &[(Surrogate::Hinge, "hinge"), (Surrogate::Sigmoid, "sigmoid")],
+        )?,
         None => Surrogate::Hinge,
     };
     let confidence = match &t.confidence {
         Some(v) if *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => *v.get_ref(),
-        Some(v) => return c.err(v.span(), "training.confidence", format!("{} must be in (0, 1)", v.get_ref())),
+        Some(v) => {
+            return c.err(
+                v.span(),
+                "training.confidence",
+                format!("{} must be in (0, 1)", v.get_ref()),
+            );
+        }
         None => 0.95,
     };
     Ok(TrainingPlan {

@@ -195,8 +195,12 @@ fn audit_model(model: &Network, p: &Prepared) -> anyhow::Result<Audit> {
 /// again and rewrites `audit.json` and `audit.md`.
 pub fn audit(dir: &Path) -> anyhow::Result<Audit> {
     let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .with_context(|| format!("{} is not a run directory of `feasible train`: reading {name}", dir.display()))
+        std::fs::read_to_string(dir.join(name)).with_context(|| {
+            format!(
+                "{} is not a run directory of `feasible train`: reading {name}",
+                dir.display()
+            )
+        })
     };
     let info: RunInfo = serde_json::from_str(&read(RUN_FILE)?).with_context(|| format!("parsing {RUN_FILE}"))?;
     let source = Source {
@@ -204,9 +208,15 @@ pub fn audit(dir: &Path) -> anyhow::Result<Audit> {
         text: read(CONFIG_FILE)?,
     };
     let p = prepare(&source, &info.config_dir, info.overrides)?;
-    let model = Network::new(&p.plan.model, p.data.dims, p.data.classes, &Device::flex(), p.plan.training.seed)
-        .try_load_file(dir.join(MODEL_FILE))
-        .map_err(|e| anyhow::anyhow!("loading the model {}: {e:?}", dir.join(MODEL_FILE).display()))?;
+    let model = Network::new(
+        &p.plan.model,
+        p.data.dims,
+        p.data.classes,
+        &Device::flex(),
+        p.plan.training.seed,
+    )
+    .try_load_file(dir.join(MODEL_FILE))
+    .map_err(|e| anyhow::anyhow!("loading the model {}: {e:?}", dir.join(MODEL_FILE).display()))?;
     let audit = audit_model(&model, &p)?;
     audit.write(dir)?;
     Ok(audit)
