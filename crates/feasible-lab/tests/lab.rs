@@ -885,14 +885,15 @@ fn example(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Runs `feasible train` with `args`, expecting success.
-fn train_run(args: &[&str]) {
+/// Runs `feasible train` with `args`, expecting success; returns stdout.
+fn train_run(args: &[&str]) -> Vec<u8> {
     let out = feasible().args(["train"]).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "train {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
 }
 
 /// Checks a run directory: the history in both forms with every
@@ -958,13 +959,25 @@ fn check_run_dir(dir: &std::path::Path, constraints: &[&str], audited: &[&str], 
         }
     }
     assert_eq!(entries.len(), audited.len() * splits.len(), "{audit}");
+    let report = dir.join("report.md");
     let out = feasible()
-        .args(["audit", dir.to_str().unwrap(), "--json"])
+        .args([
+            "audit",
+            dir.to_str().unwrap(),
+            "--json",
+            "--markdown",
+            report.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(again["entries"], audit["entries"]);
+    let markdown = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(markdown, std::fs::read_to_string(dir.join("audit.md")).unwrap());
+    for name in audited {
+        assert!(markdown.contains(name), "{name} not in {markdown}");
+    }
     audit
 }
 
@@ -1029,7 +1042,8 @@ fn train_meets_a_satisfiable_rate_constraint_on_a_small_csv_and_audits_it() {
     let config = dir.join("run.toml");
     std::fs::write(&config, SYNTHETIC).unwrap();
     let run = dir.join("run");
-    train_run(&[config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    let stdout = train_run(&[config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--json"]);
+    let printed: serde_json::Value = serde_json::from_slice(&stdout).expect("stdout is one JSON document");
     let names = [
         "positive_prediction_rate[all]",
         "accuracy[g=u]",
@@ -1037,6 +1051,16 @@ fn train_meets_a_satisfiable_rate_constraint_on_a_small_csv_and_audits_it() {
         "demographic_parity[g=v]",
     ];
     let audit = check_run_dir(&run, &names, &names, &["train", "test"]);
+    assert_eq!(printed["audit"], audit);
+    assert_eq!(printed["steps"], 72); // 8 epochs of 180 rows in batches of 20
+    for name in names {
+        assert!(
+            printed["last_step"]["constraints"][name]["multiplier"]
+                .as_f64()
+                .unwrap()
+                >= 0.0
+        );
+    }
     // 180 training, 60 test rows; a linear model separates x > 0: about
     // half are predicted positive, and group u's accuracy is near 1.
     let entry = |name: &str, split: &str| {

@@ -312,7 +312,7 @@ fn load_idx(
                 l.data.len()
             );
         }
-        let dims = i.shape[1..].iter().product::<usize>();
+        let dims = i.shape.get(1..).unwrap_or(&[]).iter().product::<usize>();
         let keep = plan.max_rows.map_or(n, |m| m.min(n));
         let x = i.data[..keep * dims].iter().map(|p| f32::from(*p) / 255.0).collect();
         Ok((dims, x, l.data[..keep].iter().map(|y| usize::from(*y)).collect()))
@@ -329,6 +329,9 @@ fn load_idx(
         labels: ids.iter().map(|i| labels[*i]).collect(),
         groups: vec![ids.iter().map(|i| labels[*i].to_string()).collect()],
     };
+    if train_ids.is_empty() {
+        return Err(anyhow::anyhow!("{} has no training images left", train.0.path.display()).into());
+    }
     let mut splits = vec![split("train", &x, &labels, &train_ids)];
     if !val_ids.is_empty() {
         splits.push(split("validation", &x, &labels, &val_ids));

@@ -278,8 +278,10 @@ pub struct Plan {
     pub training: TrainingPlan,
 }
 
-/// Path prefixes and the directories they stand for.
-pub fn resolve_path(value: &str, source: &Source, base: &std::path::Path) -> PathBuf {
+/// Resolves a data path: `data:`, `adult:` and `fashion-mnist:` stand for
+/// those directories; another relative path is relative to `base` (the
+/// configuration's directory).
+pub fn resolve_path(value: &str, base: &std::path::Path) -> PathBuf {
     use crate::data::locations;
     let downloads = || locations::downloads_in(&locations::data_dir());
     let prefixed: [(&str, &dyn Fn() -> PathBuf); 3] = [
@@ -292,7 +294,6 @@ pub fn resolve_path(value: &str, source: &Source, base: &std::path::Path) -> Pat
             return dir().join(rest);
         }
     }
-    let _ = source;
     let path = PathBuf::from(value);
     if path.is_absolute() { path } else { base.join(path) }
 }
@@ -435,7 +436,7 @@ fn check_data(
     let format = c.choice(&d.format, "data.format", &[(false, "csv"), (true, "idx")])?;
     let file = |v: &Option<At<String>>, key: &str| {
         v.as_ref().map(|v| FileRef {
-            path: resolve_path(v.get_ref(), c.source, base),
+            path: resolve_path(v.get_ref(), base),
             key: key.to_string(),
             span: v.span(),
         })
