@@ -937,3 +937,71 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         confidence,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[data]\nformat = \"csv\"\ntrain = \"a.csv\"\nlabel = \"y\"\npositive = [\"1\"]\nnumeric = [\"x\"]\n\
+                        [model]\nkind = \"linear\"\n[training]\nepochs = 1\nbatch_size = 2\n";
+
+    fn checked(text: &str) -> Result<Plan, ConfigError> {
+        let source = Source {
+            path: PathBuf::from("c.toml"),
+            text: text.to_string(),
+        };
+        let config = super::super::config::parse(&source)?;
+        check(&config, &source, Overrides::default(), std::path::Path::new("/base"))
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let plan = checked(BASE).unwrap();
+        let Files::Csv { train, .. } = &plan.data.files else {
+            panic!("csv")
+        };
+        assert_eq!(train.path, PathBuf::from("/base/a.csv"));
+        assert_eq!(plan.training.scheme, UpdateScheme::AlternatingDualPrimal);
+        assert_eq!(
+            (plan.training.lr, plan.training.dual_lr, plan.training.confidence),
+            (1e-3, 0.01, 0.95)
+        );
+        assert!(plan.model.hidden.is_empty() && !plan.model.gates);
+    }
+
+    #[test]
+    fn values_that_do_not_apply_or_are_out_of_range_name_key_and_line() {
+        let cases = [
+            (
+                "kind = \"linear\"",
+                "kind = \"linear\"\nhidden = [3]",
+                9,
+                "`model.hidden`",
+            ),
+            (
+                "batch_size = 2",
+                "batch_size = 2\ndevice = \"cuda\"",
+                12,
+                "`training.device`",
+            ),
+            (
+                "batch_size = 2",
+                "batch_size = 2\nscheme = \"extragradient\"",
+                12,
+                "`training.scheme`",
+            ),
+            (
+                "batch_size = 2",
+                "batch_size = 2\n[[constraints]]\nkind = \"density\"\ntarget = 0.5",
+                13,
+                "`constraints.kind`",
+            ),
+            ("epochs = 1", "epochs = -3", 10, "`training.epochs`"),
+        ];
+        for (from, to, line, key) in cases {
+            let e = checked(&BASE.replace(from, to)).unwrap_err();
+            assert_eq!(e.line, line, "{e}");
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+}
