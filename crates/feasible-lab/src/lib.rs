@@ -14,3 +14,4 @@ pub mod models;
 pub mod parallel;
 pub mod plots;
 pub mod table;
+pub mod train;

@@ -130,6 +130,48 @@ enum Command {
     /// List the experiments, what `--steps` counts for each, and the data
     /// each needs.
     List,
+    /// Train your own constrained model from a TOML configuration (every
+    /// key: docs/train-config.md). Writes into DIR: model.bpk, dual.json,
+    /// config.toml, run.json, history.jsonl, history.csv, plots/*.svg,
+    /// audit.json, audit.md.
+    Train {
+        /// The configuration file.
+        config: PathBuf,
+        /// The run directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Override `training.epochs` (a quick run).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        epochs: Option<u64>,
+        /// Override `data.max_rows`: keep the first N rows of every file.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_rows: Option<u64>,
+        /// One JSON object on stdout (the last step and the audit) instead
+        /// of tables.
+        #[arg(long)]
+        json: bool,
+        /// The data directory (see `feasible reproduce --help`); `data:`
+        /// paths in the configuration are resolved in it.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Audit a run of `feasible train`: each constraint's value on every
+    /// split with a confidence interval, and a verdict. Reloads the run's
+    /// configuration, data and model from RUN_DIR and rewrites its
+    /// audit.json and audit.md.
+    Audit {
+        /// The run directory of `feasible train`.
+        run_dir: PathBuf,
+        /// The audit as JSON on stdout instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the Markdown report to FILE.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        /// The data directory (see `feasible reproduce --help`).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -617,6 +659,74 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         bench::render_flat(&t[0]) + "\n"
                     })?;
                 }
+            }
+        }
+        Command::Train {
+            config,
+            out,
+            epochs,
+            max_rows,
+            json,
+            data_dir,
+        } => {
+            if let Some(dir) = data_dir {
+                locations::set_data_dir(dir);
+            }
+            let overrides = feasible_lab::train::Overrides {
+                epochs: epochs.map(|e| e as usize),
+                max_rows: max_rows.map(|m| m as usize),
+            };
+            let trained = feasible_lab::train::train(&config, &out, overrides)?;
+            let mut stdout = std::io::stdout().lock();
+            let last = trained.history.last();
+            if json {
+                let row = serde_json::json!({
+                    "run_dir": out,
+                    "steps": trained.history.len(),
+                    "last_step": last.map(|s| s.to_json()),
+                    "audit": trained.audit.to_json(),
+                });
+                writeln!(stdout, "{row}")?;
+            } else {
+                writeln!(stdout, "run directory: {}", out.display())?;
+                if let Some(last) = last {
+                    writeln!(
+                        stdout,
+                        "step {} (epoch {}): batch loss {:.4}",
+                        last.step, last.epoch, last.loss
+                    )?;
+                    for (name, p) in &last.constraints {
+                        writeln!(
+                            stdout,
+                            "  {name}: value {:.4}, multiplier {:.4}, violation {:+.4}",
+                            p.value, p.multiplier, p.violation
+                        )?;
+                    }
+                }
+                writeln!(stdout, "\n{}", trained.audit.to_table())?;
+            }
+            for path in trained.plots {
+                eprintln!("train: figure {}", path.display());
+            }
+        }
+        Command::Audit {
+            run_dir,
+            json,
+            markdown,
+            data_dir,
+        } => {
+            if let Some(dir) = data_dir {
+                locations::set_data_dir(dir);
+            }
+            let audit = feasible_lab::train::audit(&run_dir)?;
+            if let Some(file) = markdown {
+                std::fs::write(&file, audit.to_markdown()).with_context(|| format!("writing {}", file.display()))?;
+            }
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                writeln!(stdout, "{}", audit.to_json())?;
+            } else {
+                write!(stdout, "{}", audit.to_table())?;
             }
         }
         Command::List => {

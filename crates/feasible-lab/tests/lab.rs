@@ -867,3 +867,339 @@ fn plots_with_json_keep_stdout_json_and_name_the_figures_on_stderr() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// `feasible train` and `feasible audit`.
+
+/// A fresh temporary directory of `name`.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("feasible-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An example configuration shipped at the repository's root.
+fn example(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+/// Runs `feasible train` with `args`, expecting success; returns stdout.
+fn train_run(args: &[&str]) -> Vec<u8> {
+    let out = feasible().args(["train"]).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "train {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Checks a run directory: the history in both forms with every
+/// constraint, the figures, the audit's entries for every constraint and
+/// split, and that `feasible audit --json` prints those entries again.
+/// Returns audit.json.
+fn check_run_dir(dir: &std::path::Path, constraints: &[&str], audited: &[&str], splits: &[&str]) -> serde_json::Value {
+    for file in ["model.bpk", "dual.json", "config.toml", "run.json", "audit.md"] {
+        assert!(dir.join(file).is_file(), "{file} missing in {}", dir.display());
+    }
+    let jsonl = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let steps: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!steps.is_empty());
+    for (k, step) in steps.iter().enumerate() {
+        assert_eq!(step["step"], (k + 1) as u64);
+        assert!(step["loss"].as_f64().unwrap().is_finite());
+        for name in constraints {
+            for field in ["value", "multiplier", "violation"] {
+                assert!(
+                    step["constraints"][name][field].as_f64().is_some(),
+                    "step {k}: {name}.{field} missing: {step}"
+                );
+            }
+        }
+    }
+    let mut csv = csv::Reader::from_path(dir.join("history.csv")).unwrap();
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), steps.len());
+    for name in constraints {
+        for field in ["value", "multiplier", "violation"] {
+            let column = header.iter().position(|h| *h == format!("{name}.{field}")).unwrap();
+            for (row, step) in rows.iter().zip(&steps) {
+                let v: f64 = row[column].parse().unwrap();
+                assert_eq!(v, step["constraints"][name][field].as_f64().unwrap());
+            }
+        }
+    }
+    for plot in ["loss.svg", "multipliers.svg", "violations.svg"] {
+        let labels: Vec<&str> = if plot == "loss.svg" {
+            vec!["mean cross-entropy of the batch"]
+        } else {
+            constraints.to_vec()
+        };
+        assert_figure(&dir.join("plots").join(plot), &labels);
+    }
+    let audit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("audit.json")).unwrap()).unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    for name in audited {
+        for split in splits {
+            let entry = entries
+                .iter()
+                .find(|e| e["constraint"] == *name && e["split"] == *split)
+                .unwrap_or_else(|| panic!("no audit entry for {name} on {split}: {audit}"));
+            for field in ["value", "ci_low", "ci_high", "target"] {
+                assert!(entry[field].as_f64().is_some(), "{field}: {entry}");
+            }
+            assert!(entry["ci_low"].as_f64() <= entry["ci_high"].as_f64(), "{entry}");
+            for field in ["sense", "verdict", "method"] {
+                assert!(entry[field].is_string(), "{field}: {entry}");
+            }
+        }
+    }
+    assert_eq!(entries.len(), audited.len() * splits.len(), "{audit}");
+    let report = dir.join("report.md");
+    let out = feasible()
+        .args([
+            "audit",
+            dir.to_str().unwrap(),
+            "--json",
+            "--markdown",
+            report.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(again["entries"], audit["entries"]);
+    let markdown = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(markdown, std::fs::read_to_string(dir.join("audit.md")).unwrap());
+    for name in audited {
+        assert!(markdown.contains(name), "{name} not in {markdown}");
+    }
+    audit
+}
+
+/// A separable CSV: `x` decides the label, `g` is a group, `c` a category.
+fn synthetic_csv(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut text = String::from("x,c,g,y\n");
+    let mut rng = feasible_lab::data::sampling::SplitMix64::new(7);
+    for i in 0..240 {
+        let x = 4.0 * rng.uniform_open0() - 2.0;
+        let c = if i % 3 == 0 { "a" } else { "b" };
+        let g = if i % 2 == 0 { "u" } else { "v" };
+        let y = if x > 0.0 { "yes" } else { "no" };
+        text.push_str(&format!("{x:.4},{c},{g},{y}\n"));
+    }
+    let path = dir.join("points.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const SYNTHETIC: &str = r#"[data]
+format = "csv"
+train = "points.csv"
+test_fraction = 0.25
+label = "y"
+positive = ["yes"]
+numeric = ["x"]
+categorical = ["c"]
+groups = ["g"]
+
+[model]
+kind = "linear"
+
+[[constraints]]
+kind = "rate"
+rate = "ppr"
+sense = "<="
+target = 0.8
+
+[[constraints]]
+kind = "rate"
+rate = "accuracy"
+group = "g=u"
+sense = ">="
+target = 0.8
+
+[[constraints]]
+kind = "demographic_parity"
+groups = ["g=u", "g=v"]
+tolerance = 0.3
+
+[training]
+lr = 0.05
+epochs = 8
+batch_size = 20
+dual_lr = 0.05
+"#;
+
+#[test]
+fn train_meets_a_satisfiable_rate_constraint_on_a_small_csv_and_audits_it() {
+    let dir = scratch("synthetic");
+    synthetic_csv(&dir);
+    let config = dir.join("run.toml");
+    std::fs::write(&config, SYNTHETIC).unwrap();
+    let run = dir.join("run");
+    let stdout = train_run(&[config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--json"]);
+    let printed: serde_json::Value = serde_json::from_slice(&stdout).expect("stdout is one JSON document");
+    let names = [
+        "positive_prediction_rate[all]",
+        "accuracy[g=u]",
+        "demographic_parity[g=u]",
+        "demographic_parity[g=v]",
+    ];
+    let audit = check_run_dir(&run, &names, &names, &["train", "test"]);
+    assert_eq!(printed["audit"], audit);
+    assert_eq!(printed["steps"], 72); // 8 epochs of 180 rows in batches of 20
+    for name in names {
+        assert!(
+            printed["last_step"]["constraints"][name]["multiplier"]
+                .as_f64()
+                .unwrap()
+                >= 0.0
+        );
+    }
+    // 180 training, 60 test rows; a linear model separates x > 0: about
+    // half are predicted positive, and group u's accuracy is near 1.
+    let entry = |name: &str, split: &str| {
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["constraint"] == name && e["split"] == split)
+            .unwrap()
+            .clone()
+    };
+    for split in ["train", "test"] {
+        let ppr = entry("positive_prediction_rate[all]", split);
+        assert!(ppr["value"].as_f64().unwrap() <= 0.8, "{ppr}");
+        assert_ne!(ppr["verdict"], "violated", "{ppr}");
+        let accuracy = entry("accuracy[g=u]", split);
+        assert!(accuracy["value"].as_f64().unwrap() >= 0.9, "{accuracy}");
+    }
+    assert_eq!(entry("positive_prediction_rate[all]", "train")["n"], 180);
+    assert_eq!(entry("positive_prediction_rate[all]", "test")["n"], 60);
+}
+
+#[test]
+fn config_mistakes_name_the_key_and_the_line() {
+    let dir = scratch("mistakes");
+    synthetic_csv(&dir);
+    let cases: [(&str, &str, &str, &[&str]); 5] = [
+        ("epochs = 8", "epochs = 8\nbach_size = 3", "line 35", &["bach_size"]),
+        (
+            "epochs = 8",
+            "epochs = 0",
+            "line 34",
+            &["`training.epochs`", "at least 1"],
+        ),
+        (
+            "target = 0.8\n",
+            "target = 1.5\n",
+            "line 18",
+            &["`constraints.target`", "1.5"],
+        ),
+        (
+            "numeric = [\"x\"]",
+            "numeric = [\"z\"]",
+            "line 7",
+            &["`data.numeric`", "unknown column `z`"],
+        ),
+        (
+            "\"g=u\", \"g=v\"",
+            "\"g=u\", \"g=w\"",
+            "line 29",
+            &["`constraints.groups`", "`w`"],
+        ),
+    ];
+    for (k, (from, to, line, needles)) in cases.into_iter().enumerate() {
+        assert!(SYNTHETIC.contains(from), "{from}");
+        let config = dir.join(format!("bad{k}.toml"));
+        std::fs::write(&config, SYNTHETIC.replacen(from, to, 1)).unwrap();
+        let out = dir.join(format!("out{k}"));
+        let stderr = refused(
+            &mut feasible(),
+            &["train", config.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        );
+        let (file_line, _) = line
+            .split_once(' ')
+            .map(|(_, n)| (format!("bad{k}.toml:{n}:"), ()))
+            .unwrap();
+        assert!(stderr.contains(&file_line), "case {k}: `{file_line}` not in {stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "case {k}: `{needle}` not in {stderr}");
+        }
+    }
+}
+
+#[test]
+fn audit_refuses_a_directory_that_is_not_a_run() {
+    let dir = scratch("not-a-run");
+    let stderr = refused(&mut feasible(), &["audit", dir.to_str().unwrap(), "--json"]);
+    assert!(
+        stderr.contains("is not a run directory of `feasible train`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run.json"), "{stderr}");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_adult),
+    ignore = "UCI Adult missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn the_adult_example_trains_and_audits_end_to_end() {
+    let dir = scratch("adult");
+    let run = dir.join("run");
+    let config = example("adult-equal-opportunity.toml");
+    train_run(&[
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--max-rows",
+        "3000",
+    ]);
+    let names = [
+        "equal_opportunity[sex=Female]",
+        "equal_opportunity[sex=Male]",
+        "equal_opportunity[race=White]",
+        "equal_opportunity[race=Black]",
+    ];
+    check_run_dir(&run, &names, &names, &["train", "validation", "test"]);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn the_fashion_mnist_example_trains_and_audits_end_to_end() {
+    let dir = scratch("fashion");
+    let run = dir.join("run");
+    let config = example("fashion-mnist-density.toml");
+    train_run(&[
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--max-rows",
+        "1000",
+    ]);
+    let audit = check_run_dir(&run, &["density"], &["density"], &["train", "validation", "test"]);
+    // The density is exact: the same on every split, a fraction.
+    let values: Vec<f64> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_f64().unwrap())
+        .collect();
+    assert!(
+        values.iter().all(|v| *v == values[0] && (0.0..=1.0).contains(v)),
+        "{values:?}"
+    );
+}
