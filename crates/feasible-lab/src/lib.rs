@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod data;
+pub mod device;
 pub mod experiments;
 pub mod models;
 pub mod parallel;
