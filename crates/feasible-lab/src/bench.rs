@@ -255,8 +255,9 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// One run of `kind` over `steps` steps (for instruction counting with
-/// callgrind: the difference between two step counts is the per-step cost).
+/// One run of `kind` over `steps` steps on `device` (for instruction
+/// counting with callgrind: the difference between two step counts is the
+/// per-step cost).
 pub fn single(device: &Device, kind: Loop, steps: usize) -> anyhow::Result<f64> {
     let points = rate::points(&RateConfig::default());
     let data = RateData::new(&points, &device.clone().autodiff());
@@ -265,8 +266,14 @@ pub fn single(device: &Device, kind: Loop, steps: usize) -> anyhow::Result<f64> 
     Ok(start.elapsed().as_secs_f64())
 }
 
-/// Times every loop of [`Loop::OVERHEAD`] `repeats` times, interleaved.
-pub fn overhead(device: &Device, steps: usize, repeats: usize, mut progress: impl FnMut()) -> anyhow::Result<Vec<LoopTiming>> {
+/// Times every loop of [`Loop::OVERHEAD`] `repeats` times on `device`,
+/// interleaved.
+pub fn overhead(
+    device: &Device,
+    steps: usize,
+    repeats: usize,
+    mut progress: impl FnMut(),
+) -> anyhow::Result<Vec<LoopTiming>> {
     let points = rate::points(&RateConfig::default());
     let data = RateData::new(&points, &device.clone().autodiff());
     let mut runs = vec![Vec::new(); Loop::OVERHEAD.len()];
@@ -317,8 +324,15 @@ pub struct FlatTiming {
     pub last_over_first: f64,
 }
 
-/// Runs `steps` steps of `kind`, timing windows of `window` steps.
-pub fn flat(device: &Device, kind: Loop, steps: usize, window: usize, mut progress: impl FnMut()) -> anyhow::Result<FlatTiming> {
+/// Runs `steps` steps of `kind` on `device`, timing windows of `window`
+/// steps.
+pub fn flat(
+    device: &Device,
+    kind: Loop,
+    steps: usize,
+    window: usize,
+    mut progress: impl FnMut(),
+) -> anyhow::Result<FlatTiming> {
     let points = rate::points(&RateConfig::default());
     let data = RateData::new(&points, &device.clone().autodiff());
     let window = window.max(1);
@@ -603,8 +617,9 @@ fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Re
     Ok(())
 }
 
-/// Times the Table 2 loops `repeats` times, interleaved: the rate task for
-/// `rate_steps` steps, the sparsity task for `sparsity_steps`.
+/// Times the Table 2 loops `repeats` times on `device`, interleaved: the
+/// rate task for `rate_steps` steps, the sparsity task for
+/// `sparsity_steps`.
 pub fn table2(
     device: &Device,
     rate_steps: usize,

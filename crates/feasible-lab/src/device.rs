@@ -155,8 +155,22 @@ mod tests {
 
     #[test]
     fn other_names_are_unknown_devices() {
-        for bad in ["", "bogus", "cuda:", "cuda:x", "cuda:+1", "cuda:-1", "CUDA", "wgpu:0", "cuda:99999999999999999999999"] {
-            assert_eq!(bad.parse::<DeviceSpec>(), Err(DeviceError::Unknown(bad.to_string())), "{bad}");
+        for bad in [
+            "",
+            "bogus",
+            "cuda:",
+            "cuda:x",
+            "cuda:+1",
+            "cuda:-1",
+            "CUDA",
+            "wgpu:0",
+            "cuda:99999999999999999999999",
+        ] {
+            assert_eq!(
+                bad.parse::<DeviceSpec>(),
+                Err(DeviceError::Unknown(bad.to_string())),
+                "{bad}"
+            );
         }
     }
 
@@ -165,12 +179,21 @@ mod tests {
         assert_eq!(DeviceSpec::Flex.check(), Ok(DeviceSpec::Flex));
         if !cfg!(feature = "wgpu") {
             let error = DeviceSpec::Wgpu.device().unwrap_err();
-            assert_eq!(error, DeviceError::NotCompiled { device: DeviceSpec::Wgpu, feature: "wgpu" });
+            assert_eq!(
+                error,
+                DeviceError::NotCompiled {
+                    device: DeviceSpec::Wgpu,
+                    feature: "wgpu"
+                }
+            );
             assert!(error.to_string().contains("--features wgpu"), "{error}");
         }
         if !cfg!(feature = "cuda") {
             let error = DeviceSpec::Cuda(1).check().unwrap_err();
-            assert!(error.to_string().contains("device `cuda:1` needs the `cuda` feature"), "{error}");
+            assert!(
+                error.to_string().contains("device `cuda:1` needs the `cuda` feature"),
+                "{error}"
+            );
         }
     }
 }

@@ -13,4 +13,5 @@ pub mod experiments;
 pub mod models;
 pub mod parallel;
 pub mod plots;
+pub mod progress;
 pub mod table;

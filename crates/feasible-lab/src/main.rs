@@ -12,7 +12,7 @@ use feasible_lab::data::locations;
 use feasible_lab::data::sets::{self, DataSet};
 use feasible_lab::device::{DeviceError, DeviceSpec};
 use feasible_lab::experiments::registry::{self, EXPERIMENTS, Experiment, RunOptions};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
 /// glibc's allocator spends about 14% of a small model's step on them
@@ -157,12 +157,7 @@ fn default_threads() -> u64 {
 }
 
 fn progress(len: usize, label: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}, {elapsed} (eta {eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(label.to_string());
-    bar
+    feasible_lab::progress::bar(len, label)
 }
 
 /// One JSON object per row, or the experiment's tables.
@@ -206,7 +201,8 @@ fn scheme_help() -> String {
 
 /// The help of `--plots`, from the registry's figure names.
 fn plots_help() -> String {
-    let (with, without): (Vec<&&dyn Experiment>, Vec<&&dyn Experiment>) = EXPERIMENTS.iter().partition(|e| !e.figures().is_empty());
+    let (with, without): (Vec<&&dyn Experiment>, Vec<&&dyn Experiment>) =
+        EXPERIMENTS.iter().partition(|e| !e.figures().is_empty());
     let mut parts: Vec<String> = with
         .iter()
         .map(|e| format!("{}: {}", e.name(), e.figures().join(", ")))
@@ -352,7 +348,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("experiment `{name}`"))?;
                 outcome.write(&mut std::io::stdout().lock(), json)?;
                 if let Some(dir) = &plots {
-                    outcome.draw(name, dir).with_context(|| format!("experiment `{name}`"))?;
+                    outcome
+                        .draw(name, dir)
+                        .with_context(|| format!("experiment `{name}`"))?;
                 }
             }
         }

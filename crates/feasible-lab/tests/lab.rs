@@ -886,7 +886,10 @@ fn list_help_and_the_checks_cover_every_registered_experiment() {
         }
         let too_many = (experiment.steps().max + 1).to_string();
         let e = refused(&mut feasible(), &["reproduce", name, "--steps", &too_many]);
-        assert!(e.contains(&format!("--steps {too_many} is too many for `{name}`")), "{e}");
+        assert!(
+            e.contains(&format!("--steps {too_many} is too many for `{name}`")),
+            "{e}"
+        );
         if !experiment.accepts_scheme() {
             let e = refused(&mut feasible(), &["reproduce", name, "--scheme", "simultaneous"]);
             assert!(e.contains(&format!("`{name}` does not use an update scheme")), "{e}");
@@ -894,8 +897,14 @@ fn list_help_and_the_checks_cover_every_registered_experiment() {
     }
     // `list` is exactly the registry, in its order.
     assert_eq!(list, listed);
-    assert!(list.starts_with("rate              rate-constrained linear classification"), "{list}");
-    assert!(list.contains("                  (--steps: training epochs, 1 to 10000; data: adult)\n"), "{list}");
+    assert!(
+        list.starts_with("rate              rate-constrained linear classification"),
+        "{list}"
+    );
+    assert!(
+        list.contains("                  (--steps: training epochs, 1 to 10000; data: adult)\n"),
+        "{list}"
+    );
 }
 
 #[test]
@@ -933,7 +942,10 @@ fn unknown_devices_and_devices_not_compiled_in_are_refused_cleanly() {
     if !cfg!(feature = "wgpu") {
         let e = refused(&mut feasible(), &["reproduce", "rate", "--device", "wgpu"]);
         assert!(e.contains("device `wgpu` needs the `wgpu` feature"), "{e}");
-        assert!(e.contains("cargo run --release -p feasible-lab --features wgpu --"), "{e}");
+        assert!(
+            e.contains("cargo run --release -p feasible-lab --features wgpu --"),
+            "{e}"
+        );
     }
     if !cfg!(feature = "cuda") {
         let e = refused(&mut feasible(), &["bench", "overhead", "--device", "cuda:1"]);

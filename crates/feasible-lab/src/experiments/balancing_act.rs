@@ -44,7 +44,6 @@
 use std::time::Instant;
 
 use burn::optim::AdamConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::Device;
 use burn::tensor::activation::log_softmax;
 use feasible::selection::Snapshots;
@@ -52,11 +51,12 @@ use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, Up
 use feasible_burn::rates::{MulticlassPredictions, Rate, Subset, Surrogate};
 use feasible_burn::{ConstrainedTrainer, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
-use crate::data::sets::DataSet;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::classification::{Dataset, epoch_batches, evaluate};
 use crate::data::sampling::SplitMix64;
+use crate::data::sets::DataSet;
+use crate::device::DeviceSpec;
 use crate::models::mlp::{Mlp, PruningMask};
 
 /// The constraint's name.
@@ -507,7 +507,6 @@ pub fn render(rows: &[BalancingRow], config: &BalancingConfig, data: &Dataset) -
     out.push_str(&groups.to_string());
     out
 }
-
 
 /// The balancing-act experiment in the registry.
 pub struct BalancingActExperiment;

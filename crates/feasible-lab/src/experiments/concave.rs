@@ -30,6 +30,7 @@ use feasible::{
     PrimalProblem, PrimalWeights, UpdateScheme,
 };
 use serde::Serialize;
+
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 
 /// The constraint levels of Table 1.

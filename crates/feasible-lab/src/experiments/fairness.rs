@@ -31,7 +31,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::AdamConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::selection::{Distribution, Snapshots};
 use feasible::{ConstrainedOptimizer, Formulation, GradientAscent, UpdateScheme};
@@ -39,11 +38,12 @@ use feasible_burn::fairness::Fairness;
 use feasible_burn::rates::{BinaryPredictions, Confusion, Subset, Surrogate};
 use feasible_burn::{ConstrainedTrainer, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
-use crate::data::sets::DataSet;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::adult::{Adult, AdultSplit};
 use crate::data::sampling::SplitMix64;
+use crate::data::sets::DataSet;
+use crate::device::DeviceSpec;
 
 /// The protected groups, as TFCO names their one-hot features.
 pub const GROUPS: [(&str, &str); 4] = [

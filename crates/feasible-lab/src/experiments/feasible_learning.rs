@@ -30,19 +30,19 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::AdamWConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, NuPi, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
-use crate::data::sets::DataSet;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 pub use crate::data::classification::{Dataset, fashion};
 use crate::data::classification::{epoch_batches, evaluate, features, labels};
 use crate::data::sampling::SplitMix64;
+use crate::data::sets::DataSet;
 use crate::data::two_moons::two_moons;
+use crate::device::DeviceSpec;
 use crate::models::mlp::Mlp;
 
 /// The per-sample constraint's name.
@@ -338,7 +338,8 @@ impl Experiment for FeasibleLearningExperiment {
             device: options.device,
             ..config
         };
-        let mut jobs: Vec<(Dataset, FeasibleLearningConfig)> = vec![(moons(0), on_device(FeasibleLearningConfig::moons()))];
+        let mut jobs: Vec<(Dataset, FeasibleLearningConfig)> =
+            vec![(moons(0), on_device(FeasibleLearningConfig::moons()))];
         let mut skipped = None;
         if options.quick {
             skipped = Some("--quick runs two moons only".to_string());

@@ -33,17 +33,17 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::AdamConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::random::SplitMix64;
 use feasible_burn::sparsity::{self, GateMode, Granularity, L0Linear, L0LinearConfig};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
-use crate::data::sets::DataSet;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::image::{Image, astronaut_path};
+use crate::data::sets::DataSet;
+use crate::device::DeviceSpec;
 
 /// The constraint's name.
 pub const CONSTRAINT: &str = "density";

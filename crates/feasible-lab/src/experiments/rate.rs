@@ -28,15 +28,15 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::SgdConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::gaussian_mixture::{Points, four_clusters};
+use crate::device::DeviceSpec;
 
 /// The constraint's name.
 pub const CONSTRAINT: &str = "class0_rate";

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use feasible::UpdateScheme;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::{balancing_act, concave, fairness, feasible_learning, l0onie, rate, sparsity, svm};
@@ -83,7 +83,11 @@ pub fn names() -> Vec<&'static str> {
 
 /// The experiments that accept `--scheme`.
 pub fn scheme_experiments() -> Vec<&'static str> {
-    EXPERIMENTS.iter().filter(|e| e.accepts_scheme()).map(|e| e.name()).collect()
+    EXPERIMENTS
+        .iter()
+        .filter(|e| e.accepts_scheme())
+        .map(|e| e.name())
+        .collect()
 }
 
 /// The two lines `feasible list` prints for `experiment`.
@@ -172,15 +176,11 @@ impl RunOptions {
     /// A progress bar of `len` steps on stderr (hidden without
     /// [`RunOptions::progress`]).
     pub fn progress_bar(&self, len: usize, label: &str) -> ProgressBar {
-        if !self.progress {
-            return ProgressBar::hidden();
+        if self.progress {
+            crate::progress::bar(len, label)
+        } else {
+            ProgressBar::hidden()
         }
-        let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}, {elapsed} (eta {eta})") {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_prefix(label.to_string());
-        bar
     }
 }
 
@@ -198,10 +198,7 @@ pub struct Outcome {
 impl Outcome {
     /// `rows`, one JSON object each, and `text`, the tables.
     pub fn rows<R: Serialize>(rows: &[R], text: String) -> anyhow::Result<Self> {
-        let json_lines = rows
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()?;
+        let json_lines = rows.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             json_lines,
             text,
@@ -279,7 +276,10 @@ mod tests {
             assert_eq!(find(experiment.name()).unwrap().name(), experiment.name());
         }
         let error = find("bogus").err().unwrap().to_string();
-        assert!(error.starts_with("unknown experiment `bogus`; known: rate, concave"), "{error}");
+        assert!(
+            error.starts_with("unknown experiment `bogus`; known: rate, concave"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -325,6 +325,9 @@ mod tests {
         assert!(json.is_empty());
         let mut text = Vec::new();
         outcome.write(&mut text, false).unwrap();
-        assert_eq!(String::from_utf8(text).unwrap(), "Controlled sparsity: skipped: no data\n\n");
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "Controlled sparsity: skipped: no data\n\n"
+        );
     }
 }

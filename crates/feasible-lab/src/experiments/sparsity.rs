@@ -31,17 +31,17 @@
 use std::time::Instant;
 
 use burn::optim::AdamConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::activation::log_softmax;
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::random::SplitMix64;
 use feasible_burn::sparsity::{self, L0LinearConfig};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
-use crate::data::sets::DataSet;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::classification::{Dataset, epoch_batches, evaluate};
+use crate::data::sets::DataSet;
+use crate::device::DeviceSpec;
 use crate::models::gated_mlp::GatedMlp;
 
 /// The constraint's name.

@@ -27,16 +27,16 @@ use burn::module::Module;
 use burn::nn::{Initializer, LinearConfig};
 use burn::optim::SgdConfig;
 use burn::optim::momentum::MomentumConfig;
-use crate::device::DeviceSpec;
 use burn::tensor::{Tensor, TensorData};
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, NuPi, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
-use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::iris::{Binary, setosa_versicolor};
+use crate::device::DeviceSpec;
 
 /// The per-sample constraint's name.
 pub const CONSTRAINT: &str = "margin";
