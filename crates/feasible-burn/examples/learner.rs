@@ -337,7 +337,15 @@ fn train(data: &Data, directory: &Path, epochs: usize, resume: Option<usize>) ->
     if let Some(epoch) = resume {
         training = training.checkpoint(epoch);
     }
-    let learner = Learner::new(model, AdamConfig::new().init(), 0.05);
+    // burn's Adam defaults, written out (no paper to follow here): betas 0.9
+    // and 0.999, eps 1e-5 (PyTorch's would be 1e-8), no weight decay.
+    let adam = AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-5)
+        .with_amsgrad(false)
+        .with_weight_decay(None);
+    let learner = Learner::new(model, adam.init(), 0.05);
     let result = training.launch(learner);
     if let Some(error) = result.error {
         panic!("training failed: {error}");

@@ -168,7 +168,7 @@ fn worker(
     let (x, y) = (x.narrow(0, from, to - from), y.narrow(0, from, to - from));
     let mut constraints = constraints();
     let mut model = Mlp::new(&device);
-    let mut optimizer = AdamConfig::new().init();
+    let mut optimizer = adam().init();
     let mut trace = Vec::new();
     let mut bytes = 0;
     for _ in 0..steps {
@@ -201,7 +201,7 @@ fn single_device(steps: usize) -> feasible_burn::Result<Trace> {
     let (x, y) = data(&device);
     let mut constraints = constraints();
     let mut model = Mlp::new(&device);
-    let mut optimizer = AdamConfig::new().init();
+    let mut optimizer = adam().init();
     let mut trace = Vec::new();
     for _ in 0..steps {
         let (objective, pending) = constraints.lagrangian(evaluation(&model, &x, &y, 0..SAMPLES))?;
@@ -279,4 +279,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     println!("{summary}");
     Ok(())
+}
+
+/// burn's Adam defaults, written out (no paper to follow here): betas 0.9
+/// and 0.999, eps 1e-5 (PyTorch's would be 1e-8), no weight decay. The
+/// workers and the single-device run use the same.
+fn adam() -> AdamConfig {
+    AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-5)
+        .with_amsgrad(false)
+        .with_weight_decay(None)
 }

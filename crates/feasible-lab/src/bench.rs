@@ -130,7 +130,9 @@ pub fn train(
 ) -> anyhow::Result<LinearClassifier> {
     let device = data.x.device();
     let mut model = LinearClassifier::zeros(&device);
-    let mut optimizer = SgdConfig::new().init();
+    // Plain gradient descent, as the rate experiment (no momentum, no weight
+    // decay).
+    let mut optimizer = SgdConfig::new().with_momentum(None).with_weight_decay(None).init();
     match kind {
         Loop::LossOnly => {
             for t in 0..steps {
@@ -253,20 +255,27 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// One run of `kind` over `steps` steps (for instruction counting with
-/// callgrind: the difference between two step counts is the per-step cost).
-pub fn single(kind: Loop, steps: usize) -> anyhow::Result<f64> {
+/// One run of `kind` over `steps` steps on `device` (for instruction
+/// counting with callgrind: the difference between two step counts is the
+/// per-step cost).
+pub fn single(device: &Device, kind: Loop, steps: usize) -> anyhow::Result<f64> {
     let points = rate::points(&RateConfig::default());
-    let data = RateData::new(&points, &Device::flex().autodiff());
+    let data = RateData::new(&points, &device.clone().autodiff());
     let start = Instant::now();
     train(kind, &data, steps, |_| {})?;
     Ok(start.elapsed().as_secs_f64())
 }
 
-/// Times every loop of [`Loop::OVERHEAD`] `repeats` times, interleaved.
-pub fn overhead(steps: usize, repeats: usize, mut progress: impl FnMut()) -> anyhow::Result<Vec<LoopTiming>> {
+/// Times every loop of [`Loop::OVERHEAD`] `repeats` times on `device`,
+/// interleaved.
+pub fn overhead(
+    device: &Device,
+    steps: usize,
+    repeats: usize,
+    mut progress: impl FnMut(),
+) -> anyhow::Result<Vec<LoopTiming>> {
     let points = rate::points(&RateConfig::default());
-    let data = RateData::new(&points, &Device::flex().autodiff());
+    let data = RateData::new(&points, &device.clone().autodiff());
     let mut runs = vec![Vec::new(); Loop::OVERHEAD.len()];
     // One untimed warm-up run of each loop.
     for kind in Loop::OVERHEAD {
@@ -315,10 +324,17 @@ pub struct FlatTiming {
     pub last_over_first: f64,
 }
 
-/// Runs `steps` steps of `kind`, timing windows of `window` steps.
-pub fn flat(kind: Loop, steps: usize, window: usize, mut progress: impl FnMut()) -> anyhow::Result<FlatTiming> {
+/// Runs `steps` steps of `kind` on `device`, timing windows of `window`
+/// steps.
+pub fn flat(
+    device: &Device,
+    kind: Loop,
+    steps: usize,
+    window: usize,
+    mut progress: impl FnMut(),
+) -> anyhow::Result<FlatTiming> {
     let points = rate::points(&RateConfig::default());
-    let data = RateData::new(&points, &Device::flex().autodiff());
+    let data = RateData::new(&points, &device.clone().autodiff());
     let window = window.max(1);
     let mut us_per_step = Vec::new();
     let mut start = Instant::now();
@@ -530,7 +546,7 @@ impl Table2Loop {
 /// Runs `steps` steps of the sparsity task (the gated MLP 784-300-100-10,
 /// batches of 256) on synthetic data of Fashion-MNIST's shape: the timing of
 /// a step does not depend on the pixels' values.
-fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
+fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::tensor::activation::log_softmax;
     use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent};
@@ -541,7 +557,7 @@ fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
     use crate::data::sampling::SplitMix64;
     use crate::models::gated_mlp::GatedMlp;
 
-    let device = Device::flex().autodiff();
+    let device = device.clone().autodiff();
     let mut rng = SplitMix64::new(11);
     let batches: Vec<(Vec<f32>, Vec<u8>)> = (0..8)
         .map(|_| {
@@ -556,7 +572,15 @@ fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
         &device,
         0,
     );
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    // PyTorch's Adam defaults, as the sparsity experiment (controlled-sparsity
+    // paper, Gallego-Posada et al. 2022).
+    let adam = AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-8)
+        .with_amsgrad(false)
+        .with_weight_decay(None);
+    let mut optimizer = adam.init();
     let formulation: Formulation = match kind {
         Table2Loop::SparsityConstrained => Formulation::lagrangian(GradientAscent::new(0.05))
             .with_restart_on_feasible()
@@ -566,7 +590,7 @@ fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
     let dual = ConstrainedOptimizer::builder()
         .constraint(Constraint::at_most("density", 0.5).with_formulation(formulation))
         .build()?;
-    let mut trainer = feasible_burn::ConstrainedTrainer::new(dual, AdamConfig::new().with_epsilon(1e-8).init(), 1e-3)?;
+    let mut trainer = feasible_burn::ConstrainedTrainer::new(dual, adam.init(), 1e-3)?;
     for t in 0..steps {
         let (x, y) = &batches[t % batches.len()];
         let (x, y) = (features(x, 784, &device), labels(y, &device));
@@ -593,20 +617,22 @@ fn train_sparsity(kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Times the Table 2 loops `repeats` times, interleaved: the rate task for
-/// `rate_steps` steps, the sparsity task for `sparsity_steps`.
+/// Times the Table 2 loops `repeats` times on `device`, interleaved: the
+/// rate task for `rate_steps` steps, the sparsity task for
+/// `sparsity_steps`.
 pub fn table2(
+    device: &Device,
     rate_steps: usize,
     sparsity_steps: usize,
     repeats: usize,
     mut progress: impl FnMut(),
 ) -> anyhow::Result<Vec<(Table2Loop, Vec<f64>)>> {
     let points = rate::points(&RateConfig::default());
-    let data = RateData::new(&points, &Device::flex().autodiff());
+    let data = RateData::new(&points, &device.clone().autodiff());
     let mut runs: Vec<Vec<f64>> = vec![Vec::new(); Table2Loop::ALL.len()];
     // Warm-up.
     train(Loop::FeasiblePenalty, &data, 100, |_| {})?;
-    train_sparsity(Table2Loop::SparsityPenalized, 5)?;
+    train_sparsity(device, Table2Loop::SparsityPenalized, 5)?;
     for _ in 0..repeats {
         for (i, kind) in Table2Loop::ALL.into_iter().enumerate() {
             let start = Instant::now();
@@ -615,7 +641,7 @@ pub fn table2(
                 Table2Loop::RateConstrained => {
                     train(Loop::FeasibleLagrangian, &data, rate_steps, |_| {}).map(|_| ())?
                 }
-                sparsity => train_sparsity(sparsity, sparsity_steps)?,
+                sparsity => train_sparsity(device, sparsity, sparsity_steps)?,
             }
             runs[i].push(start.elapsed().as_secs_f64());
             progress();

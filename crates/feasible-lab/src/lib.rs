@@ -9,9 +9,11 @@
 pub mod audit;
 pub mod bench;
 pub mod data;
+pub mod device;
 pub mod experiments;
 pub mod models;
 pub mod parallel;
 pub mod plots;
+pub mod progress;
 pub mod table;
 pub mod train;

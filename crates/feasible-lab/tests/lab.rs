@@ -13,6 +13,7 @@ use feasible_lab::experiments::fairness::{self, FairnessConfig};
 use feasible_lab::experiments::feasible_learning::{self, FeasibleLearningConfig};
 use feasible_lab::experiments::l0onie::{self, L0onieConfig};
 use feasible_lab::experiments::rate::{self, Method, RateConfig, RateData};
+use feasible_lab::experiments::registry::{self, EXPERIMENTS, RunOptions};
 use feasible_lab::experiments::sparsity::{self, SparsityConfig};
 use feasible_lab::experiments::svm::{self, SvmConfig};
 
@@ -1202,4 +1203,91 @@ fn the_fashion_mnist_example_trains_and_audits_end_to_end() {
         values.iter().all(|v| *v == values[0] && (0.0..=1.0).contains(v)),
         "{values:?}"
     );
+}
+
+#[test]
+fn list_help_and_the_checks_cover_every_registered_experiment() {
+    let list = feasible().arg("list").output().unwrap();
+    assert!(list.status.success());
+    let list = String::from_utf8(list.stdout).unwrap();
+    let help = feasible().args(["reproduce", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let mut listed = String::new();
+    for experiment in EXPERIMENTS {
+        let name = experiment.name();
+        listed.push_str(&registry::list_entry(*experiment));
+        assert!(help.contains(name), "{name} not in reproduce --help: {help}");
+        for figure in experiment.figures() {
+            assert!(help.contains(figure), "{figure} not in reproduce --help: {help}");
+        }
+        let too_many = (experiment.steps().max + 1).to_string();
+        let e = refused(&mut feasible(), &["reproduce", name, "--steps", &too_many]);
+        assert!(
+            e.contains(&format!("--steps {too_many} is too many for `{name}`")),
+            "{e}"
+        );
+        if !experiment.accepts_scheme() {
+            let e = refused(&mut feasible(), &["reproduce", name, "--scheme", "simultaneous"]);
+            assert!(e.contains(&format!("`{name}` does not use an update scheme")), "{e}");
+        }
+    }
+    // `list` is exactly the registry, in its order.
+    assert_eq!(list, listed);
+    assert!(
+        list.starts_with("rate              rate-constrained linear classification"),
+        "{list}"
+    );
+    assert!(
+        list.contains("                  (--steps: training epochs, 1 to 10000; data: adult)\n"),
+        "{list}"
+    );
+}
+
+#[test]
+fn the_registry_runs_an_experiment_as_its_module_does() {
+    let experiment = registry::find("concave").unwrap();
+    let options = RunOptions {
+        steps: Some(200),
+        threads: 2,
+        ..RunOptions::default()
+    };
+    options.check(experiment).unwrap();
+    let outcome = experiment.run(&options).unwrap();
+    let config = ConcaveConfig {
+        steps: 200,
+        tail: ConcaveConfig::default().tail.min(200),
+        ..ConcaveConfig::default()
+    };
+    let rows = concave::reproduce(&config, 1, |_| {}).unwrap();
+    assert_eq!(outcome.text(), concave::render(&rows, &config));
+    let lines: Vec<String> = rows.iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+    assert_eq!(outcome.json_lines(), lines.as_slice());
+}
+
+#[test]
+fn unknown_devices_and_devices_not_compiled_in_are_refused_cleanly() {
+    for args in [
+        ["reproduce", "rate", "--device", "bogus"],
+        ["bench", "loop", "--device", "bogus"],
+        ["reproduce", "svm", "--device", "cuda:x"],
+    ] {
+        let e = refused(&mut feasible(), &args);
+        assert!(e.contains(&format!("unknown device `{}`", args[3])), "{args:?}: {e}");
+        assert!(e.contains("known: flex, wgpu, cuda, cuda:N"), "{args:?}: {e}");
+    }
+    if !cfg!(feature = "wgpu") {
+        let e = refused(&mut feasible(), &["reproduce", "rate", "--device", "wgpu"]);
+        assert!(e.contains("device `wgpu` needs the `wgpu` feature"), "{e}");
+        assert!(
+            e.contains("cargo run --release -p feasible-lab --features wgpu --"),
+            "{e}"
+        );
+    }
+    if !cfg!(feature = "cuda") {
+        let e = refused(&mut feasible(), &["bench", "overhead", "--device", "cuda:1"]);
+        assert!(e.contains("device `cuda:1` needs the `cuda` feature"), "{e}");
+    }
+    // flex is always there.
+    let rows = json_rows(&["reproduce", "svm", "--device", "flex", "--steps", "2", "--json"]);
+    assert!(!rows.is_empty());
 }

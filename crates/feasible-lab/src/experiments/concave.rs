@@ -31,6 +31,8 @@ use feasible::{
 };
 use serde::Serialize;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+
 /// The constraint levels of Table 1.
 pub const EPSILONS: [f64; 8] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 
@@ -329,4 +331,46 @@ pub fn render(rows: &[ConcaveRow], config: &ConcaveConfig) -> String {
         ));
     }
     out
+}
+
+/// The concave experiment in the registry.
+pub struct ConcaveExperiment;
+
+impl Experiment for ConcaveExperiment {
+    fn name(&self) -> &'static str {
+        "concave"
+    }
+
+    fn summary(&self) -> &'static str {
+        "min cos(x) s.t. sin(x) <= eps: penalty, GDA, nuPI, augmented Lagrangian (position paper Example 1, Table 1)"
+    }
+
+    fn steps(&self) -> StepsOption {
+        StepsOption {
+            unit: "projected gradient steps",
+            max: 10_000_000,
+        }
+    }
+
+    /// Plain `f64` on the CPU: no burn tensor.
+    fn uses_device(&self) -> bool {
+        false
+    }
+
+    fn figures(&self) -> &'static [&'static str] {
+        &["concave-x.svg", "concave-lambda.svg"]
+    }
+
+    fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
+        let mut config = ConcaveConfig::default();
+        if let Some(steps) = options.steps {
+            config.steps = steps;
+            config.tail = config.tail.min(steps);
+        }
+        let bar = options.progress_bar(EPSILONS.len() * METHODS.len(), "concave");
+        let rows = reproduce(&config, options.threads, |_| bar.inc(1))?;
+        bar.finish_and_clear();
+        let text = render(&rows, &config);
+        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::concave(&rows, dir)))
+    }
 }

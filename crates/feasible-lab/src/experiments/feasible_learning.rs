@@ -31,15 +31,18 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::AdamWConfig;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, NuPi, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 pub use crate::data::classification::{Dataset, fashion};
 use crate::data::classification::{epoch_batches, evaluate, features, labels};
 use crate::data::sampling::SplitMix64;
+use crate::data::sets::DataSet;
 use crate::data::two_moons::two_moons;
+use crate::device::DeviceSpec;
 use crate::models::mlp::Mlp;
 
 /// The per-sample constraint's name.
@@ -86,12 +89,15 @@ pub struct FeasibleLearningConfig {
     pub slack_cost: f64,
     /// Seed of the initialisation and the batches.
     pub seed: u64,
+    /// The device it computes on (`--device`; flex, the CPU, by default).
+    pub device: DeviceSpec,
 }
 
 impl FeasibleLearningConfig {
     /// The published two-moons setup.
     pub fn moons() -> Self {
         Self {
+            device: DeviceSpec::Flex,
             layers: vec![2, 70, 70, 2],
             lr: 5e-4,
             weight_decay: 1e-2,
@@ -108,6 +114,7 @@ impl FeasibleLearningConfig {
     /// The Fashion-MNIST setup.
     pub fn fashion() -> Self {
         Self {
+            device: DeviceSpec::Flex,
             layers: vec![784, 300, 100, 10],
             lr: 1e-3,
             weight_decay: 1e-2,
@@ -187,11 +194,18 @@ pub fn run_one(
     config: &FeasibleLearningConfig,
     method: &'static str,
 ) -> anyhow::Result<FeasibleLearningRow> {
-    let device = Device::flex().autodiff();
+    let device = config.device.device()?.autodiff();
     let n = data.train_len();
+    // PyTorch's AdamW (betas 0.9 and 0.999, eps 1e-8, decoupled weight
+    // decay), which Feasible Learning (Ramirez et al., AISTATS 2025) trains
+    // with; burn's default eps would be 1e-5.
     let optimizer = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
         .with_epsilon(1e-8)
+        .with_weight_decay(config.weight_decay as f32)
+        .with_cautious_weight_decay(false)
+        .with_amsgrad(false)
         .init();
     let mut trainer = ConstrainedTrainer::new(dual(method, config, n)?, optimizer, config.lr)?;
     let id: Option<ConstraintId> = (method != "erm").then(|| trainer.id(CONSTRAINT)).transpose()?;
@@ -289,4 +303,72 @@ pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
         out.push_str(&format!("  Fashion-MNIST skipped: {reason}\n"));
     }
     out
+}
+
+/// The feasible-learning experiment in the registry.
+pub struct FeasibleLearningExperiment;
+
+impl Experiment for FeasibleLearningExperiment {
+    fn name(&self) -> &'static str {
+        "feasible-learning"
+    }
+
+    fn summary(&self) -> &'static str {
+        "every sample's loss <= eps: ERM, Feasible Learning, slack relaxation; two moons and Fashion-MNIST"
+    }
+
+    fn steps(&self) -> StepsOption {
+        StepsOption {
+            unit: "training epochs",
+            max: 100_000,
+        }
+    }
+
+    /// Without Fashion-MNIST, the two-moons part still runs.
+    fn data_needed(&self, quick: bool) -> Vec<DataSet> {
+        if quick { vec![] } else { vec![DataSet::FashionMnist] }
+    }
+
+    fn figures(&self) -> &'static [&'static str] {
+        &["feasible-learning-<dataset>.svg"]
+    }
+
+    fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
+        let on_device = |config: FeasibleLearningConfig| FeasibleLearningConfig {
+            device: options.device,
+            ..config
+        };
+        let mut jobs: Vec<(Dataset, FeasibleLearningConfig)> =
+            vec![(moons(0), on_device(FeasibleLearningConfig::moons()))];
+        let mut skipped = None;
+        if options.quick {
+            skipped = Some("--quick runs two moons only".to_string());
+        } else if options.is_missing(DataSet::FashionMnist) {
+            let reason = DataSet::FashionMnist.missing_message();
+            eprintln!("feasible-learning: Fashion-MNIST skipped: {reason}");
+            skipped = Some(reason);
+        } else {
+            jobs.push((fashion()?, on_device(FeasibleLearningConfig::fashion())));
+        }
+        if let Some(steps) = options.steps {
+            for (_, config) in &mut jobs {
+                config.epochs = steps;
+            }
+        }
+        let runs: Vec<(usize, &'static str)> = (0..jobs.len())
+            .flat_map(|d| METHODS.iter().map(move |m| (d, *m)))
+            .collect();
+        let bar = options.progress_bar(runs.len(), "feasible-learning");
+        let rows = crate::parallel::run_jobs(
+            &runs,
+            options.threads,
+            |(d, method)| run_one(&jobs[*d].0, &jobs[*d].1, method),
+            |_| bar.inc(1),
+        )
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+        bar.finish_and_clear();
+        let text = render(&rows, skipped.as_deref());
+        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::feasible_learning(&rows, dir)))
+    }
 }

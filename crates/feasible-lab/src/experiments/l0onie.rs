@@ -40,7 +40,10 @@ use feasible_burn::sparsity::{self, GateMode, Granularity, L0Linear, L0LinearCon
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::image::{Image, astronaut_path};
+use crate::data::sets::DataSet;
+use crate::device::DeviceSpec;
 
 /// The constraint's name.
 pub const CONSTRAINT: &str = "density";
@@ -72,12 +75,15 @@ pub struct L0onieConfig {
     pub finetune_fraction: f64,
     /// Seed of the initialisation and the gate noise.
     pub seed: u64,
+    /// The device it computes on (`--device`; flex, the CPU, by default).
+    pub device: DeviceSpec,
 }
 
 impl L0onieConfig {
     /// The full run: 128x128.
     pub fn full() -> Self {
         Self {
+            device: DeviceSpec::Flex,
             shrink: 4,
             hidden_layers: 3,
             small_width: 28,
@@ -212,7 +218,7 @@ fn grid(image: &Image, device: &Device) -> (Tensor<2>, Tensor<2>) {
 
 /// Fits one network to `image`: `coin`, `l0onie` or `wide_dense`.
 pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow::Result<L0onieRow> {
-    let device = Device::flex().autodiff();
+    let device = config.device.device()?.autodiff();
     let (coords, rgb) = grid(image, &device);
     let pixels = image.width * image.height;
     let width = if method == "coin" {
@@ -242,7 +248,17 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
         .constraint(Constraint::at_most(CONSTRAINT, target).with_formulation(formulation))
         .scheme(UpdateScheme::AlternatingDualPrimal)
         .build()?;
-    let mut trainer = ConstrainedTrainer::new(dual, AdamConfig::new().with_epsilon(1e-8).init(), config.lr)?;
+    // PyTorch's Adam defaults (betas 0.9 and 0.999, eps 1e-8, no weight
+    // decay), as in the L0onie tutorial of Cooper (Gallego-Posada et al.),
+    // which trains with PyTorch; burn's default eps would be 1e-5.
+    let optimizer = AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-8)
+        .with_amsgrad(false)
+        .with_weight_decay(None)
+        .init();
+    let mut trainer = ConstrainedTrainer::new(dual, optimizer, config.lr)?;
     let id = trainer.id(CONSTRAINT)?;
     let mut noise = SplitMix64::new(config.seed ^ 0x10);
     let start = Instant::now();
@@ -372,4 +388,49 @@ pub fn render(rows: &[L0onieRow]) -> String {
         ]);
     }
     table.to_string()
+}
+
+/// The L0onie experiment in the registry.
+pub struct L0onieExperiment;
+
+impl Experiment for L0onieExperiment {
+    fn name(&self) -> &'static str {
+        "l0onie"
+    }
+
+    fn summary(&self) -> &'static str {
+        "an image stored as a SIREN, a wide network pruned to a small one's size by an L0 constraint (L0onie)"
+    }
+
+    fn steps(&self) -> StepsOption {
+        StepsOption {
+            unit: "training steps",
+            max: 1_000_000,
+        }
+    }
+
+    fn data_needed(&self, _quick: bool) -> Vec<DataSet> {
+        vec![DataSet::Astronaut]
+    }
+
+    fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
+        if options.is_missing(DataSet::Astronaut) {
+            let reason = DataSet::Astronaut.missing_message();
+            return Ok(Outcome::skipped("l0onie", "L0onie", &reason));
+        }
+        let mut config = if options.quick {
+            L0onieConfig::quick()
+        } else {
+            L0onieConfig::full()
+        };
+        config.device = options.device;
+        if let Some(steps) = options.steps {
+            config.steps = steps;
+        }
+        let bar = options.progress_bar(3, "l0onie");
+        let rows = reproduce(&config, options.threads, || bar.inc(1))?;
+        bar.finish_and_clear();
+        let text = render(&rows);
+        Outcome::rows(&rows, text)
+    }
 }

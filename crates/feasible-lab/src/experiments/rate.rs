@@ -34,7 +34,9 @@ use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, Grad
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::gaussian_mixture::{Points, four_clusters};
+use crate::device::DeviceSpec;
 
 /// The constraint's name.
 pub const CONSTRAINT: &str = "class0_rate";
@@ -100,11 +102,14 @@ pub struct RateConfig {
     pub coefficients: Vec<f64>,
     /// The order of the primal and dual steps.
     pub scheme: UpdateScheme,
+    /// The device it computes on (`--device`; flex, the CPU, by default).
+    pub device: DeviceSpec,
 }
 
 impl Default for RateConfig {
     fn default() -> Self {
         Self {
+            device: DeviceSpec::Flex,
             per_cluster: 100,
             noise_std: 0.22,
             seed: 0,
@@ -297,7 +302,9 @@ pub fn run_one(config: &RateConfig, data: &RateData, method: Method, coef: f64) 
     let device = data.x.device();
     let mut trainer = ConstrainedTrainer::new(
         dual(method, coef, config.target, config.scheme)?,
-        SgdConfig::new().init(),
+        // Plain gradient descent: no momentum, no weight decay (position
+        // paper, Fig. 2).
+        SgdConfig::new().with_momentum(None).with_weight_decay(None).init(),
         config.primal_lr,
     )?;
     let id = trainer.id(CONSTRAINT)?;
@@ -351,7 +358,7 @@ pub fn reproduce(config: &RateConfig, threads: usize, done: impl Fn(&RateRow) + 
         &jobs,
         threads,
         |(method, coef)| {
-            let data = RateData::new(&points, &Device::flex().autodiff());
+            let data = RateData::new(&points, &config.device.device()?.autodiff());
             run_one(config, &data, *method, *coef)
         },
         |row| {
@@ -424,4 +431,50 @@ pub fn render(rows: &[RateRow], config: &RateConfig) -> String {
         ));
     }
     out
+}
+
+/// The rate experiment in the registry.
+pub struct RateExperiment;
+
+impl Experiment for RateExperiment {
+    fn name(&self) -> &'static str {
+        "rate"
+    }
+
+    fn summary(&self) -> &'static str {
+        "rate-constrained linear classification (position paper Fig. 2, Tables 4 and 5)"
+    }
+
+    fn steps(&self) -> StepsOption {
+        StepsOption {
+            unit: "full-batch training steps",
+            max: 1_000_000,
+        }
+    }
+
+    fn accepts_scheme(&self) -> bool {
+        true
+    }
+
+    fn figures(&self) -> &'static [&'static str] {
+        &["rate-penalty.svg", "rate-lagrangian.svg"]
+    }
+
+    fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
+        let mut config = RateConfig {
+            device: options.device,
+            ..RateConfig::default()
+        };
+        if let Some(steps) = options.steps {
+            config.steps = steps;
+        }
+        if let Some(scheme) = options.scheme {
+            config.scheme = scheme;
+        }
+        let bar = options.progress_bar(jobs(&config).len(), "rate");
+        let rows = reproduce(&config, options.threads, |_| bar.inc(1))?;
+        bar.finish_and_clear();
+        let text = render(&rows, &config);
+        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::rate(&rows, &config, dir)))
+    }
 }

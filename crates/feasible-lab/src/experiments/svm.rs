@@ -27,14 +27,16 @@ use burn::module::Module;
 use burn::nn::{Initializer, LinearConfig};
 use burn::optim::SgdConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, NuPi, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 
+use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::iris::{Binary, setosa_versicolor};
+use crate::device::DeviceSpec;
 
 /// The per-sample constraint's name.
 pub const CONSTRAINT: &str = "margin";
@@ -54,11 +56,14 @@ pub struct SvmConfig {
     pub kp: f64,
     /// Split seed.
     pub seed: u64,
+    /// The device it computes on (`--device`; flex, the CPU, by default).
+    pub device: DeviceSpec,
 }
 
 impl Default for SvmConfig {
     fn default() -> Self {
         Self {
+            device: DeviceSpec::Flex,
             epochs: 10_000,
             lr: 1e-3,
             momentum: 0.9,
@@ -183,7 +188,7 @@ pub fn run(config: &SvmConfig, method: &'static str) -> anyhow::Result<SvmRow> {
     let (train, test) = setosa_versicolor(0.7, config.seed)?;
     let n = train.labels.len();
     let d = train.features[0].len();
-    let device = Device::flex().autodiff();
+    let device = config.device.device()?.autodiff();
     let x: Vec<f32> = train.features.iter().flatten().map(|v| *v as f32).collect();
     let x = Tensor::<2>::from_data(TensorData::new(x, [n, d]), &device);
     let y = Tensor::<1>::from_data(
@@ -199,7 +204,9 @@ pub fn run(config: &SvmConfig, method: &'static str) -> anyhow::Result<SvmRow> {
         )
         .scheme(UpdateScheme::AlternatingDualPrimal)
         .build()?;
-    let sgd = SgdConfig::new().with_momentum(Some(
+    // SGD with heavy-ball momentum, no weight decay (nuPI paper's SVM,
+    // Sohrabi et al. 2024).
+    let sgd = SgdConfig::new().with_weight_decay(None).with_momentum(Some(
         MomentumConfig::new()
             .with_momentum(config.momentum)
             .with_dampening(0.0)
@@ -308,4 +315,37 @@ pub fn render(rows: &[SvmRow]) -> String {
     out.push_str(&table.to_string());
     out.push_str(&format!("  largest QP multiplier: {:.4}\n", first.qp_max_multiplier));
     out
+}
+
+/// The SVM experiment in the registry.
+pub struct SvmExperiment;
+
+impl Experiment for SvmExperiment {
+    fn name(&self) -> &'static str {
+        "svm"
+    }
+
+    fn summary(&self) -> &'static str {
+        "hard-margin SVM with one multiplier per training point (Iris) against the exact QP"
+    }
+
+    fn steps(&self) -> StepsOption {
+        StepsOption {
+            unit: "training epochs",
+            max: 10_000_000,
+        }
+    }
+
+    fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
+        let mut config = SvmConfig {
+            device: options.device,
+            ..SvmConfig::default()
+        };
+        if let Some(steps) = options.steps {
+            config.epochs = steps;
+        }
+        let rows = reproduce(&config)?;
+        let text = render(&rows);
+        Outcome::rows(&rows, text)
+    }
 }
