@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use feasible::UpdateScheme;
 use feasible_burn::rates::Surrogate;
 
+use crate::device::DeviceSpec;
+
 use super::config::{At, Config, ConfigError, ConstraintConfig, Source};
 
 /// Overrides from the command line, for a quick run.
@@ -263,6 +265,8 @@ pub struct TrainingPlan {
     pub surrogate: Surrogate,
     /// The audit's confidence level.
     pub confidence: f64,
+    /// The device to train and evaluate on.
+    pub device: DeviceSpec,
 }
 
 /// The whole configuration, checked.
@@ -899,9 +903,13 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         Some(s) => return c.err(s.span(), "training.seed", "must be at least 0"),
         None => 0,
     };
-    if let Some(d) = &t.device {
-        c.choice(d, "training.device", &[((), "flex")])?;
-    }
+    let device = match &t.device {
+        Some(d) => match d.get_ref().parse::<DeviceSpec>().and_then(DeviceSpec::check) {
+            Ok(spec) => spec,
+            Err(e) => return c.err(d.span(), "training.device", e.to_string()),
+        },
+        None => DeviceSpec::Flex,
+    };
     let surrogate = match &t.surrogate {
         Some(s) => c.choice(
             s,
@@ -935,6 +943,7 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         seed,
         surrogate,
         confidence,
+        device,
     })
 }
 
@@ -980,7 +989,7 @@ mod tests {
             ),
             (
                 "batch_size = 2",
-                "batch_size = 2\ndevice = \"cuda\"",
+                "batch_size = 2\ndevice = \"tpu\"",
                 12,
                 "`training.device`",
             ),

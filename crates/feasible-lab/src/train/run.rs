@@ -118,7 +118,7 @@ pub fn train(config_path: &Path, out: &Path, overrides: Overrides) -> anyhow::Re
     };
     std::fs::write(out.join(RUN_FILE), serde_json::to_string_pretty(&info)? + "\n")?;
 
-    let device = Device::flex().autodiff();
+    let device = t.device.device()?.autodiff();
     let dual = ConstrainedOptimizer::builder()
         .constraints(constraints::declare(&p.resolved, t))
         .scheme(t.scheme)
@@ -126,9 +126,22 @@ pub fn train(config_path: &Path, out: &Path, overrides: Overrides) -> anyhow::Re
     let names: Vec<String> = dual.constraints().iter().map(|c| c.name().to_string()).collect();
     let mut constraints = Constraints::new(dual);
     let mut optimizer: ModuleOptimizer = match t.primal {
-        PrimalKind::Adam => AdamConfig::new().init(),
-        PrimalKind::AdamW => AdamWConfig::new().init(),
-        PrimalKind::Sgd => SgdConfig::new().init(),
+        // Every hyperparameter written out (burn 0.22.1's defaults, which
+        // docs/train-config.md states): betas 0.9/0.999, epsilon 1e-5, no
+        // weight decay for Adam, 1e-4 for AdamW; plain SGD.
+        PrimalKind::Adam => AdamConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-5)
+            .with_weight_decay(None)
+            .init(),
+        PrimalKind::AdamW => AdamWConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-5)
+            .with_weight_decay(1e-4)
+            .init(),
+        PrimalKind::Sgd => SgdConfig::new().with_momentum(None).with_weight_decay(None).init(),
     };
     let mut model = Network::new(&p.plan.model, p.data.dims, p.data.classes, &device, t.seed);
     let mut batches_rng = SplitMix64::new(t.seed ^ 0xba7c);
@@ -167,7 +180,7 @@ pub fn train(config_path: &Path, out: &Path, overrides: Overrides) -> anyhow::Re
 
 /// The audit of a model on every split.
 fn audit_model(model: &Network, p: &Prepared) -> anyhow::Result<Audit> {
-    let device = Device::flex();
+    let device = p.plan.training.device.device()?;
     let mut audit = Audit::new(p.plan.training.confidence)?;
     let density = model.density()?.map(|(_, d)| d);
     let classes = p.data.classes;
@@ -212,7 +225,7 @@ pub fn audit(dir: &Path) -> anyhow::Result<Audit> {
         &p.plan.model,
         p.data.dims,
         p.data.classes,
-        &Device::flex(),
+        &p.plan.training.device.device()?,
         p.plan.training.seed,
     )
     .try_load_file(dir.join(MODEL_FILE))
