@@ -34,8 +34,7 @@ fn feasible_without_data(name: &str) -> (Command, std::path::PathBuf) {
         .env("FEASIBLE_FASHION_MNIST", &empty)
         .env_remove("FEASIBLE_DOWNLOADS")
         .env_remove("FEASIBLE_ADULT")
-        .env_remove("FEASIBLE_COMPAS")
-        .env_remove("FEASIBLE_GERMAN");
+        .env_remove("FEASIBLE_COMPAS");
     (command, empty)
 }
 

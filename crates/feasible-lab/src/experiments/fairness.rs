@@ -40,7 +40,7 @@ use feasible_burn::{ConstrainedTrainer, Evaluation};
 use serde::Serialize;
 
 use crate::data::adult::{Adult, AdultSplit};
-use crate::data::sampling::SplitMix64;
+use crate::data::sampling::{Draw, SplitMix64};
 
 /// The protected groups, as TFCO names their one-hot features.
 pub const GROUPS: [(&str, &str); 4] = [
