@@ -12,8 +12,8 @@ use feasible_lab::data::adult;
 use feasible_lab::data::locations;
 use feasible_lab::data::sets::{self, DataSet};
 use feasible_lab::experiments::{
-    EXPERIMENTS, SCHEME_EXPERIMENTS, balancing_act, concave, data_needed, fairness, feasible_learning, l0onie, rate,
-    sparsity, steps_limit, svm,
+    EXPERIMENTS, SCHEME_EXPERIMENTS, balancing_act, compas, concave, data_needed, fairness, feasible_learning, l0onie,
+    rate, sparsity, steps_limit, svm,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -439,6 +439,23 @@ fn reproduce(
             let rows = fairness::reproduce(&data, &config, threads)?;
             print_rows(&mut stdout, &rows, json, |rows| fairness::render(rows, &config))?;
             draw("fairness", plots, |dir| feasible_lab::plots::fairness(&rows, dir))?;
+        }
+        "compas" => {
+            if absent(DataSet::Compas) {
+                let reason = DataSet::Compas.missing_message();
+                return skip_for_missing_data(&mut stdout, json, "compas", "COMPAS", &reason);
+            }
+            let data = feasible_lab::data::compas::load_tfco()?;
+            let mut config = if overrides.quick {
+                compas::CompasConfig::quick()
+            } else {
+                compas::CompasConfig::full()
+            };
+            if let Some(steps) = overrides.steps {
+                config.epochs = steps;
+            }
+            let rows = compas::reproduce(&data, &config, threads)?;
+            print_rows(&mut stdout, &rows, json, |rows| compas::render(rows, &config))?;
         }
         "balancing-act" => {
             if absent(DataSet::FashionMnist) {

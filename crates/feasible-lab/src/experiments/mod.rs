@@ -1,6 +1,7 @@
 //! The published experiments the lab reproduces.
 
 pub mod balancing_act;
+pub mod compas;
 pub mod concave;
 pub mod fairness;
 pub mod feasible_learning;
@@ -36,6 +37,10 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
         "equal opportunity on UCI Adult with solution selection: last iterate, best iterate, best distribution (TFCO)",
     ),
     (
+        "compas",
+        "equal opportunity on COMPAS with a 10-unit network: oscillating iterates, best iterate, best distribution (TFCO)",
+    ),
+    (
         "balancing-act",
         "pruning without disparate impact: each class's excess accuracy drop <= eps, Fashion-MNIST (Balancing Act)",
     ),
@@ -56,6 +61,7 @@ pub fn steps_limit(experiment: &str) -> Option<(&'static str, usize)> {
         "sparsity" => ("training epochs", 10_000),
         "l0onie" => ("training steps", 1_000_000),
         "fairness" => ("training epochs", 10_000),
+        "compas" => ("training epochs", 100_000),
         "balancing-act" => ("fine-tuning epochs", 10_000),
         "svm" => ("training epochs", 10_000_000),
         _ => return None,
@@ -76,6 +82,7 @@ pub fn data_needed(experiment: &str, quick: bool) -> Vec<crate::data::sets::Data
         "sparsity" | "balancing-act" => vec![DataSet::FashionMnist],
         "l0onie" => vec![DataSet::Astronaut],
         "fairness" => vec![DataSet::Adult],
+        "compas" => vec![DataSet::Compas],
         _ => vec![],
     }
 }
