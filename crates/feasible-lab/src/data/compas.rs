@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use super::csv::record_line;
 use super::error::DataError;
 use super::image::downloads;
 use super::locations;
@@ -107,7 +108,7 @@ pub struct Record {
 /// `decile_score`), the first is used (as pandas does), which is also why
 /// rows are read by position rather than deserialized by name.
 pub fn parse_records(path: &Path, text: &str) -> Result<Vec<Record>, DataError> {
-    let malformed = |line: u64, reason: String| DataError::Malformed {
+    let malformed = |line: usize, reason: String| DataError::Malformed {
         path: path.to_path_buf(),
         location: format!("line {line}"),
         reason,
@@ -117,18 +118,7 @@ pub fn parse_records(path: &Path, text: &str) -> Result<Vec<Record>, DataError> 
     if header.iter().all(|h| h.trim().is_empty()) {
         return Err(malformed(1, "empty file, expected a header".to_string()));
     }
-    // The line where a record starts (the csv crate's position is before
-    // the empty lines it skips, and its line count leaves them out).
-    let line_at = |position: Option<&csv::Position>| {
-        position.map_or(0, |p| {
-            let bytes = text.as_bytes();
-            let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(bytes.len());
-            while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
-                byte += 1;
-            }
-            bytes[..byte].iter().filter(|b| **b == b'\n').count() as u64 + 1
-        })
-    };
+    let line_at = |position: Option<&csv::Position>| record_line(text, position);
     let header_line = line_at(header.position());
     let find = |name: &str| header.iter().position(|h| h.trim() == name);
     let column =

@@ -1,9 +1,9 @@
-//! Numeric CSV: one record per line, fields separated by commas.
+//! CSV through the `csv` crate: quoted fields, blank lines skipped, and
+//! the line of each record for error messages; numeric files.
 
 use std::path::Path;
 
 use super::error::DataError;
-
 /// Reads a CSV file of numbers, skipping the first `skip` lines (headers).
 /// A field that is not a number is reported with its file, line and column.
 pub fn read_numeric_csv(path: &Path, skip: usize, hint: &str) -> Result<Vec<Vec<f64>>, DataError> {
@@ -11,22 +11,46 @@ pub fn read_numeric_csv(path: &Path, skip: usize, hint: &str) -> Result<Vec<Vec<
     parse_numeric_csv(path, &text, skip)
 }
 
+/// A reader of CSV text without a header row, every record taken as it is
+/// (any number of fields; the callers check).
+pub fn reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+}
+
+/// The line (from 1) on which the record at `position` of `text` starts:
+/// the csv crate's own line count leaves out the empty lines it skips, and
+/// its position is before them.
+pub fn record_line(text: &str, position: Option<&csv::Position>) -> usize {
+    position.map_or(0, |p| {
+        let bytes = text.as_bytes();
+        let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(bytes.len());
+        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        bytes[..byte].iter().filter(|b| **b == b'\n').count() + 1
+    })
+}
+
 /// Parses CSV text of numbers (see [`read_numeric_csv`]); every record must
 /// have as many fields as the first.
 pub fn parse_numeric_csv(path: &Path, text: &str, skip: usize) -> Result<Vec<Vec<f64>>, DataError> {
     let mut rows: Vec<Vec<f64>> = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(skip) {
-        let line = line.trim();
-        if line.is_empty() {
+    let malformed = |line: usize, reason: String| DataError::Malformed {
+        path: path.to_path_buf(),
+        location: format!("line {line}"),
+        reason,
+    };
+    for record in reader(text).records() {
+        let record = record.map_err(|e| malformed(record_line(text, e.position()), e.to_string()))?;
+        let n = record_line(text, record.position());
+        if n <= skip || record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let malformed = |reason: String| DataError::Malformed {
-            path: path.to_path_buf(),
-            location: format!("line {}", n + 1),
-            reason,
-        };
-        let row = line
-            .split(',')
+        let row = record
+            .iter()
             .enumerate()
             .map(|(column, field)| {
                 field
@@ -35,22 +59,20 @@ pub fn parse_numeric_csv(path: &Path, text: &str, skip: usize) -> Result<Vec<Vec
                     .ok()
                     .filter(|v| v.is_finite())
                     .ok_or_else(|| {
-                        malformed(format!(
-                            "field {} `{}` is not a finite number",
-                            column + 1,
-                            field.trim()
-                        ))
+                        malformed(
+                            n,
+                            format!("field {} `{}` is not a finite number", column + 1, field.trim()),
+                        )
                     })
             })
             .collect::<Result<Vec<f64>, _>>()?;
         if let Some(first) = rows.first()
             && first.len() != row.len()
         {
-            return Err(malformed(format!(
-                "{} fields, the first record has {}",
-                row.len(),
-                first.len()
-            )));
+            return Err(malformed(
+                n,
+                format!("{} fields, the first record has {}", row.len(), first.len()),
+            ));
         }
         rows.push(row);
     }

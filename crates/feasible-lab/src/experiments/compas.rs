@@ -489,7 +489,13 @@ pub fn render(rows: &[CompasRow], config: &CompasConfig) -> String {
         } else {
             r.snapshots
                 .iter()
-                .map(|(e, p)| format!("{e}: {p:.3}"))
+                .map(|(e, p)| {
+                    if *p >= 1e-3 {
+                        format!("{e}: {p:.3}")
+                    } else {
+                        format!("{e}: {p:.1e}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
