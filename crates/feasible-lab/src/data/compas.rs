@@ -17,6 +17,11 @@
 //! then the counts `priors_count`, `juv_fel_count`, `juv_misd_count` and
 //! `juv_other_count` scaled as `ln(1 + count)` (they range over 0..38, 0..20,
 //! 0..13 and 0..9). The COMPAS scores themselves are not features.
+//!
+//! TFCO's COMPAS example (`Oscillation_compas.ipynb`) encodes the same rows
+//! otherwise, with the COMPAS scores among its 31 features, and trains on
+//! the first 70% ([`encode_tfco`], [`TFCO_FEATURES`]): the `compas`
+//! experiment uses that encoding. The file is read with the `csv` crate.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
