@@ -591,6 +591,7 @@ fn a_missing_data_set_is_an_error_that_names_it() {
     for needed in [
         "Fashion-MNIST is missing",
         "UCI Adult is missing",
+        "COMPAS is missing",
         "the astronaut photograph is missing",
     ] {
         assert!(e.contains(needed), "{needed}: {e}");
@@ -601,7 +602,7 @@ fn a_missing_data_set_is_an_error_that_names_it() {
     let out = command.args(["data", "status", "--json"]).output().unwrap();
     assert!(out.status.success());
     let rows = parse_json_lines(&out);
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r["available"] == false), "{rows:?}");
     std::fs::remove_dir_all(empty).unwrap();
 }

@@ -146,8 +146,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Record>, DataError> {
         }
     }
     let mut records = Vec::new();
+    let lines = super::csv::Lines::new(text);
     for record in super::csv::reader(text).records() {
-        let line = |position: Option<&csv::Position>| super::csv::record_line(text, position);
+        let line = |position: Option<&csv::Position>| lines.of(position);
         let malformed_at = |n: usize, reason: String| DataError::Malformed {
             path: path.to_path_buf(),
             location: format!("line {n}"),

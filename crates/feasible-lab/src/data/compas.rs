@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::csv::record_line;
+use super::csv::Lines;
 use super::error::DataError;
 use super::image::downloads;
 use super::locations;
@@ -123,7 +123,8 @@ pub fn parse_records(path: &Path, text: &str) -> Result<Vec<Record>, DataError> 
     if header.iter().all(|h| h.trim().is_empty()) {
         return Err(malformed(1, "empty file, expected a header".to_string()));
     }
-    let line_at = |position: Option<&csv::Position>| record_line(text, position);
+    let lines = Lines::new(text);
+    let line_at = |position: Option<&csv::Position>| lines.of(position);
     let header_line = line_at(header.position());
     let find = |name: &str| header.iter().position(|h| h.trim() == name);
     let column =

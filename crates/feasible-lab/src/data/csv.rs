@@ -20,18 +20,39 @@ pub fn reader(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
-/// The line (from 1) on which the record at `position` of `text` starts:
-/// the csv crate's own line count leaves out the empty lines it skips, and
-/// its position is before them.
-pub fn record_line(text: &str, position: Option<&csv::Position>) -> usize {
-    position.map_or(0, |p| {
+/// The lines of a text, to name the line on which a record starts: the csv
+/// crate's own line count leaves out the empty lines it skips, and its
+/// position is before them.
+pub struct Lines<'a> {
+    bytes: &'a [u8],
+    /// The offset of every `\n`.
+    newlines: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    /// Indexes `text`.
+    pub fn new(text: &'a str) -> Self {
         let bytes = text.as_bytes();
-        let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(bytes.len());
-        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
-            byte += 1;
-        }
-        bytes[..byte].iter().filter(|b| **b == b'\n').count() + 1
-    })
+        let newlines = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        Self { bytes, newlines }
+    }
+
+    /// The line (from 1) on which the record at `position` starts (0 when
+    /// there is no position).
+    pub fn of(&self, position: Option<&csv::Position>) -> usize {
+        position.map_or(0, |p| {
+            let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(self.bytes.len());
+            while byte < self.bytes.len() && matches!(self.bytes[byte], b'\n' | b'\r') {
+                byte += 1;
+            }
+            self.newlines.partition_point(|n| *n < byte) + 1
+        })
+    }
 }
 
 /// Parses CSV text of numbers (see [`read_numeric_csv`]); every record must
@@ -43,9 +64,10 @@ pub fn parse_numeric_csv(path: &Path, text: &str, skip: usize) -> Result<Vec<Vec
         location: format!("line {line}"),
         reason,
     };
+    let lines = Lines::new(text);
     for record in reader(text).records() {
-        let record = record.map_err(|e| malformed(record_line(text, e.position()), e.to_string()))?;
-        let n = record_line(text, record.position());
+        let record = record.map_err(|e| malformed(lines.of(e.position()), e.to_string()))?;
+        let n = lines.of(record.position());
         if n <= skip || record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
