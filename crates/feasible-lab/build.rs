@@ -1,6 +1,6 @@
 //! Decides, with the run-time rules of `src/data/locations.rs`, which data
 //! sets are present, and tells the compiler (`has_fashion_mnist`,
-//! `has_adult`, `has_compas`, `has_german`, `has_astronaut`): a test that
+//! `has_adult`, `has_compas`, `has_astronaut`): a test that
 //! needs an absent data set is then ignored, and says so in cargo's summary.
 //!
 //! Cargo re-runs this script when one of the environment variables that
@@ -42,7 +42,7 @@ fn main() {
     if !downloads.starts_with(&data_dir) && (downloads.exists() || !release) {
         watch(&downloads);
     }
-    let sets: [(&str, PathBuf, &[&str]); 5] = [
+    let sets: [(&str, PathBuf, &[&str]); 4] = [
         (
             "has_fashion_mnist",
             locations::fashion_mnist_dir(),
@@ -57,11 +57,6 @@ fn main() {
             "has_compas",
             locations::compas_dir_in(&downloads),
             &locations::COMPAS_FILES,
-        ),
-        (
-            "has_german",
-            locations::german_dir_in(&downloads),
-            &locations::GERMAN_FILES,
         ),
         (
             "has_astronaut",

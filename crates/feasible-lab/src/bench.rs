@@ -444,6 +444,9 @@ pub fn resident_bytes() -> Option<u64> {
 pub fn indexed_memory(entries: usize, batch: usize, steps: usize) -> anyhow::Result<IndexedMemory> {
     use feasible::{ConstrainedOptimizer, Constraint, Formulation, Measurement, Measurements, NuPi, PrimalWeights};
 
+    use crate::data::sampling::Draw;
+    use rand::Rng;
+
     struct Batches {
         rng: crate::data::sampling::SplitMix64,
         entries: usize,
@@ -554,7 +557,7 @@ fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Re
     use feasible_burn::{ConstraintTensors, Evaluation};
 
     use crate::data::classification::{features, labels};
-    use crate::data::sampling::SplitMix64;
+    use crate::data::sampling::{Draw, SplitMix64};
     use crate::models::gated_mlp::GatedMlp;
 
     let device = device.clone().autodiff();

@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::hard_concrete;
-use crate::random::SplitMix64;
+use crate::random::Draw;
 
 /// What one gate switches off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl L0LinearConfig {
 
     /// The layer, weights and biases uniform in `±1/√inputs` (or weights in
     /// `±weight_bound`) drawn from `rng`, gates at the initial drop rate.
-    pub fn init(&self, device: &Device, rng: &mut SplitMix64) -> L0Linear {
+    pub fn init<R: rand::Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> L0Linear {
         let bias_bound = 1.0 / (self.inputs as f64).sqrt();
         let weight_bound = self.weight_bound.unwrap_or(bias_bound);
         let mut uniform = |n: usize, bound: f64| -> Vec<f32> {
@@ -178,7 +178,7 @@ impl L0Linear {
     }
 
     /// Uniform noise in `(0, 1)` of the gates' shape, from `rng`.
-    pub fn noise(&self, rng: &mut SplitMix64, device: &Device) -> Tensor<2> {
+    pub fn noise<R: rand::Rng + ?Sized>(&self, rng: &mut R, device: &Device) -> Tensor<2> {
         let [gi, go] = self.gate_shape();
         let u: Vec<f32> = (0..gi * go).map(|_| rng.uniform_open() as f32).collect();
         Tensor::from_data(TensorData::new(u, [gi, go]), device)

@@ -4,7 +4,7 @@
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
-use feasible_burn::random::SplitMix64;
+use feasible_burn::random::{Draw, SplitMix64};
 use feasible_burn::sparsity::{self, GateMode, Granularity, L0LinearConfig, expected_density, hard_concrete};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 

@@ -9,10 +9,10 @@
 //!
 //! # Reading
 //!
-//! 15 comma-separated fields a line, trimmed; blank lines and lines starting
-//! with `|` (the first line of `adult.test`) are skipped. `?` (unknown) is
-//! kept as an ordinary category, as `pandas.read_csv` does without
-//! `na_values`. The label is whether the income is `>50K` (`>50K.` in the
+//! 15 comma-separated fields a line (read with the `csv` crate), trimmed;
+//! blank lines and lines starting with `|` (the first line of `adult.test`)
+//! are skipped. `?` (unknown) is kept as an ordinary category, as
+//! `pandas.read_csv` does without `na_values`. The label is whether the income is `>50K` (`>50K.` in the
 //! test file).
 //!
 //! # Preprocessing ([`preprocess`])
@@ -146,17 +146,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Record>, DataError> {
         }
     }
     let mut records = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('|') {
-            continue;
-        }
-        let malformed = |reason: String| DataError::Malformed {
+    let lines = super::csv::Lines::new(text);
+    for record in super::csv::reader(text).records() {
+        let line = |position: Option<&csv::Position>| lines.of(position);
+        let malformed_at = |n: usize, reason: String| DataError::Malformed {
             path: path.to_path_buf(),
-            location: format!("line {}", n + 1),
+            location: format!("line {n}"),
             reason,
         };
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let record = record.map_err(|e| malformed_at(line(e.position()), e.to_string()))?;
+        let malformed = |reason: String| malformed_at(line(record.position()), reason);
+        let f: Vec<&str> = record.iter().map(str::trim).collect();
+        if f.iter().all(|f| f.is_empty()) || f[0].starts_with('|') {
+            continue;
+        }
         if f.len() != FIELDS.len() {
             return Err(malformed(format!(
                 "{} fields, expected {} (age, workclass, ..., income)",

@@ -5,7 +5,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::error::DataError;
 use super::fashion_mnist;
-use super::sampling::SplitMix64;
+use super::sampling::{Draw, SplitMix64};
 
 /// A classification data set: features row-major, labels in `0..classes`.
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! The 2-D mixture of Gaussians of the rate-constrained experiment
 //! (position paper App. B.3, after Cotter et al. 2019, Fig. 2).
 
-use super::sampling::SplitMix64;
+use super::sampling::{Draw, SplitMix64};
 
 /// Labelled 2-D points.
 #[derive(Clone, Debug, PartialEq)]

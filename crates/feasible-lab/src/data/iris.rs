@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use rand::Rng;
+
 use super::csv::parse_numeric_csv;
 use super::error::DataError;
 use super::sampling::SplitMix64;

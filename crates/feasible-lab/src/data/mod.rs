@@ -9,7 +9,6 @@ pub mod csv;
 pub mod error;
 pub mod fashion_mnist;
 pub mod gaussian_mixture;
-pub mod german;
 pub mod idx;
 pub mod image;
 pub mod iris;

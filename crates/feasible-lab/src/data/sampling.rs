@@ -2,4 +2,4 @@
 //! `feasible-burn` (see [`feasible_burn::random`]), so that data and gate
 //! noise come from one implementation.
 
-pub use feasible_burn::random::SplitMix64;
+pub use feasible_burn::random::{Draw, SplitMix64};

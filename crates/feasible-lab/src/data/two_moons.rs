@@ -1,8 +1,10 @@
 //! Two interleaving half circles (scikit-learn's `make_moons`), generated
 //! from a seed.
 
+use rand::Rng;
+
 use super::gaussian_mixture::Points;
-use super::sampling::SplitMix64;
+use super::sampling::{Draw, SplitMix64};
 
 /// `n` points, half on the upper half circle of radius 1 around (0, 0)
 /// (label 0), half on the lower half circle around (1, 0.5) (label 1), both

@@ -41,7 +41,7 @@ use serde::Serialize;
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::adult::{Adult, AdultSplit};
-use crate::data::sampling::SplitMix64;
+use crate::data::sampling::{Draw, SplitMix64};
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
 
@@ -320,7 +320,7 @@ fn train(
 
 /// A mixture's expected error and expected violations, from its snapshots'
 /// measurements.
-fn expected(mixture: &Distribution, measured: &[&Measured]) -> anyhow::Result<Measured> {
+pub fn expected(mixture: &Distribution, measured: &[&Measured]) -> anyhow::Result<Measured> {
     let errors: Vec<f64> = measured.iter().map(|m| m.error).collect();
     let groups = measured.first().map_or(0, |m| m.violations.len());
     let violations = (0..groups)
@@ -432,7 +432,7 @@ pub fn reproduce(adult: &Adult, config: &FairnessConfig, threads: usize) -> anyh
 }
 
 /// The mean, smallest and largest of some values.
-fn spread(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+pub fn spread(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     let values: Vec<f64> = values.collect();
     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);

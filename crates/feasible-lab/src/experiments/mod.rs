@@ -1,6 +1,7 @@
 //! The published experiments the lab reproduces; [`registry`] lists them.
 
 pub mod balancing_act;
+pub mod compas;
 pub mod concave;
 pub mod fairness;
 pub mod feasible_learning;

@@ -11,7 +11,7 @@ use feasible::UpdateScheme;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::{balancing_act, concave, fairness, feasible_learning, l0onie, rate, sparsity, svm};
+use super::{balancing_act, compas, concave, fairness, feasible_learning, l0onie, rate, sparsity, svm};
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
 
@@ -23,6 +23,7 @@ pub static EXPERIMENTS: &[&dyn Experiment] = &[
     &sparsity::SparsityExperiment,
     &l0onie::L0onieExperiment,
     &fairness::FairnessExperiment,
+    &compas::CompasExperiment,
     &balancing_act::BalancingActExperiment,
     &svm::SvmExperiment,
 ];

@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::data::sampling::SplitMix64;
+use crate::data::sampling::{Draw, SplitMix64};
 
 /// `dims[0] → dims[1] → ... → dims[last]`, ReLU between layers, none after
 /// the last (logits).

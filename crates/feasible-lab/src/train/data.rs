@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::config::{ConfigError, Source};
 use super::plan::{Columns, DataPlan, FileRef, Files};
-use crate::data::sampling::SplitMix64;
+use crate::data::sampling::{Draw, SplitMix64};
 
 /// The group column of IDX data: the label.
 pub const IDX_GROUP_COLUMN: &str = "label";
