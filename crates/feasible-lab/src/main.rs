@@ -141,6 +141,12 @@ enum Command {
         /// (mlp-step, reduction; a step's time does not depend on the pixels).
         #[arg(long)]
         synthetic: bool,
+        /// mlp-step: run only this variant, `--rounds` steps, not
+        /// interleaved, and print its time (for instruction counting):
+        /// plain, hand-constrained, user-loop, learner-plain, learner-hand,
+        /// learner-constrained.
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// List the experiments, what `--steps` counts for each, and the data
     /// each needs.
@@ -569,6 +575,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rounds,
             warmup,
             synthetic,
+            variant,
         } => {
             let mut stdout = std::io::stdout().lock();
             let name = name.as_deref();
@@ -601,7 +608,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         )
                     })?)
                 };
-                if name == Some("mlp-step") {
+                if let (Some("mlp-step"), Some(variant)) = (name, variant) {
+                    let variant: bench::mlp_step::Variant = variant.parse()?;
+                    let seconds = bench::mlp_step::single(data.as_ref(), variant, rounds)?;
+                    if json {
+                        let row = serde_json::json!({
+                            "bench": "mlp_step_variant",
+                            "variant": variant.name(),
+                            "steps": rounds,
+                            "seconds": seconds,
+                        });
+                        writeln!(stdout, "{row}")?;
+                    } else {
+                        writeln!(stdout, "{} {rounds} steps {seconds:.4} s", variant.name())?;
+                    }
+                } else if name == Some("mlp-step") {
                     let bar = progress(rounds, "mlp-step");
                     let report = bench::mlp_step::run(data.as_ref(), rounds, warmup, || bar.inc(1))?;
                     bar.finish_and_clear();

@@ -634,6 +634,21 @@ fn bench_mlp_step_and_reduction_print_json_with_json() {
         assert!((multiplier(i).unwrap() - hand).abs() < 1e-12, "{report}");
     }
     assert_eq!(report["comparisons"].as_array().unwrap().len(), 6);
+    // One variant alone, for instruction counting.
+    let rows = json_rows(&[&["bench", "mlp-step", "--variant", "learner-hand"][..], &args].concat());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0]["variant"].as_str(), rows[0]["steps"].as_u64()),
+        (Some("learner hand"), Some(2))
+    );
+    let e = refused(
+        &mut feasible(),
+        &["bench", "mlp-step", "--synthetic", "--variant", "fast"],
+    );
+    assert!(
+        e.contains("unknown variant `fast`") && e.contains("learner-constrained"),
+        "{e}"
+    );
 
     let rows = json_rows(&[&["bench", "reduction"][..], &args].concat());
     assert_eq!(rows.len(), 2);

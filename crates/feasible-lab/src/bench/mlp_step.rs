@@ -618,6 +618,35 @@ const COMPARISONS: [(Variant, Variant, bool, &str); 6] = [
     ),
 ];
 
+impl std::str::FromStr for Variant {
+    type Err = anyhow::Error;
+
+    /// Parses a variant's name, with `-`, `_` or spaces between words.
+    fn from_str(name: &str) -> anyhow::Result<Self> {
+        let wanted = name.replace(['-', '_'], " ");
+        Variant::ALL.into_iter().find(|v| v.name() == wanted).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown variant `{name}`; known: plain, hand-constrained, user-loop, learner-plain, \
+                 learner-hand, learner-constrained"
+            )
+        })
+    }
+}
+
+/// `steps` steps of `variant` alone, not interleaved (for instruction
+/// counting with callgrind: the difference between two step counts is the
+/// cost of a step); the seconds they took.
+pub fn single(data: Option<&Dataset>, variant: Variant, steps: usize) -> anyhow::Result<f64> {
+    let device = Device::flex().autodiff();
+    let batches = batches(data, &device);
+    let mut runner = Runner::new(variant, &device)?;
+    let start = Instant::now();
+    for t in 0..steps {
+        runner.step(&batches[t % batches.len()])?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
 /// Runs `warmup` untimed rounds and `rounds` timed ones of every variant,
 /// interleaved, on `data` (`None`: synthetic data of Fashion-MNIST's shape).
 pub fn run(
