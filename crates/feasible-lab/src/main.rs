@@ -96,8 +96,12 @@ enum Command {
     /// Run a benchmark: `overhead` (constrained vs hand-written training),
     /// `flat` (step cost over 100,000 steps, and two controls), `memory`
     /// (a million per-sample multipliers), `table2` (penalized vs constrained
-    /// on the rate and sparsity tasks, position paper Table 2), or `loop`
-    /// (one loop, `--kind`, for instruction counting).
+    /// on the rate and sparsity tasks, position paper Table 2), `loop`
+    /// (one loop, `--kind`, for instruction counting), `mlp-step` (the step
+    /// of the Fashion-MNIST MLP with a constraint through the user loop and
+    /// through burn-train's Learner, against the same without), or
+    /// `reduction` (the multi-device reduction of two workers against their
+    /// step).
     Bench {
         /// `overhead`, `flat`, `loop`; `overhead` and `flat` when left out.
         name: Option<String>,
@@ -125,6 +129,23 @@ enum Command {
         /// `feasible reproduce --help`).
         #[arg(long, default_value = "flex", value_parser = parse_device)]
         device: DeviceSpec,
+        /// Timed steps of every variant (mlp-step, interleaved) or of every
+        /// worker (reduction).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        rounds: u64,
+        /// Untimed steps before them (mlp-step, reduction).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+        warmup: u64,
+        /// Random pixels of Fashion-MNIST's shape instead of Fashion-MNIST
+        /// (mlp-step, reduction; a step's time does not depend on the pixels).
+        #[arg(long)]
+        synthetic: bool,
+        /// mlp-step: run only this variant, `--rounds` steps, not
+        /// interleaved, and print its time (for instruction counting):
+        /// plain, hand-constrained, user-loop, learner-plain, learner-hand,
+        /// learner-constrained.
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// List the experiments, what `--steps` counts for each, and the data
     /// each needs.
@@ -411,6 +432,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             flat_steps,
             control_steps,
             device,
+            rounds,
+            warmup,
+            synthetic,
+            variant,
         } => {
             let device = device.device()?;
             let mut stdout = std::io::stdout().lock();
@@ -419,12 +444,61 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (flat_steps, control_steps) = (flat_steps as usize, control_steps as usize);
             if !matches!(
                 name,
-                None | Some("overhead") | Some("flat") | Some("loop") | Some("memory") | Some("table2")
+                None | Some("overhead")
+                    | Some("flat")
+                    | Some("loop")
+                    | Some("memory")
+                    | Some("table2")
+                    | Some("mlp-step")
+                    | Some("reduction")
             ) {
                 bail!(
-                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop",
+                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop, mlp-step, reduction",
                     name.unwrap_or_default()
                 );
+            }
+            if matches!(name, Some("mlp-step") | Some("reduction")) {
+                let (rounds, warmup) = (rounds as usize, warmup as usize);
+                let data = if synthetic {
+                    None
+                } else {
+                    Some(feasible_lab::experiments::feasible_learning::fashion().map_err(|e| {
+                        anyhow::anyhow!(
+                            "Fashion-MNIST is needed: {e} (fetch it with `feasible data fetch fashion-mnist`, \
+                             or time on random pixels with --synthetic)"
+                        )
+                    })?)
+                };
+                if let (Some("mlp-step"), Some(variant)) = (name, variant) {
+                    let variant: bench::mlp_step::Variant = variant.parse()?;
+                    let seconds = bench::mlp_step::single(data.as_ref(), variant, rounds)?;
+                    if json {
+                        let row = serde_json::json!({
+                            "bench": "mlp_step_variant",
+                            "variant": variant.name(),
+                            "steps": rounds,
+                            "seconds": seconds,
+                        });
+                        writeln!(stdout, "{row}")?;
+                    } else {
+                        writeln!(stdout, "{} {rounds} steps {seconds:.4} s", variant.name())?;
+                    }
+                } else if name == Some("mlp-step") {
+                    let bar = progress(rounds, "mlp-step");
+                    let report = bench::mlp_step::run(data.as_ref(), rounds, warmup, || bar.inc(1))?;
+                    bar.finish_and_clear();
+                    print_rows(&mut stdout, std::slice::from_ref(&report), json, |r| {
+                        bench::mlp_step::render(&r[0])
+                    })?;
+                } else {
+                    for per_sample in [false, true] {
+                        let report = bench::reduction::run(data.as_ref(), per_sample, rounds, warmup)?;
+                        print_rows(&mut stdout, std::slice::from_ref(&report), json, |r| {
+                            bench::reduction::render(&r[0]) + "\n"
+                        })?;
+                    }
+                }
+                return Ok(());
             }
             if name == Some("table2") {
                 let sparsity_steps = 200;

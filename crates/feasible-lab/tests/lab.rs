@@ -645,6 +645,74 @@ fn bench_loop_prints_json_with_json() {
     assert!(rows[0]["seconds"].is_number());
 }
 
+#[test]
+fn bench_mlp_step_and_reduction_print_json_with_json() {
+    let args = ["--synthetic", "--rounds", "2", "--warmup", "0", "--json"];
+    let rows = json_rows(&[&["bench", "mlp-step"][..], &args].concat());
+    assert_eq!(rows.len(), 1);
+    let report = &rows[0];
+    assert_eq!(
+        (report["bench"].as_str(), report["data"].as_str()),
+        (Some("mlp_step"), Some("synthetic"))
+    );
+    let variants = report["variants"].as_array().unwrap();
+    let names: Vec<&str> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "plain",
+            "hand constrained",
+            "user loop",
+            "learner plain",
+            "learner hand",
+            "learner constrained"
+        ]
+    );
+    for v in variants {
+        assert_eq!(v["steps"], 2);
+        assert!(v["spread"]["median_us"].as_f64().unwrap() > 0.0, "{v}");
+    }
+    // Same initial weights, batches and dual steps: the hand-written loop,
+    // the user loop and the Learner (by hand and with feasible-burn) end
+    // with the same multiplier; the unconstrained variants have none.
+    let multiplier = |i: usize| variants[i]["multiplier"].as_f64();
+    assert!(multiplier(0).is_none() && multiplier(3).is_none());
+    let hand = multiplier(1).unwrap();
+    for i in [2, 4, 5] {
+        assert!((multiplier(i).unwrap() - hand).abs() < 1e-12, "{report}");
+    }
+    assert_eq!(report["comparisons"].as_array().unwrap().len(), 6);
+    // One variant alone, for instruction counting.
+    let rows = json_rows(&[&["bench", "mlp-step", "--variant", "learner-hand"][..], &args].concat());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0]["variant"].as_str(), rows[0]["steps"].as_u64()),
+        (Some("learner hand"), Some(2))
+    );
+    let e = refused(
+        &mut feasible(),
+        &["bench", "mlp-step", "--synthetic", "--variant", "fast"],
+    );
+    assert!(
+        e.contains("unknown variant `fast`") && e.contains("learner-constrained"),
+        "{e}"
+    );
+
+    let rows = json_rows(&[&["bench", "reduction"][..], &args].concat());
+    assert_eq!(rows.len(), 2);
+    for (row, constraints) in rows.iter().zip([&["class0_rate"][..], &["class0_rate", "sample_loss"]]) {
+        assert_eq!(row["bench"], "reduction");
+        assert_eq!(row["constraints"], serde_json::json!(constraints));
+        assert_eq!((row["workers"].as_u64(), row["steps"].as_u64()), (Some(2), Some(2)));
+        assert_eq!(row["phases"].as_array().unwrap().len(), 10);
+        assert_eq!(row["multipliers_identical"], true, "{row}");
+        assert!(
+            row["fraction_of_step"]["ratio_of_medians"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+    }
+}
+
 /// What a figure shows, read from its SVG as XML (not its pixels).
 struct Figure {
     /// Every text node, trimmed: the title, the axes, the legend.
