@@ -43,7 +43,7 @@ use feasible_burn::rates::{BinaryPredictions, Confusion, Rate, Subset, Surrogate
 use feasible_burn::{ConstrainedTrainer, Evaluation};
 use serde::Serialize;
 
-use super::fairness::{Measured, expected, spread};
+use super::fairness::{Measured, SeedRun, expected, seed_table, spread};
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::compas::TfcoCompas;
 use crate::data::sampling::{Draw, SplitMix64};
@@ -477,45 +477,16 @@ pub fn render(rows: &[CompasRow], config: &CompasConfig) -> String {
         ]);
     }
     out.push_str(&summary.to_string());
-    let mut runs = Table::new(
+    out.push_str(&seed_table(
         "\nevery seed",
-        &[
-            "seed",
-            "method",
-            "train error",
-            "train max viol.",
-            "test error",
-            "test max viol.",
-            "snapshots (epoch: p)",
-        ],
-    );
-    for r in rows {
-        let snapshots = if r.method == "uniform" {
-            format!("all {}, 1/{}", r.snapshots.len(), r.snapshots.len())
-        } else {
-            r.snapshots
-                .iter()
-                .map(|(e, p)| {
-                    if *p >= 1e-3 {
-                        format!("{e}: {p:.3}")
-                    } else {
-                        format!("{e}: {p:.1e}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        runs.row(vec![
-            r.seed.to_string(),
-            r.method.to_string(),
-            format!("{:.5}", r.train_error),
-            format!("{:+.5}", r.train_max_violation),
-            format!("{:.5}", r.test_error),
-            format!("{:+.5}", r.test_max_violation),
-            snapshots,
-        ]);
-    }
-    out.push_str(&runs.to_string());
+        rows.iter().map(|r| SeedRun {
+            seed: r.seed,
+            method: r.method,
+            errors: [r.train_error, r.test_error],
+            max_violations: [r.train_max_violation, r.test_max_violation],
+            snapshots: &r.snapshots,
+        }),
+    ));
     out
 }
 

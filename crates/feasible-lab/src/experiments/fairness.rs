@@ -450,45 +450,16 @@ pub fn render(rows: &[FairnessRow], config: &FairnessConfig) -> String {
          selection on the training set; max violation = max_g (TPR - ε - TPR_g), < 0 when all hold\n\n",
         config.tolerance, config.lr, config.batch, config.epochs, config.dual_lr
     );
-    let mut runs = Table::new(
+    out.push_str(&seed_table(
         "every seed",
-        &[
-            "seed",
-            "method",
-            "train error",
-            "train max viol.",
-            "test error",
-            "test max viol.",
-            "snapshots (epoch: p)",
-        ],
-    );
-    for r in rows {
-        let snapshots = if r.method == "uniform" {
-            format!("all {}, 1/{}", r.snapshots.len(), r.snapshots.len())
-        } else {
-            r.snapshots
-                .iter()
-                .map(|(e, p)| {
-                    if *p >= 1e-3 {
-                        format!("{e}: {p:.3}")
-                    } else {
-                        format!("{e}: {p:.1e}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        runs.row(vec![
-            r.seed.to_string(),
-            r.method.to_string(),
-            format!("{:.5}", r.train_error),
-            format!("{:+.5}", r.train_max_violation),
-            format!("{:.5}", r.test_error),
-            format!("{:+.5}", r.test_max_violation),
-            snapshots,
-        ]);
-    }
-    out.push_str(&runs.to_string());
+        rows.iter().map(|r| SeedRun {
+            seed: r.seed,
+            method: r.method,
+            errors: [r.train_error, r.test_error],
+            max_violations: [r.train_max_violation, r.test_max_violation],
+            snapshots: &r.snapshots,
+        }),
+    ));
     let seeds = rows
         .iter()
         .map(|r| r.seed)
@@ -580,4 +551,63 @@ impl Experiment for FairnessExperiment {
         let text = render(&rows, &config);
         Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::fairness(&rows, dir)))
     }
+}
+
+/// One training's line in [`seed_table`].
+pub struct SeedRun<'a> {
+    /// The seed.
+    pub seed: u64,
+    /// The selection method.
+    pub method: &'a str,
+    /// Error on the training and test sets.
+    pub errors: [f64; 2],
+    /// Max constraint violation on the training and test sets.
+    pub max_violations: [f64; 2],
+    /// The selected snapshots and their probabilities (`uniform`: all of
+    /// them, equally).
+    pub snapshots: &'a [(usize, f64)],
+}
+
+/// The table of every seed's runs, shared by the TFCO experiments (Adult
+/// and COMPAS): errors, max violations, the snapshots selected.
+pub fn seed_table<'a>(title: &str, runs: impl IntoIterator<Item = SeedRun<'a>>) -> String {
+    let mut table = crate::table::Table::new(
+        title,
+        &[
+            "seed",
+            "method",
+            "train error",
+            "train max viol.",
+            "test error",
+            "test max viol.",
+            "snapshots (epoch: p)",
+        ],
+    );
+    for r in runs {
+        let snapshots = if r.method == "uniform" {
+            format!("all {}, 1/{}", r.snapshots.len(), r.snapshots.len())
+        } else {
+            r.snapshots
+                .iter()
+                .map(|(e, p)| {
+                    if *p >= 1e-3 {
+                        format!("{e}: {p:.3}")
+                    } else {
+                        format!("{e}: {p:.1e}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        table.row(vec![
+            r.seed.to_string(),
+            r.method.to_string(),
+            format!("{:.5}", r.errors[0]),
+            format!("{:+.5}", r.max_violations[0]),
+            format!("{:.5}", r.errors[1]),
+            format!("{:+.5}", r.max_violations[1]),
+            snapshots,
+        ]);
+    }
+    table.to_string()
 }
