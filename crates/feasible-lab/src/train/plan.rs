@@ -327,6 +327,17 @@ impl Checker<'_> {
         }
     }
 
+    /// [`Checker::choice`] of a key that may be absent, `default` then.
+    fn choice_or<T: Copy>(
+        &self,
+        value: Option<&At<String>>,
+        key: &str,
+        choices: &[(T, &str)],
+        default: T,
+    ) -> Result<T, ConfigError> {
+        value.map_or(Ok(default), |v| self.choice(v, key, choices))
+    }
+
     fn positive(&self, value: &At<f64>, key: &str) -> Result<f64, ConfigError> {
         let v = *value.get_ref();
         if v.is_finite() && v > 0.0 {
@@ -808,19 +819,17 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
     if let Some(o) = &t.objective {
         c.choice(o, "training.objective", &[((), "cross_entropy")])?;
     }
-    let formulation = match &t.formulation {
-        Some(f) => c.choice(
-            f,
-            "training.formulation",
-            &[
-                (FormulationKind::Lagrangian, "lagrangian"),
-                (FormulationKind::AugmentedLagrangian, "augmented_lagrangian"),
-                (FormulationKind::QuadraticPenalty, "quadratic_penalty"),
-                (FormulationKind::FixedPenalty, "fixed_penalty"),
-            ],
-        )?,
-        None => FormulationKind::Lagrangian,
-    };
+    let formulation = c.choice_or(
+        t.formulation.as_ref(),
+        "training.formulation",
+        &[
+            (FormulationKind::Lagrangian, "lagrangian"),
+            (FormulationKind::AugmentedLagrangian, "augmented_lagrangian"),
+            (FormulationKind::QuadraticPenalty, "quadratic_penalty"),
+            (FormulationKind::FixedPenalty, "fixed_penalty"),
+        ],
+        FormulationKind::Lagrangian,
+    )?;
     let penalty = match &t.penalty {
         Some(p) if formulation != FormulationKind::Lagrangian => c.positive(p, "training.penalty")?,
         Some(p) => {
@@ -850,19 +859,17 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         Some(r) => *r.get_ref(),
         None => false,
     };
-    let dual = match &t.dual_optimizer {
-        Some(d) => c.choice(
-            d,
-            "training.dual_optimizer",
-            &[
-                (DualKind::GradientAscent, "gradient_ascent"),
-                (DualKind::NuPi, "nupi"),
-                (DualKind::Adam, "adam"),
-                (DualKind::Optimistic, "optimistic"),
-            ],
-        )?,
-        None => DualKind::GradientAscent,
-    };
+    let dual = c.choice_or(
+        t.dual_optimizer.as_ref(),
+        "training.dual_optimizer",
+        &[
+            (DualKind::GradientAscent, "gradient_ascent"),
+            (DualKind::NuPi, "nupi"),
+            (DualKind::Adam, "adam"),
+            (DualKind::Optimistic, "optimistic"),
+        ],
+        DualKind::GradientAscent,
+    )?;
     let dual_lr = t
         .dual_lr
         .as_ref()
@@ -880,18 +887,16 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         }
         None => UpdateScheme::AlternatingDualPrimal,
     };
-    let primal = match &t.primal_optimizer {
-        Some(p) => c.choice(
-            p,
-            "training.primal_optimizer",
-            &[
-                (PrimalKind::Adam, "adam"),
-                (PrimalKind::AdamW, "adamw"),
-                (PrimalKind::Sgd, "sgd"),
-            ],
-        )?,
-        None => PrimalKind::Adam,
-    };
+    let primal = c.choice_or(
+        t.primal_optimizer.as_ref(),
+        "training.primal_optimizer",
+        &[
+            (PrimalKind::Adam, "adam"),
+            (PrimalKind::AdamW, "adamw"),
+            (PrimalKind::Sgd, "sgd"),
+        ],
+        PrimalKind::Adam,
+    )?;
     let lr = t.lr.as_ref().map_or(Ok(1e-3), |v| c.positive(v, "training.lr"))?;
     let epochs = match overrides.epochs {
         Some(e) => e,
@@ -910,14 +915,12 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
         },
         None => DeviceSpec::Flex,
     };
-    let surrogate = match &t.surrogate {
-        Some(s) => c.choice(
-            s,
-            "training.surrogate",
-            &[(Surrogate::Hinge, "hinge"), (Surrogate::Sigmoid, "sigmoid")],
-        )?,
-        None => Surrogate::Hinge,
-    };
+    let surrogate = c.choice_or(
+        t.surrogate.as_ref(),
+        "training.surrogate",
+        &[(Surrogate::Hinge, "hinge"), (Surrogate::Sigmoid, "sigmoid")],
+        Surrogate::Hinge,
+    )?;
     let confidence = match &t.confidence {
         Some(v) if *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => *v.get_ref(),
         Some(v) => {
