@@ -547,7 +547,7 @@ fn readback_count() -> Error {
 }
 
 /// Reads the loss and every value of `evaluations` back to the host in one
-/// transaction, after checking (with `check_tracked`) that the tensors that
+/// transfer ([`read_all`]), after checking (with `check_tracked`) that the tensors that
 /// must carry gradients do.
 pub(crate) fn read(
     names: &[(String, ConstraintId)],
@@ -568,22 +568,19 @@ pub(crate) fn read(
             }
         }
     }
-    let mut transaction = Transaction::default();
+    let mut tensors = Vec::new();
     for evaluation in evaluations {
         if let Some(loss) = &evaluation.loss {
-            transaction = transaction.register(loss.clone().without_autodiff());
+            tensors.push(loss.clone().without_autodiff());
         }
         for (_, c) in &evaluation.constraints {
-            transaction = transaction.register(c.value.clone().without_autodiff());
+            tensors.push(c.value.clone().without_autodiff());
             if let Some(Strict::Tensor(strict)) = &c.strict {
-                transaction = transaction.register(strict.clone().without_autodiff());
+                tensors.push(strict.clone().without_autodiff());
             }
         }
     }
-    let data = transaction.try_execute().map_err(|e| Error::Readback {
-        reason: format!("{e:?}"),
-    })?;
-    let mut data = data.into_iter().map(to_f64);
+    let mut data = read_all(tensors)?.into_iter();
     let mut next = || data.next().unwrap_or_else(|| Err(readback_count()));
     let mut host = Vec::with_capacity(evaluations.len());
     for evaluation in evaluations {
@@ -617,6 +614,39 @@ pub(crate) fn read(
         host.push(HostValues { loss, constraints });
     }
     Ok(host)
+}
+
+/// Reads `tensors` back to the host, each as a `Vec<f64>`: one transfer of
+/// their concatenation when they share a dtype and a device (the usual
+/// case: a step's loss and constraint values), otherwise one transaction.
+fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Result<Vec<f64>>>> {
+    let same = tensors
+        .windows(2)
+        .all(|w| w[0].dtype() == w[1].dtype() && w[0].device() == w[1].device());
+    if tensors.len() > 1 && same {
+        let lengths: Vec<usize> = tensors.iter().map(|t| t.dims()[0]).collect();
+        let all = to_f64(Tensor::cat(tensors, 0).into_data())?;
+        if all.len() != lengths.iter().sum::<usize>() {
+            return Err(readback_count());
+        }
+        let mut rest = all.as_slice();
+        return Ok(lengths
+            .into_iter()
+            .map(|n| {
+                let (head, tail) = rest.split_at(n);
+                rest = tail;
+                Ok(head.to_vec())
+            })
+            .collect());
+    }
+    let mut transaction = Transaction::default();
+    for tensor in tensors {
+        transaction = transaction.register(tensor);
+    }
+    let data = transaction.try_execute().map_err(|e| Error::Readback {
+        reason: format!("{e:?}"),
+    })?;
+    Ok(data.into_iter().map(to_f64).collect())
 }
 
 fn to_f64(data: TensorData) -> Result<Vec<f64>> {

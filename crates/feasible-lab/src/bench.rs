@@ -34,6 +34,7 @@
 pub mod intervals;
 pub mod mlp_step;
 pub mod reduction;
+pub mod scaling;
 
 use std::time::Instant;
 

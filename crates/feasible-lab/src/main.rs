@@ -12,6 +12,8 @@ use feasible_lab::data::locations;
 use feasible_lab::data::sets::{self, DataSet};
 use feasible_lab::device::{DeviceError, DeviceSpec};
 use feasible_lab::experiments::registry::{self, EXPERIMENTS, Experiment, RunOptions};
+use feasible_lab::experiments::rate;
+use feasible_lab::parallel::ProcessJob;
 use indicatif::ProgressBar;
 
 /// mimalloc: burn allocates a few small buffers per tensor operation, and
@@ -99,23 +101,24 @@ enum Command {
     /// on the rate and sparsity tasks, position paper Table 2), `loop`
     /// (one loop, `--kind`, for instruction counting), `mlp-step` (the step
     /// of the Fashion-MNIST MLP with a constraint through the user loop and
-    /// through burn-train's Learner, against the same without), or
+    /// through burn-train's Learner, against the same without),
     /// `reduction` (the multi-device reduction of two workers against their
-    /// step).
+    /// step), or `scaling` (`--copies` independent runs of the rate task at
+    /// once, as threads and as processes, against one run).
     Bench {
         /// `overhead`, `flat`, `loop`; `overhead` and `flat` when left out.
         name: Option<String>,
-        /// The loop run by `loop`: loss-only, hand-penalty, hand-lagrangian,
+        /// The loop run by `loop` and `scaling`: loss-only, hand-penalty, hand-lagrangian,
         /// feasible-penalty, feasible-lagrangian, carried-tensor, fresh-leaf.
         #[arg(long, default_value = "feasible-lagrangian")]
         kind: String,
         /// One JSON object per result on stdout.
         #[arg(long)]
         json: bool,
-        /// Interleaved repetitions (overhead, table2).
+        /// Interleaved repetitions (overhead, table2, scaling).
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=1000))]
         repeats: u64,
-        /// Steps per run (overhead, table2, loop).
+        /// Steps per run (overhead, table2, loop, scaling).
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
         steps: u64,
         /// Steps of the long run (flat).
@@ -146,10 +149,21 @@ enum Command {
         /// learner-constrained.
         #[arg(long)]
         variant: Option<String>,
+        /// scaling: concurrent copies of the run (threads, then processes).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+        copies: u64,
     },
     /// List the experiments, what `--steps` counts for each, and the data
     /// each needs.
     List,
+    /// A worker process of `reproduce --threads N`: reads one job of the
+    /// named kind as JSON on stdin, runs it, writes its output as JSON on
+    /// stdout (started by the lab itself).
+    #[command(hide = true)]
+    Job {
+        /// The kind of job: `rate`.
+        name: String,
+    },
     /// Train your own constrained model from a TOML configuration (every
     /// key: docs/train-config.md). Writes into DIR: model.bpk, dual.json,
     /// config.toml, run.json, history.jsonl, history.csv, plots/*.svg,
@@ -354,7 +368,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // This binary answers `feasible job NAME`: independent runs may go to
+    // worker processes (feasible_lab::parallel).
+    feasible_lab::parallel::enable_processes();
     match cli.command {
+        Command::Job { name } => match name.as_str() {
+            <rate::RateJob as ProcessJob>::NAME => feasible_lab::parallel::serve::<rate::RateJob>()?,
+            other => bail!("unknown job `{other}`; known: rate"),
+        },
         Command::Reproduce {
             experiment,
             json,
@@ -436,7 +457,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             warmup,
             synthetic,
             variant,
+            copies,
         } => {
+            let device_spec = device;
             let device = device.device()?;
             let mut stdout = std::io::stdout().lock();
             let name = name.as_deref();
@@ -451,9 +474,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     | Some("table2")
                     | Some("mlp-step")
                     | Some("reduction")
+                    | Some("scaling")
             ) {
                 bail!(
-                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop, mlp-step, reduction",
+                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop, mlp-step, reduction, scaling",
                     name.unwrap_or_default()
                 );
             }
@@ -507,6 +531,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 bar.finish_and_clear();
                 let rows = bench::table2_rows(&timings, steps, sparsity_steps);
                 print_rows(&mut stdout, &rows, json, |r| bench::render_table2(r, repeats))?;
+                return Ok(());
+            }
+            if name == Some("scaling") {
+                let kind: Loop = kind.parse()?;
+                let bar = progress(repeats, "scaling");
+                let spec = device_spec.to_string();
+                let result =
+                    bench::scaling::run(&device, &spec, kind, steps, copies as usize, repeats, || bar.inc(1))?;
+                bar.finish_and_clear();
+                print_rows(&mut stdout, std::slice::from_ref(&result), json, |r| {
+                    bench::scaling::render(&r[0])
+                })?;
                 return Ok(());
             }
             if name == Some("memory") {

@@ -134,6 +134,54 @@ fn reproduce_prints_one_json_object_per_row_on_stdout() {
 }
 
 #[test]
+fn the_rate_sweep_in_worker_processes_gives_the_rows_of_one_thread_bit_for_bit() {
+    // `--threads 2` sends each run to a `feasible job rate` worker process;
+    // `--threads 1` runs them in this process. Everything but the wall time
+    // must agree exactly (the JSON carries every f64 bit for bit).
+    let strip = |rows: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        rows.into_iter()
+            .map(|mut row| {
+                row.as_object_mut().unwrap().remove("seconds");
+                row
+            })
+            .collect()
+    };
+    let one = strip(json_rows(&["reproduce", "rate", "--json", "--steps", "30", "--threads", "1"]));
+    let two = strip(json_rows(&["reproduce", "rate", "--json", "--steps", "30", "--threads", "2"]));
+    assert_eq!(one.len(), 40);
+    assert_eq!(one, two);
+    // The multipliers moved: the comparison is not between empty runs.
+    assert!(one.iter().any(|r| r["multiplier"].as_f64().is_some_and(|m| m > 0.0)));
+}
+
+#[test]
+fn a_worker_process_answers_one_job_and_refuses_an_unknown_one() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let job = serde_json::json!({
+        "config": serde_json::to_value(RateConfig { steps: 10, ..RateConfig::default() }).unwrap(),
+        "method": "lagrangian",
+        "coef": 0.01,
+    });
+    let mut child = feasible()
+        .args(["job", "rate"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(job.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = RateConfig { steps: 10, ..RateConfig::default() };
+    let here = rate::train_one(&config, &data(&config), Method::Lagrangian, 0.01).unwrap();
+    assert_eq!(outcome["class0_rate"].as_f64(), Some(here.class0_rate));
+    assert_eq!(outcome["multiplier"].as_f64(), here.multiplier);
+    let e = refused(&mut feasible(), &["job", "nonsense"]);
+    assert!(e.contains("unknown job `nonsense`"), "{e}");
+}
+
+#[test]
 fn unknown_experiments_and_schemes_are_named_in_the_error() {
     let out = feasible().args(["reproduce", "ratee"]).output().unwrap();
     assert!(!out.status.success());

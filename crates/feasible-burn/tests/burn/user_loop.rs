@@ -186,6 +186,38 @@ fn the_callers_loop_is_the_trainer_bit_for_bit() {
 }
 
 #[test]
+fn values_of_different_dtypes_are_read_back_as_those_of_one() {
+    // One step's loss and constraint values reach the host in one transfer
+    // of their concatenation when they share a dtype; a loss in f64 beside
+    // f32 constraint values takes the other path (a transaction). Both must
+    // report the same numbers and make the same dual update.
+    let device = device();
+    let (x, y) = data(&device);
+    let model = Affine::new(&device);
+    let step = |wide_loss: bool| {
+        let mut constraints = Constraints::new(constraints(UpdateScheme::Simultaneous));
+        let mut parts = evaluate(&model, &x, &y);
+        if wide_loss {
+            parts.loss = parts.loss.cast(burn::tensor::DType::F64);
+        }
+        let (_, pending) = constraints.lagrangian(evaluation(parts, 0..N)).unwrap();
+        let report = pending.commit().unwrap();
+        (report, constraints.optimizer().state())
+    };
+    let (narrow, narrow_state) = step(false);
+    let (wide, wide_state) = step(true);
+    assert_eq!(narrow, wide);
+    assert_eq!(narrow_state, wide_state);
+    // And the numbers are the tensors' own, each in its place: the loss,
+    // the rate's surrogate, and the margins entry by entry.
+    let parts = evaluate(&model, &x, &y);
+    let host = |t: Tensor<1>| t.without_autodiff().try_into_vec_as::<f64>().unwrap();
+    assert_eq!(narrow.loss, host(parts.loss)[0]);
+    assert_eq!(narrow.constraint("rate").unwrap().value, host(parts.proxy));
+    assert_eq!(narrow.constraint("margin").unwrap().value, host(parts.margins));
+}
+
+#[test]
 fn gradient_accumulation_with_a_scheduler_matches_a_hand_written_full_batch_loop() {
     let device = device();
     let (x, y) = data(&device);

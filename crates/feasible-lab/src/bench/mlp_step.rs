@@ -42,16 +42,21 @@
 //! machine's slow moments, is the ratio of the fastest block medians
 //! ([`min_block_median`], blocks of [`BLOCK`] rounds).
 
+#[cfg(feature = "learner")]
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+#[cfg(feature = "learner")]
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+#[cfg(feature = "learner")]
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
+#[cfg(feature = "learner")]
 use burn_train::{ClassificationOutput, InferenceStep, Learner, TrainOutput, TrainStep};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
+#[cfg(feature = "learner")]
 use feasible_burn::learner::{ConstrainedOutput, LearnerConstraints};
 use feasible_burn::{ConstraintTensors, Constraints, Evaluation};
 use serde::Serialize;
@@ -101,7 +106,9 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// Every variant, in the order of the first round.
+    /// Every variant built in, in the order of the first round (the
+    /// Learner's only with the `learner` feature).
+    #[cfg(feature = "learner")]
     pub const ALL: [Variant; 6] = [
         Variant::Plain,
         Variant::HandConstrained,
@@ -110,6 +117,10 @@ impl Variant {
         Variant::LearnerHand,
         Variant::LearnerConstrained,
     ];
+    /// Every variant built in, in the order of the first round (the
+    /// Learner's only with the `learner` feature).
+    #[cfg(not(feature = "learner"))]
+    pub const ALL: [Variant; 3] = [Variant::Plain, Variant::HandConstrained, Variant::UserLoop];
 
     /// A short name.
     pub fn name(self) -> &'static str {
@@ -249,12 +260,14 @@ fn adamw() -> ModuleOptimizer {
     AdamWConfig::new().with_weight_decay(1e-2).with_epsilon(1e-8).init()
 }
 
+#[cfg(feature = "learner")]
 /// The unconstrained model of burn-train's `Learner`.
 #[derive(Module, Debug)]
 pub struct PlainLearnerMlp {
     mlp: Mlp,
 }
 
+#[cfg(feature = "learner")]
 impl TrainStep for PlainLearnerMlp {
     type Input = Batch;
     type Output = ClassificationOutput;
@@ -266,6 +279,7 @@ impl TrainStep for PlainLearnerMlp {
     }
 }
 
+#[cfg(feature = "learner")]
 impl InferenceStep for PlainLearnerMlp {
     type Input = Batch;
     type Output = ClassificationOutput;
@@ -276,6 +290,7 @@ impl InferenceStep for PlainLearnerMlp {
     }
 }
 
+#[cfg(feature = "learner")]
 /// The hand-written dual state of [`HandLearnerMlp`]: the multiplier, and
 /// the strict share read back by `step` for `optimize`'s update.
 #[derive(Debug, Default)]
@@ -284,6 +299,7 @@ pub struct HandDual {
     pending: Option<f64>,
 }
 
+#[cfg(feature = "learner")]
 /// burn-train's `Learner` model with the constraint written by hand: what
 /// a user writes without feasible-burn.
 #[derive(Module, Debug)]
@@ -293,6 +309,7 @@ pub struct HandLearnerMlp {
     dual: Arc<Mutex<HandDual>>,
 }
 
+#[cfg(feature = "learner")]
 impl TrainStep for HandLearnerMlp {
     type Input = Batch;
     type Output = ClassificationOutput;
@@ -324,6 +341,7 @@ impl TrainStep for HandLearnerMlp {
     }
 }
 
+#[cfg(feature = "learner")]
 impl InferenceStep for HandLearnerMlp {
     type Input = Batch;
     type Output = ClassificationOutput;
@@ -334,6 +352,7 @@ impl InferenceStep for HandLearnerMlp {
     }
 }
 
+#[cfg(feature = "learner")]
 /// The constrained model of burn-train's `Learner`: the dual state in a
 /// `#[module(skip)]` field, as `feasible-burn`'s `learner` example keeps it.
 #[derive(Module, Debug)]
@@ -343,6 +362,7 @@ pub struct ConstrainedLearnerMlp {
     constraints: LearnerConstraints,
 }
 
+#[cfg(feature = "learner")]
 impl TrainStep for ConstrainedLearnerMlp {
     type Input = Batch;
     type Output = ConstrainedOutput<ClassificationOutput>;
@@ -363,6 +383,7 @@ impl TrainStep for ConstrainedLearnerMlp {
     }
 }
 
+#[cfg(feature = "learner")]
 impl InferenceStep for ConstrainedLearnerMlp {
     type Input = Batch;
     type Output = ClassificationOutput;
@@ -389,8 +410,11 @@ enum Runner {
         optimizer: ModuleOptimizer,
         constraints: Constraints,
     },
+    #[cfg(feature = "learner")]
     LearnerPlain(Learner<PlainLearnerMlp>),
+    #[cfg(feature = "learner")]
     LearnerHand(Learner<HandLearnerMlp>),
+    #[cfg(feature = "learner")]
     LearnerConstrained(Learner<ConstrainedLearnerMlp>),
 }
 
@@ -412,7 +436,9 @@ impl Runner {
                 optimizer: adamw(),
                 constraints: Constraints::new(dual()?),
             },
+            #[cfg(feature = "learner")]
             Variant::LearnerPlain => Runner::LearnerPlain(Learner::new(PlainLearnerMlp { mlp: mlp() }, adamw(), LR)),
+            #[cfg(feature = "learner")]
             Variant::LearnerHand => Runner::LearnerHand(Learner::new(
                 HandLearnerMlp {
                     mlp: mlp(),
@@ -421,6 +447,7 @@ impl Runner {
                 adamw(),
                 LR,
             )),
+            #[cfg(feature = "learner")]
             Variant::LearnerConstrained => Runner::LearnerConstrained(Learner::new(
                 ConstrainedLearnerMlp {
                     mlp: mlp(),
@@ -429,6 +456,11 @@ impl Runner {
                 adamw(),
                 LR,
             )),
+            #[cfg(not(feature = "learner"))]
+            Variant::LearnerPlain | Variant::LearnerHand | Variant::LearnerConstrained => anyhow::bail!(
+                "the variant `{}` needs burn-train's Learner: build with the `learner` feature",
+                variant.name()
+            ),
         })
     }
 
@@ -467,16 +499,19 @@ impl Runner {
                 *model = Some(optimizer.step(LR, m, grads));
                 pending.commit()?;
             }
+            #[cfg(feature = "learner")]
             Runner::LearnerPlain(learner) => {
                 learner.lr_step();
                 let output = learner.train_step(batch.clone());
                 learner.optimizer_step(output.grads);
             }
+            #[cfg(feature = "learner")]
             Runner::LearnerHand(learner) => {
                 learner.lr_step();
                 let output = learner.train_step(batch.clone());
                 learner.optimizer_step(output.grads);
             }
+            #[cfg(feature = "learner")]
             Runner::LearnerConstrained(learner) => {
                 learner.lr_step();
                 let output = learner.train_step(batch.clone());
@@ -495,6 +530,7 @@ impl Runner {
                 .ok()
                 .flatten()
                 .and_then(|m| m.first().copied()),
+            #[cfg(feature = "learner")]
             Runner::LearnerHand(learner) => Some(
                 learner
                     .model()
@@ -503,12 +539,15 @@ impl Runner {
                     .unwrap_or_else(PoisonError::into_inner)
                     .multiplier,
             ),
+            #[cfg(feature = "learner")]
             Runner::LearnerConstrained(learner) => learner
                 .model()
                 .constraints
                 .multipliers(CONSTRAINT)
                 .and_then(|m| m.first().copied()),
-            Runner::Plain { .. } | Runner::LearnerPlain(_) => None,
+            Runner::Plain { .. } => None,
+            #[cfg(feature = "learner")]
+            Runner::LearnerPlain(_) => None,
         }
     }
 }
@@ -624,7 +663,17 @@ impl std::str::FromStr for Variant {
     /// Parses a variant's name, with `-`, `_` or spaces between words.
     fn from_str(name: &str) -> anyhow::Result<Self> {
         let wanted = name.replace(['-', '_'], " ");
-        Variant::ALL.into_iter().find(|v| v.name() == wanted).ok_or_else(|| {
+        [
+            Variant::Plain,
+            Variant::HandConstrained,
+            Variant::UserLoop,
+            Variant::LearnerPlain,
+            Variant::LearnerHand,
+            Variant::LearnerConstrained,
+        ]
+        .into_iter()
+        .find(|v| v.name() == wanted)
+        .ok_or_else(|| {
             anyhow::anyhow!(
                 "unknown variant `{name}`; known: plain, hand-constrained, user-loop, learner-plain, \
                  learner-hand, learner-constrained"
@@ -702,6 +751,7 @@ pub fn run(
     };
     let comparisons = COMPARISONS
         .into_iter()
+        .filter(|(variant, baseline, ..)| Variant::ALL.contains(variant) && Variant::ALL.contains(baseline))
         .enumerate()
         .map(|(k, (variant, baseline, goal, meaning))| {
             let overhead = ratio_of_medians(times(variant), times(baseline), RESAMPLES, 1000 + k as u64);

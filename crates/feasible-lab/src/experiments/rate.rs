@@ -32,7 +32,7 @@ use burn::tensor::activation::{log_sigmoid, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use crate::data::gaussian_mixture::{Points, four_clusters};
@@ -64,7 +64,7 @@ impl LinearClassifier {
 }
 
 /// Which method a run uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Fixed penalty `CE - c·P(ŷ=0)`.
@@ -84,7 +84,7 @@ impl Method {
 }
 
 /// The experiment's settings.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RateConfig {
     /// Points per cluster (4 clusters).
     pub per_cluster: usize,
@@ -297,8 +297,23 @@ pub fn dual(method: Method, coef: f64, target: f64, scheme: UpdateScheme) -> fea
         .build()
 }
 
+/// What one training run measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RateOutcome {
+    /// Fraction of training points predicted class 0 (true 0/1 rate).
+    pub class0_rate: f64,
+    /// Training accuracy, as a fraction.
+    pub accuracy: f64,
+    /// The differentiable surrogate `P(ŷ=0)` at the end.
+    pub proxy_class0_rate: f64,
+    /// The multiplier at the end (Lagrangian only).
+    pub multiplier: Option<f64>,
+    /// Wall time of the training run, in seconds.
+    pub seconds: f64,
+}
+
 /// Trains one model with `method` and `coef` and measures it.
-pub fn run_one(config: &RateConfig, data: &RateData, method: Method, coef: f64) -> anyhow::Result<RateRow> {
+pub fn train_one(config: &RateConfig, data: &RateData, method: Method, coef: f64) -> anyhow::Result<RateOutcome> {
     let device = data.x.device();
     let mut trainer = ConstrainedTrainer::new(
         dual(method, coef, config.target, config.scheme)?,
@@ -317,24 +332,60 @@ pub fn run_one(config: &RateConfig, data: &RateData, method: Method, coef: f64) 
         model = trainer.step_with(model, |m| evaluate(m, data, id))?.0;
     }
     let seconds = start.elapsed().as_secs_f64();
-    let (class0_rate, accuracy, proxy) = metrics(&model, data)?;
+    let (class0_rate, accuracy, proxy_class0_rate) = metrics(&model, data)?;
+    Ok(RateOutcome {
+        class0_rate,
+        accuracy,
+        proxy_class0_rate,
+        multiplier: trainer.dual().multipliers(CONSTRAINT)?.map(|m| m[0]),
+        seconds,
+    })
+}
+
+/// The table row of a run, with the published numbers beside.
+pub fn row(config: &RateConfig, method: Method, coef: f64, outcome: RateOutcome) -> RateRow {
     let published = published(method, coef);
-    let multiplier = trainer.dual().multipliers(CONSTRAINT)?.map(|m| m[0]);
-    Ok(RateRow {
+    RateRow {
         experiment: "rate",
         method: method.name(),
         coef,
-        class0_rate,
-        accuracy,
-        proxy_class0_rate: proxy,
-        multiplier,
-        feasible: class0_rate >= config.target - 1e-9,
+        class0_rate: outcome.class0_rate,
+        accuracy: outcome.accuracy,
+        proxy_class0_rate: outcome.proxy_class0_rate,
+        multiplier: outcome.multiplier,
+        feasible: outcome.class0_rate >= config.target - 1e-9,
         published_class0_rate: published.map(|p| p.0),
         published_accuracy: published.map(|p| p.1),
         steps: config.steps,
         scheme: config.scheme.name(),
-        seconds,
-    })
+        seconds: outcome.seconds,
+    }
+}
+
+/// Trains one model with `method` and `coef`: its table row.
+pub fn run_one(config: &RateConfig, data: &RateData, method: Method, coef: f64) -> anyhow::Result<RateRow> {
+    Ok(row(config, method, coef, train_one(config, data, method, coef)?))
+}
+
+/// One run of the sweep, as it crosses to a worker process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RateJob {
+    /// The settings.
+    pub config: RateConfig,
+    /// The method.
+    pub method: Method,
+    /// Its coefficient.
+    pub coef: f64,
+}
+
+impl crate::parallel::ProcessJob for RateJob {
+    type Output = RateOutcome;
+    const NAME: &'static str = "rate";
+
+    fn run(&self) -> anyhow::Result<RateOutcome> {
+        let data = RateData::new(&points(&self.config), &self.config.device.device()?.autodiff());
+        train_one(&self.config, &data, self.method, self.coef)
+    }
 }
 
 /// The data set of the experiment.
@@ -350,23 +401,25 @@ pub fn jobs(config: &RateConfig) -> Vec<(Method, f64)> {
         .collect()
 }
 
-/// Runs the whole sweep on `threads` threads, calling `done` after each run.
+/// Runs the whole sweep on `threads` workers (processes where the lab's
+/// binary allows it: see [`crate::parallel::run_isolated`]), calling `done`
+/// after each run.
 pub fn reproduce(config: &RateConfig, threads: usize, done: impl Fn(&RateRow) + Sync) -> anyhow::Result<Vec<RateRow>> {
-    let points = points(config);
-    let jobs = jobs(config);
-    let results = crate::parallel::run_jobs(
-        &jobs,
-        threads,
-        |(method, coef)| {
-            let data = RateData::new(&points, &config.device.device()?.autodiff());
-            run_one(config, &data, *method, *coef)
-        },
-        |row| {
-            if let Ok(row) = row {
-                done(row)
-            }
-        },
-    );
+    let jobs: Vec<RateJob> = jobs(config)
+        .into_iter()
+        .map(|(method, coef)| RateJob {
+            config: config.clone(),
+            method,
+            coef,
+        })
+        .collect();
+    let results = crate::parallel::run_isolated(&jobs, threads, |job, outcome| {
+        let row = outcome.map(|o| row(config, job.method, job.coef, o));
+        if let Ok(row) = &row {
+            done(row)
+        }
+        row
+    });
     results.into_iter().collect()
 }
 
