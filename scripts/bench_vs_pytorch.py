@@ -236,7 +236,7 @@ def rate_rust(binary, steps):
 
 
 def rate_check(rust, python):
-    problems, worst = [], [0.0, 0.0]
+    problems, worst, where, exact = [], [0.0, 0.0], None, 0
     key = lambda r: (r["method"], round(math.log10(r["coef"]), 3) if r["coef"] > 0 else -99)
     py = {key(r): r for r in python["rows"]}
     for r in rust["rows"]:
@@ -246,13 +246,19 @@ def rate_check(rust, python):
             continue
         d_rate = abs(r["class0_rate"] - p["class0_rate"])
         d_acc = abs(r["accuracy"] - p["accuracy"])
+        if max(d_rate, d_acc) > max(worst) or where is None:
+            where = f"{r['method']} {r['coef']:.3g}"
         worst = [max(worst[0], d_rate), max(worst[1], d_acc)]
+        exact += d_rate == 0.0 and d_acc == 0.0
         if d_rate > 0.02 + 1e-9 or d_acc > 0.02 + 1e-9:
             problems.append(
                 f"rate {r['method']} {r['coef']:.3g}: class 0 rate {r['class0_rate']:.4f} vs {p['class0_rate']:.4f}, "
                 f"accuracy {r['accuracy']:.4f} vs {p['accuracy']:.4f}"
             )
-    summary = f"rate: 40 runs, largest differences: class 0 rate {worst[0]:.4f}, accuracy {worst[1]:.4f} (tolerance 0.02)"
+    summary = (
+        f"rate: 40 runs, {exact} end identical; largest differences: class 0 rate {worst[0]:.4f}, "
+        f"accuracy {worst[1]:.4f} (tolerance 0.02), at {where}"
+    )
     return problems, summary
 
 
