@@ -538,6 +538,14 @@ def run_rust(argv, threads):
     return proc.stdout
 
 
+def load():
+    """The 1, 5 and 15-minute load averages, to judge the noise of the times."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def ratio(python, rust):
     return python / rust if rust > 0 else float("nan")
 
@@ -565,7 +573,7 @@ def main():
 
     print(f"torch {torch.__version__}, cooper {getattr(cooper, '__version__', '?')}, "
           f"{os.cpu_count()} CPUs; repeats {repeats}; rate steps {rate_steps}; "
-          f"sparsity {sp_warmup} warm-up + {sp_steps} timed steps", flush=True)
+          f"sparsity {sp_warmup} warm-up + {sp_steps} timed steps; load average {load()}", flush=True)
     fashion = None
     if only & {"sparsity", "fl"}:
         if not args.fashion_dir or not os.path.isdir(args.fashion_dir):
@@ -644,7 +652,8 @@ def main():
         sys.exit(3)
     print("  all within tolerance (see the header of scripts/bench_vs_pytorch.py)\n")
 
-    print(f"Times: median of {repeats} interleaved repeat(s); ratio = PyTorch+Cooper time / feasible time")
+    print(f"Times: median of {repeats} interleaved repeat(s); ratio = PyTorch+Cooper time / feasible time; "
+          f"load average now {load()} (on a busy machine, two threads suffer most)")
     header = f"{'workload':<24}{'threads':>8}{'unit':>10}{'feasible':>12}{'PyTorch':>12}{'ratio':>8}   runs (feasible | PyTorch)"
     print(header)
     print("-" * len(header))
