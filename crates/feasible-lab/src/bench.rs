@@ -31,6 +31,7 @@
 //! step without, and [`reduction`] times the multi-device reduction of two
 //! workers against their step; [`intervals`] summarizes the step times.
 
+pub mod fl_epoch;
 pub mod intervals;
 pub mod mlp_step;
 pub mod reduction;
@@ -560,6 +561,51 @@ impl Table2Loop {
 /// batches of 256) on synthetic data of Fashion-MNIST's shape: the timing of
 /// a step does not depend on the pixels' values.
 fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Result<()> {
+    sparsity_run(device, kind, None, 0, steps).map(|_| ())
+}
+
+/// The end of one run of the sparsity task, timed after its warm-up steps
+/// ([`sparsity_run`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct SparsityRun {
+    /// Always `sparsity_step`.
+    pub bench: &'static str,
+    /// The loop.
+    pub kind: Table2Loop,
+    /// `fashion_mnist` (its first 8 batches of 256) or `synthetic`.
+    pub data: &'static str,
+    /// Untimed steps first.
+    pub warmup: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// Wall time of the timed steps, seconds.
+    pub seconds: f64,
+    /// Milliseconds per timed step.
+    pub ms_per_step: f64,
+    /// Mean mini-batch cross-entropy of the last 8 steps (one pass over the
+    /// 8 batches), with sampled gates.
+    pub last_loss: f64,
+    /// Expected density (the differentiable surrogate) at the end.
+    pub expected_density: f64,
+    /// Density of the deterministic gates at the end.
+    pub deterministic_density: f64,
+    /// The multiplier (constrained) or the penalty coefficient at the end.
+    pub multiplier: f64,
+}
+
+/// Runs `warmup + steps` steps of the sparsity task `kind` (the gated MLP
+/// 784-300-100-10, batches of 256, Adam 1e-3 with PyTorch's defaults,
+/// density at most 0.5), cycling over 8 batches: the first 8 × 256
+/// training samples of `data`, or random pixels and labels of
+/// Fashion-MNIST's shape when `data` is `None` (the timing of a step does
+/// not depend on the pixels' values). Times the last `steps` steps.
+pub fn sparsity_run(
+    device: &Device,
+    kind: Table2Loop,
+    data: Option<&crate::data::classification::Dataset>,
+    warmup: usize,
+    steps: usize,
+) -> anyhow::Result<SparsityRun> {
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::tensor::activation::log_softmax;
     use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent};
@@ -570,15 +616,39 @@ fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Re
     use crate::data::sampling::{Draw, SplitMix64};
     use crate::models::gated_mlp::GatedMlp;
 
+    const BATCHES: usize = 8;
+    const BATCH: usize = 256;
+    if matches!(kind, Table2Loop::RatePenalized | Table2Loop::RateConstrained) {
+        anyhow::bail!("`sparsity_run` runs the sparsity loops only");
+    }
     let device = device.clone().autodiff();
     let mut rng = SplitMix64::new(11);
-    let batches: Vec<(Vec<f32>, Vec<u8>)> = (0..8)
-        .map(|_| {
-            let x = (0..256 * 784).map(|_| rng.uniform_open() as f32).collect();
-            let y = (0..256).map(|_| rng.below(10) as u8).collect();
-            (x, y)
-        })
-        .collect();
+    let batches: Vec<(Vec<f32>, Vec<u8>)> = match data {
+        None => (0..BATCHES)
+            .map(|_| {
+                let x = (0..BATCH * 784).map(|_| rng.uniform_open() as f32).collect();
+                let y = (0..BATCH).map(|_| rng.below(10) as u8).collect();
+                (x, y)
+            })
+            .collect(),
+        Some(data) => {
+            if data.dims != 784 || data.train_len() < BATCHES * BATCH {
+                anyhow::bail!(
+                    "the sparsity task needs at least {} training samples of 784 features",
+                    BATCHES * BATCH
+                );
+            }
+            (0..BATCHES)
+                .map(|b| {
+                    let rows = b * BATCH..(b + 1) * BATCH;
+                    (
+                        data.train_x[rows.start * 784..rows.end * 784].to_vec(),
+                        data.train_y[rows].to_vec(),
+                    )
+                })
+                .collect()
+        }
+    };
     let mut model = GatedMlp::new(
         &[784, 300, 100, 10],
         |i, o| L0LinearConfig::new(i, o).with_gate_scale(5.0),
@@ -604,15 +674,24 @@ fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Re
         .constraint(Constraint::at_most("density", 0.5).with_formulation(formulation))
         .build()?;
     let mut trainer = feasible_burn::ConstrainedTrainer::new(dual, adam.init(), 1e-3)?;
-    for t in 0..steps {
+    let total = warmup + steps;
+    let mut last_losses = Vec::new();
+    let mut start = Instant::now();
+    for t in 0..total {
+        if t == warmup {
+            start = Instant::now();
+        }
         let (x, y) = &batches[t % batches.len()];
         let (x, y) = (features(x, 784, &device), labels(y, &device));
         let modes = model.sample_gates(&mut rng, &device);
         let loss = log_softmax(model.forward(x, &modes), 1)
             .gather(1, y)
-            .reshape([256])
+            .reshape([BATCH])
             .mean()
             .neg();
+        if t + BATCHES >= total {
+            last_losses.push(loss.clone().detach());
+        }
         let density = sparsity::expected_density(&model.layers).ok_or_else(|| anyhow::anyhow!("no layers"))?;
         if kind == Table2Loop::SparsityHandPenalized {
             let objective = loss + density;
@@ -627,7 +706,41 @@ fn train_sparsity(device: &Device, kind: Table2Loop, steps: usize) -> anyhow::Re
             model = trainer.step(model, evaluation)?.0;
         }
     }
-    Ok(())
+    let seconds = start.elapsed().as_secs_f64();
+    let scalar = |t: Tensor<1>| -> anyhow::Result<f64> {
+        t.without_autodiff()
+            .try_into_vec_as::<f64>()
+            .map_err(|e| anyhow::anyhow!("reading a value back failed: {e:?}"))?
+            .first()
+            .copied()
+            .ok_or_else(|| anyhow::anyhow!("empty tensor"))
+    };
+    let last_loss = last_losses
+        .into_iter()
+        .map(scalar)
+        .collect::<anyhow::Result<Vec<f64>>>()?;
+    let density = sparsity::expected_density(&model.layers).ok_or_else(|| anyhow::anyhow!("no layers"))?;
+    let multiplier = match kind {
+        Table2Loop::SparsityConstrained => trainer
+            .dual()
+            .multipliers("density")?
+            .and_then(|m| m.first().copied())
+            .unwrap_or(0.0),
+        _ => 1.0,
+    };
+    Ok(SparsityRun {
+        bench: "sparsity_step",
+        kind,
+        data: if data.is_some() { "fashion_mnist" } else { "synthetic" },
+        warmup,
+        steps,
+        seconds,
+        ms_per_step: 1e3 * seconds / steps.max(1) as f64,
+        last_loss: last_loss.iter().sum::<f64>() / last_loss.len().max(1) as f64,
+        expected_density: scalar(density)?,
+        deterministic_density: sparsity::deterministic_density(&model.layers)?,
+        multiplier,
+    })
 }
 
 /// Times the Table 2 loops `repeats` times on `device`, interleaved: the

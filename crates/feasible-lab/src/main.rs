@@ -103,13 +103,21 @@ enum Command {
     /// of the Fashion-MNIST MLP with a constraint through the user loop and
     /// through burn-train's Learner, against the same without),
     /// `reduction` (the multi-device reduction of two workers against their
-    /// step), or `scaling` (`--copies` independent runs of the rate task at
-    /// once, as threads and as processes, against one run).
+    /// step), `scaling` (`--copies` independent runs of the rate task at
+    /// once, as threads and as processes, against one run),
+    /// `sparsity-step` (the Table 2 sparsity task, `--kind`
+    /// feasible-penalty, feasible-lagrangian or hand-penalty, on the first
+    /// 8 batches of Fashion-MNIST: `--warmup` untimed steps, then `--steps`
+    /// timed, and where it ends) or `fl-epoch` (one epoch of Feasible
+    /// Learning on Fashion-MNIST, timed, and where it ends); the last two
+    /// are what `scripts/bench-vs-pytorch.sh` compares with PyTorch.
     Bench {
         /// `overhead`, `flat`, `loop`; `overhead` and `flat` when left out.
         name: Option<String>,
-        /// The loop run by `loop` and `scaling`: loss-only, hand-penalty, hand-lagrangian,
-        /// feasible-penalty, feasible-lagrangian, carried-tensor, fresh-leaf.
+        /// The loop run by `loop` and `scaling`: loss-only, hand-penalty,
+        /// hand-lagrangian, feasible-penalty, feasible-lagrangian,
+        /// carried-tensor, fresh-leaf (sparsity-step: the sparsity task's
+        /// feasible-penalty, feasible-lagrangian or hand-penalty).
         #[arg(long, default_value = "feasible-lagrangian")]
         kind: String,
         /// One JSON object per result on stdout.
@@ -118,7 +126,7 @@ enum Command {
         /// Interleaved repetitions (overhead, table2, scaling).
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=1000))]
         repeats: u64,
-        /// Steps per run (overhead, table2, loop, scaling).
+        /// Steps per run (overhead, table2, loop, scaling, sparsity-step).
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
         steps: u64,
         /// Steps of the long run (flat).
@@ -136,11 +144,12 @@ enum Command {
         /// worker (reduction).
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
         rounds: u64,
-        /// Untimed steps before them (mlp-step, reduction).
+        /// Untimed steps before them (mlp-step, reduction, sparsity-step).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
         warmup: u64,
         /// Random pixels of Fashion-MNIST's shape instead of Fashion-MNIST
-        /// (mlp-step, reduction; a step's time does not depend on the pixels).
+        /// (mlp-step, reduction, sparsity-step; a step's time does not depend
+        /// on the pixels).
         #[arg(long)]
         synthetic: bool,
         /// mlp-step: run only this variant, `--rounds` steps, not
@@ -475,15 +484,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     | Some("mlp-step")
                     | Some("reduction")
                     | Some("scaling")
+                    | Some("sparsity-step")
+                    | Some("fl-epoch")
             ) {
                 bail!(
-                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop, mlp-step, reduction, scaling",
+                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop, mlp-step, reduction, \
+                     scaling, sparsity-step, fl-epoch",
                     name.unwrap_or_default()
                 );
             }
-            if matches!(name, Some("mlp-step") | Some("reduction")) {
+            if matches!(
+                name,
+                Some("mlp-step") | Some("reduction") | Some("sparsity-step") | Some("fl-epoch")
+            ) {
                 let (rounds, warmup) = (rounds as usize, warmup as usize);
-                let data = if synthetic {
+                let data = if synthetic && name != Some("fl-epoch") {
                     None
                 } else {
                     Some(feasible_lab::experiments::feasible_learning::fashion().map_err(|e| {
@@ -493,7 +508,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         )
                     })?)
                 };
-                if let (Some("mlp-step"), Some(variant)) = (name, variant) {
+                if let (Some("fl-epoch"), Some(data)) = (name, data.as_ref()) {
+                    let epoch = bench::fl_epoch::run(data)?;
+                    print_rows(&mut stdout, std::slice::from_ref(&epoch), json, |e| {
+                        bench::fl_epoch::render(&e[0])
+                    })?;
+                } else if name == Some("sparsity-step") {
+                    let loop_kind = match kind.parse::<Loop>()? {
+                        Loop::FeasiblePenalty => bench::Table2Loop::SparsityPenalized,
+                        Loop::FeasibleLagrangian => bench::Table2Loop::SparsityConstrained,
+                        Loop::HandPenalty => bench::Table2Loop::SparsityHandPenalized,
+                        other => bail!(
+                            "sparsity-step runs --kind feasible-penalty, feasible-lagrangian or hand-penalty, not `{}`",
+                            other.name()
+                        ),
+                    };
+                    let run = bench::sparsity_run(&device, loop_kind, data.as_ref(), warmup, steps)?;
+                    print_rows(&mut stdout, std::slice::from_ref(&run), json, |r| {
+                        format!(
+                            "sparsity step ({:?}, {}): {} steps after {} warm-up, {:.3} ms per step; \
+                             last loss {:.4}, expected density {:.4}, deterministic density {:.4}, multiplier {:.4}\n",
+                            r[0].kind,
+                            r[0].data,
+                            r[0].steps,
+                            r[0].warmup,
+                            r[0].ms_per_step,
+                            r[0].last_loss,
+                            r[0].expected_density,
+                            r[0].deterministic_density,
+                            r[0].multiplier
+                        )
+                    })?;
+                } else if let (Some("mlp-step"), Some(variant)) = (name, variant) {
                     let variant: bench::mlp_step::Variant = variant.parse()?;
                     let seconds = bench::mlp_step::single(data.as_ref(), variant, rounds)?;
                     if json {

@@ -761,6 +761,87 @@ fn bench_mlp_step_and_reduction_print_json_with_json() {
     }
 }
 
+#[test]
+fn bench_sparsity_step_ends_where_its_steps_put_it() {
+    let run = |kind: &str| {
+        let rows = json_rows(&[
+            "bench",
+            "sparsity-step",
+            "--synthetic",
+            "--kind",
+            kind,
+            "--warmup",
+            "2",
+            "--steps",
+            "3",
+            "--json",
+        ]);
+        assert_eq!(rows.len(), 1);
+        rows[0].clone()
+    };
+    // Every gate starts at drop rate 0.01, log α = ln 99: the deterministic
+    // gates all keep their weights, and the expected density is
+    // σ(ln 99 - (2/3) ln(0.1 / 1.1)). Five Adam steps of 1e-3 on θ = log α / 5
+    // move log α by at most 0.025, the density by less than 1e-4.
+    let initial = 1.0 / (1.0 + (-(99f64.ln() - (2.0 / 3.0) * (0.1f64 / 1.1).ln())).exp());
+    for (kind, name, multiplier) in [
+        ("feasible-penalty", "sparsity_penalized", 1.0),
+        // Dual step first, 0.05 × (1.0 - 0.5) at each of the 5 steps.
+        ("feasible-lagrangian", "sparsity_constrained", 0.125),
+    ] {
+        let row = run(kind);
+        assert_eq!(
+            (row["bench"].as_str(), row["kind"].as_str(), row["data"].as_str()),
+            (Some("sparsity_step"), Some(name), Some("synthetic"))
+        );
+        assert_eq!((row["warmup"].as_u64(), row["steps"].as_u64()), (Some(2), Some(3)));
+        assert_eq!(row["deterministic_density"].as_f64(), Some(1.0), "{row}");
+        assert!(
+            (row["expected_density"].as_f64().unwrap() - initial).abs() < 1e-4,
+            "{row}"
+        );
+        assert!(
+            (row["multiplier"].as_f64().unwrap() - multiplier).abs() < 1e-12,
+            "{row}"
+        );
+        // Random labels among 10 classes: about ln 10.
+        assert!((row["last_loss"].as_f64().unwrap() - 10f64.ln()).abs() < 0.5, "{row}");
+    }
+    let e = refused(
+        &mut feasible(),
+        &["bench", "sparsity-step", "--synthetic", "--kind", "loss-only"],
+    );
+    assert!(
+        e.contains("feasible-penalty, feasible-lagrangian or hand-penalty"),
+        "{e}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn bench_fl_epoch_trains_one_epoch_of_235_steps() {
+    let rows = json_rows(&["bench", "fl-epoch", "--json"]);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(
+        (row["bench"].as_str(), row["steps"].as_u64()),
+        (Some("fl_epoch"), Some(235))
+    );
+    // After one epoch the MLP is well past chance on both splits.
+    for key in ["train_acc", "val_acc"] {
+        let acc = row[key].as_f64().unwrap();
+        assert!((0.7..=1.0).contains(&acc), "{row}");
+    }
+    // Each multiplier took one nuPI step from 0 (K_p = K_i = 1, step 1e-2):
+    // 0.02 (loss - ε), with the loss of a sample of the untrained or
+    // partly trained model, so below 0.02 · 10.
+    let max = row["max_multiplier"].as_f64().unwrap();
+    assert!(max > 0.0 && max < 0.2, "{row}");
+}
+
 /// What a figure shows, read from its SVG as XML (not its pixels).
 struct Figure {
     /// Every text node, trimmed: the title, the axes, the legend.
