@@ -169,7 +169,9 @@ def rate_forward(model, x, signs):
     return loss, proxy, logits
 
 
-class RateProblem(cooper.ConstrainedMinimizationProblem):
+class OneInequality(cooper.ConstrainedMinimizationProblem):
+    """One inequality constraint with a dense multiplier, Lagrangian formulation."""
+
     def __init__(self):
         super().__init__()
         self.multiplier = cooper.multipliers.DenseMultiplier(num_constraints=1)
@@ -178,6 +180,9 @@ class RateProblem(cooper.ConstrainedMinimizationProblem):
             formulation_type=cooper.formulations.Lagrangian,
             multiplier=self.multiplier,
         )
+
+
+class RateProblem(OneInequality):
 
     def compute_cmp_state(self, model, x, signs):
         loss, proxy, logits = rate_forward(model, x, signs)
@@ -337,15 +342,7 @@ class GatedMlp(torch.nn.Module):
             return sum(l.deterministic_nonzero() for l in self.layers).float() / self.total
 
 
-class SparsityProblem(cooper.ConstrainedMinimizationProblem):
-    def __init__(self):
-        super().__init__()
-        self.multiplier = cooper.multipliers.DenseMultiplier(num_constraints=1)
-        self.constraint = cooper.Constraint(
-            constraint_type=cooper.ConstraintType.INEQUALITY,
-            formulation_type=cooper.formulations.Lagrangian,
-            multiplier=self.multiplier,
-        )
+class SparsityProblem(OneInequality):
 
     def compute_cmp_state(self, model, x, y, losses):
         loss = F.cross_entropy(model(x), y)

@@ -11,8 +11,8 @@ use feasible_lab::bench::{self, Loop};
 use feasible_lab::data::locations;
 use feasible_lab::data::sets::{self, DataSet};
 use feasible_lab::device::{DeviceError, DeviceSpec};
-use feasible_lab::experiments::registry::{self, EXPERIMENTS, Experiment, RunOptions};
 use feasible_lab::experiments::rate;
+use feasible_lab::experiments::registry::{self, EXPERIMENTS, Experiment, RunOptions};
 use feasible_lab::parallel::ProcessJob;
 use indicatif::ProgressBar;
 
@@ -51,7 +51,9 @@ enum Command {
         /// to stderr).
         #[arg(long)]
         json: bool,
-        /// Threads for independent training runs.
+        /// Independent training runs at once: threads, or worker processes
+        /// for `rate` (whose small steps would wait on burn-autodiff's
+        /// global graph lock as threads of one process).
         #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
         threads: u64,
         /// Override the number of training steps (or epochs: see `feasible
@@ -583,8 +585,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let kind: Loop = kind.parse()?;
                 let bar = progress(repeats, "scaling");
                 let spec = device_spec.to_string();
-                let result =
-                    bench::scaling::run(&device, &spec, kind, steps, copies as usize, repeats, || bar.inc(1))?;
+                let result = bench::scaling::run(&device, &spec, kind, steps, copies as usize, repeats, || bar.inc(1))?;
                 bar.finish_and_clear();
                 print_rows(&mut stdout, std::slice::from_ref(&result), json, |r| {
                     bench::scaling::render(&r[0])

@@ -146,8 +146,18 @@ fn the_rate_sweep_in_worker_processes_gives_the_rows_of_one_thread_bit_for_bit()
             })
             .collect()
     };
-    let one = strip(json_rows(&["reproduce", "rate", "--json", "--steps", "30", "--threads", "1"]));
-    let two = strip(json_rows(&["reproduce", "rate", "--json", "--steps", "30", "--threads", "2"]));
+    let sweep = |threads: &str| {
+        strip(json_rows(&[
+            "reproduce",
+            "rate",
+            "--json",
+            "--steps",
+            "30",
+            "--threads",
+            threads,
+        ]))
+    };
+    let (one, two) = (sweep("1"), sweep("2"));
     assert_eq!(one.len(), 40);
     assert_eq!(one, two);
     // The multipliers moved: the comparison is not between empty runs.
@@ -169,11 +179,19 @@ fn a_worker_process_answers_one_job_and_refuses_an_unknown_one() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(job.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(job.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let config = RateConfig { steps: 10, ..RateConfig::default() };
+    let config = RateConfig {
+        steps: 10,
+        ..RateConfig::default()
+    };
     let here = rate::train_one(&config, &data(&config), Method::Lagrangian, 0.01).unwrap();
     assert_eq!(outcome["class0_rate"].as_f64(), Some(here.class0_rate));
     assert_eq!(outcome["multiplier"].as_f64(), here.multiplier);

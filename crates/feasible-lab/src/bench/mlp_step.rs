@@ -106,10 +106,8 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// Every variant built in, in the order of the first round (the
-    /// Learner's only with the `learner` feature).
-    #[cfg(feature = "learner")]
-    pub const ALL: [Variant; 6] = [
+    /// Every variant, in the order of the first round.
+    pub const EVERY: [Variant; 6] = [
         Variant::Plain,
         Variant::HandConstrained,
         Variant::UserLoop,
@@ -117,8 +115,12 @@ impl Variant {
         Variant::LearnerHand,
         Variant::LearnerConstrained,
     ];
-    /// Every variant built in, in the order of the first round (the
-    /// Learner's only with the `learner` feature).
+    /// Every variant built in (the Learner's only with the `learner`
+    /// feature).
+    #[cfg(feature = "learner")]
+    pub const ALL: [Variant; 6] = Variant::EVERY;
+    /// Every variant built in (the Learner's only with the `learner`
+    /// feature).
     #[cfg(not(feature = "learner"))]
     pub const ALL: [Variant; 3] = [Variant::Plain, Variant::HandConstrained, Variant::UserLoop];
 
@@ -141,6 +143,8 @@ impl Variant {
 pub struct Batch {
     x: Tensor<2>,
     y: Tensor<2, Int>,
+    // Read by burn-train's `ClassificationOutput` only.
+    #[cfg_attr(not(feature = "learner"), allow(dead_code))]
     targets: Tensor<1, Int>,
 }
 
@@ -394,7 +398,9 @@ impl InferenceStep for ConstrainedLearnerMlp {
     }
 }
 
-/// One variant's training state.
+/// One variant's training state (one of each is built: their sizes do not
+/// matter).
+#[cfg_attr(not(feature = "learner"), allow(clippy::large_enum_variant))]
 enum Runner {
     Plain {
         model: Option<Mlp>,
@@ -663,17 +669,7 @@ impl std::str::FromStr for Variant {
     /// Parses a variant's name, with `-`, `_` or spaces between words.
     fn from_str(name: &str) -> anyhow::Result<Self> {
         let wanted = name.replace(['-', '_'], " ");
-        [
-            Variant::Plain,
-            Variant::HandConstrained,
-            Variant::UserLoop,
-            Variant::LearnerPlain,
-            Variant::LearnerHand,
-            Variant::LearnerConstrained,
-        ]
-        .into_iter()
-        .find(|v| v.name() == wanted)
-        .ok_or_else(|| {
+        Variant::EVERY.into_iter().find(|v| v.name() == wanted).ok_or_else(|| {
             anyhow::anyhow!(
                 "unknown variant `{name}`; known: plain, hand-constrained, user-loop, learner-plain, \
                  learner-hand, learner-constrained"

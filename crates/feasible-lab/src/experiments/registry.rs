@@ -110,7 +110,8 @@ pub fn list_entry(experiment: &dyn Experiment) -> String {
 /// them.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// Threads for independent training runs (at least 1).
+    /// Independent training runs at once (at least 1): threads, or worker
+    /// processes where the experiment sends its runs to them (`rate`).
     pub threads: usize,
     /// `--steps`: overrides the experiment's steps (see [`StepsOption`]).
     pub steps: Option<usize>,
