@@ -547,8 +547,8 @@ fn readback_count() -> Error {
 }
 
 /// Reads the loss and every value of `evaluations` back to the host in one
-/// transfer ([`read_all`]), after checking (with `check_tracked`) that the tensors that
-/// must carry gradients do.
+/// transfer ([`read_all`]), after checking (with `check_tracked`) that the
+/// tensors that must carry gradients do.
 pub(crate) fn read(
     names: &[(String, ConstraintId)],
     evaluations: &[&Evaluation],
@@ -581,7 +581,7 @@ pub(crate) fn read(
         }
     }
     let mut data = read_all(tensors)?.into_iter();
-    let mut next = || data.next().unwrap_or_else(|| Err(readback_count()));
+    let mut next = || data.next().ok_or_else(readback_count);
     let mut host = Vec::with_capacity(evaluations.len());
     for evaluation in evaluations {
         let loss = match evaluation.loss {
@@ -619,7 +619,7 @@ pub(crate) fn read(
 /// Reads `tensors` back to the host, each as a `Vec<f64>`: one transfer of
 /// their concatenation when they share a dtype and a device (the usual
 /// case: a step's loss and constraint values), otherwise one transaction.
-fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Result<Vec<f64>>>> {
+fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f64>>> {
     let same = tensors
         .windows(2)
         .all(|w| w[0].dtype() == w[1].dtype() && w[0].device() == w[1].device());
@@ -635,7 +635,7 @@ fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Result<Vec<f64>>>> {
             .map(|n| {
                 let (head, tail) = rest.split_at(n);
                 rest = tail;
-                Ok(head.to_vec())
+                head.to_vec()
             })
             .collect());
     }
@@ -646,7 +646,7 @@ fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Result<Vec<f64>>>> {
     let data = transaction.try_execute().map_err(|e| Error::Readback {
         reason: format!("{e:?}"),
     })?;
-    Ok(data.into_iter().map(to_f64).collect())
+    data.into_iter().map(to_f64).collect()
 }
 
 fn to_f64(data: TensorData) -> Result<Vec<f64>> {

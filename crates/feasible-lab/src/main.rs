@@ -38,6 +38,20 @@ struct Cli {
 /// The largest `--threads`.
 const MAX_THREADS: u64 = 1024;
 
+/// The benchmarks `feasible bench` runs, by name.
+const BENCHMARKS: [&str; 10] = [
+    "overhead",
+    "flat",
+    "memory",
+    "table2",
+    "loop",
+    "mlp-step",
+    "reduction",
+    "scaling",
+    "sparsity-step",
+    "fl-epoch",
+];
+
 #[derive(Subcommand)]
 enum Command {
     /// Reproduce a published experiment, or every implemented one. The data
@@ -476,24 +490,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let name = name.as_deref();
             let (repeats, steps) = (repeats as usize, steps as usize);
             let (flat_steps, control_steps) = (flat_steps as usize, control_steps as usize);
-            if !matches!(
-                name,
-                None | Some("overhead")
-                    | Some("flat")
-                    | Some("loop")
-                    | Some("memory")
-                    | Some("table2")
-                    | Some("mlp-step")
-                    | Some("reduction")
-                    | Some("scaling")
-                    | Some("sparsity-step")
-                    | Some("fl-epoch")
-            ) {
-                bail!(
-                    "unknown benchmark `{}`; known: overhead, flat, memory, table2, loop, mlp-step, reduction, \
-                     scaling, sparsity-step, fl-epoch",
-                    name.unwrap_or_default()
-                );
+            if let Some(unknown) = name.filter(|n| !BENCHMARKS.contains(n)) {
+                bail!("unknown benchmark `{unknown}`; known: {}", BENCHMARKS.join(", "));
             }
             if matches!(
                 name,
