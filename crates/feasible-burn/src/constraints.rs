@@ -344,19 +344,22 @@ pub(crate) struct Placement<'a> {
     global: &'a ConstraintStatistics,
 }
 
-/// `loss + Σ coef · value` for one evaluation (`placement: None`), or a
-/// part's share of it: `share · (loss + Σ_dense coef · value) + Σ_indexed
-/// coef · value` with the coefficients of the part's occurrences. `None`
-/// when there is no term.
+/// `λ_0 · loss + Σ coef · value` for one evaluation (`placement: None`), or
+/// a part's share of it: `share · (λ_0 · loss + Σ_dense coef · value) +
+/// Σ_indexed coef · value` with the coefficients of the part's occurrences;
+/// `λ_0` is [`PrimalWeights::objective_weight`] (1 but under a
+/// proxy-Lagrangian). `None` when there is no term.
 pub(crate) fn objective(
     names: &[(String, ConstraintId)],
     evaluation: Evaluation,
     weights: &PrimalWeights,
     placement: Option<Placement<'_>>,
 ) -> Result<Option<Tensor<1>>> {
-    let mut objective = match (&placement, evaluation.loss) {
-        (Some(p), Some(loss)) => Some(loss.mul_scalar(p.share)),
-        (_, loss) => loss,
+    // The loss weighs 1, or a proxy-Lagrangian's `λ_0`.
+    let scale = weights.objective_weight() * placement.as_ref().map_or(1.0, |p| p.share);
+    let mut objective = match evaluation.loss {
+        Some(loss) if scale != 1.0 => Some(loss.mul_scalar(scale)),
+        loss => loss,
     };
     for (
         key,

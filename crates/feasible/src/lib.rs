@@ -110,7 +110,8 @@ pub use constraint::{Constraint, ConstraintId, Sense};
 pub use dual::{Adam, AnyDualOptimizer, DualOptimizer, GradientAscent, NuPi, Omega, Optimistic, OptimizerState, Pid};
 pub use error::{FeasibleError, Result, ValueKind};
 pub use formulation::{
-    AugmentedDualStep, AugmentedLagrangian, FixedPenalty, Formulation, FormulationState, Lagrangian, QuadraticPenalty,
+    AugmentedDualStep, AugmentedLagrangian, FixedPenalty, Formulation, FormulationState, Lagrangian, ProxyLagrangian,
+    QuadraticPenalty,
 };
 pub use measurement::{Measurement, Measurements};
 pub use observe::{Every, History, JsonLinesWriter, Observer, ObserverError};

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::constraint::{Constraint, ConstraintId};
 use crate::error::{FeasibleError, Result};
-use crate::formulation::FormulationState;
+use crate::formulation::{Formulation, FormulationState, ProxyLagrangian, ProxyLagrangianState};
 use crate::measurement::Measurements;
 use crate::observation::{Observation, observe, unknown};
 use crate::observe::Observer;
@@ -72,13 +72,33 @@ impl ConstrainedOptimizerBuilder {
                 });
             }
         }
+        let game = proxy_game(&self.constraints);
+        if let Some((first, rest)) = game.split_first() {
+            let setting = |c: &Constraint| format!("{:?}", c.formulation());
+            if let Some(other) = rest
+                .iter()
+                .find(|k| setting(&self.constraints[**k]) != setting(&self.constraints[*first]))
+            {
+                return Err(FeasibleError::InvalidConstraint {
+                    constraint: self.constraints[*other].name().to_string(),
+                    reason: format!(
+                        "the proxy-Lagrangian constraints of one optimizer play one game with one setting; \
+                         this one has {}, constraint `{}` has {}",
+                        setting(&self.constraints[*other]),
+                        self.constraints[*first].name(),
+                        setting(&self.constraints[*first])
+                    ),
+                });
+            }
+        }
         let shapes: Vec<Shape> = self.constraints.iter().map(Constraint::shape).collect();
         let states = self
             .constraints
             .iter()
             .zip(&shapes)
             .map(|(c, shape)| c.formulation().init(shape))
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        let states = init_game(&self.constraints, &game, states)?;
         Ok(ConstrainedOptimizer {
             names: self.constraints.iter().map(|c| Arc::from(c.name())).collect(),
             signs: self.constraints.iter().map(|c| c.sense().sign()).collect(),
@@ -320,6 +340,13 @@ impl ConstrainedOptimizer {
     /// nothing changes.
     pub fn restore(&mut self, state: DualState) -> Result<()> {
         state.check_fits(&self.constraints)?;
+        let game = proxy_game(&self.constraints);
+        if let Some((proxy, states)) = game_states(&self.constraints, &game, state.constraints.iter().map(|c| &c.state))
+        {
+            proxy
+                .check_game(&states)
+                .map_err(|reason| FeasibleError::StateMismatch { reason })?;
+        }
         self.steps = state.steps;
         self.states = state.constraints.into_iter().map(|s| s.state).collect();
         Ok(())
@@ -508,10 +535,22 @@ impl ConstrainedOptimizer {
                 w
             })
             .collect();
+        // A proxy-Lagrangian game weighs the objective by `λ_0`; the other
+        // constraints' weights scale with it, relative to the objective.
+        let mut weights: Vec<Vec<f64>> = weights;
+        let objective = views.iter().find_map(FormulationState::objective_weight).unwrap_or(1.0);
+        if objective != 1.0 {
+            for (w, view) in weights.iter_mut().zip(views) {
+                if view.objective_weight().is_none() {
+                    w.iter_mut().for_each(|w| *w *= objective);
+                }
+            }
+        }
         PrimalWeights {
             weights,
             signs: Arc::clone(&self.signs),
             owner: self.owner,
+            objective,
         }
     }
 
@@ -534,7 +573,37 @@ impl ConstrainedOptimizer {
                 c.formulation().dual_update(ids, view, gradients, shape, self.steps)?;
             }
         }
+        self.game_update(&mut views, observation)?;
         Ok(views)
+    }
+
+    /// One step of the proxy-Lagrangian game, if constraints play one:
+    /// their strict violations, in declaration order (zero for a
+    /// constraint kept out of the dual update), move the views.
+    fn game_update(&self, views: &mut [FormulationState], observation: &Observation) -> Result<()> {
+        let game = proxy_game(&self.constraints);
+        let Some(first) = game.first() else { return Ok(()) };
+        let Formulation::ProxyLagrangian(proxy) = self.constraints[*first].formulation() else {
+            return Ok(());
+        };
+        let violations: Vec<f64> = game
+            .iter()
+            .flat_map(|k| {
+                let o = &observation.constraints[*k];
+                let (g, _) = o.dual_side();
+                g.iter().map(move |g| if o.dual { *g } else { 0.0 })
+            })
+            .collect();
+        let mut states: Vec<&mut ProxyLagrangianState> = views
+            .iter_mut()
+            .enumerate()
+            .filter(|(k, _)| game.contains(k))
+            .filter_map(|(_, v)| match v {
+                FormulationState::ProxyLagrangian(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        proxy.game_update(&mut states, &violations, &self.shapes[*first])
     }
 
     /// The step's report.
@@ -557,4 +626,52 @@ impl ConstrainedOptimizer {
             updated,
         )
     }
+}
+
+/// The positions of the constraints that use the proxy-Lagrangian: the
+/// players of its one game.
+fn proxy_game(constraints: &[Constraint]) -> Vec<usize> {
+    constraints
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.formulation(), Formulation::ProxyLagrangian(_)))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// The game's formulation and its players' states, if there is a game.
+fn game_states<'a>(
+    constraints: &'a [Constraint],
+    game: &[usize],
+    states: impl Iterator<Item = &'a FormulationState>,
+) -> Option<(&'a ProxyLagrangian, Vec<&'a ProxyLagrangianState>)> {
+    let Formulation::ProxyLagrangian(proxy) = constraints[*game.first()?].formulation() else {
+        return None;
+    };
+    let players = states
+        .enumerate()
+        .filter(|(k, _)| game.contains(k))
+        .filter_map(|(_, s)| match s {
+            FormulationState::ProxyLagrangian(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    Some((proxy, players))
+}
+
+/// The first states with the proxy-Lagrangian constraints' replaced by
+/// those of their one game.
+fn init_game(
+    constraints: &[Constraint],
+    game: &[usize],
+    mut states: Vec<FormulationState>,
+) -> Result<Vec<FormulationState>> {
+    let Some(Formulation::ProxyLagrangian(proxy)) = game.first().map(|k| constraints[*k].formulation()) else {
+        return Ok(states);
+    };
+    let entries: Vec<usize> = game.iter().map(|k| constraints[*k].entries()).collect();
+    for (k, state) in game.iter().zip(proxy.init_game(&entries)?) {
+        states[*k] = FormulationState::ProxyLagrangian(state);
+    }
+    Ok(states)
 }

@@ -7,6 +7,12 @@
 //! `s w_i`. With autodiff, build the objective
 //! `loss + Σ_i coef_i * value_i` with the coefficients as constants (outside
 //! the autodiff graph) and call backward.
+//!
+//! The objective's own weight is 1 but under a
+//! [`ProxyLagrangian`](crate::ProxyLagrangian) constraint, whose
+//! distribution weighs the objective too:
+//! [`PrimalWeights::objective_weight`]; the objective is then
+//! `objective_weight · loss + Σ_i coef_i * value_i`.
 
 use std::sync::Arc;
 
@@ -18,9 +24,17 @@ pub struct PrimalWeights {
     pub(crate) weights: Vec<Vec<f64>>,
     pub(crate) signs: Arc<[f64]>,
     pub(crate) owner: u64,
+    pub(crate) objective: f64,
 }
 
 impl PrimalWeights {
+    /// The weight of `∇f`: the proxy-Lagrangian's `λ_0` when a constraint
+    /// uses one, otherwise 1. The model descends
+    /// `objective_weight · ∇f + Σ w ∇g`.
+    pub fn objective_weight(&self) -> f64 {
+        self.objective
+    }
+
     /// The weights of `∇g` for constraint `id` (`None` for an id that is not
     /// from the optimizer that made these weights).
     pub fn violation_weights(&self, id: ConstraintId) -> Option<&[f64]> {

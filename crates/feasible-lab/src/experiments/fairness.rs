@@ -15,16 +15,31 @@
 //!
 //! After every epoch the iterate is a *snapshot*: its training error and
 //! constraint violations on the whole training set, as in TFCO's notebook.
-//! Four rows: the unconstrained model; the constrained run's last iterate;
-//! the best iterate by TFCO's rank heuristic; the best distribution over at
-//! most m + 1 = 5 snapshots (a stochastic model, feasible in expectation on
-//! the training set; its test numbers are expectations: the weighted error,
-//! and the largest weighted violation). The max violation is
-//! `max_g (TPR - 0.05 - TPR_g)`, negative when every constraint holds.
+//! Nine rows per seed: the unconstrained model; then, for each of two
+//! constrained runs, its last iterate; the best iterate by TFCO's rank
+//! heuristic; the uniform mixture of every snapshot; the best distribution
+//! over at most m + 1 = 5 snapshots (a stochastic model, feasible in
+//! expectation on the training set; its test numbers are expectations: the
+//! weighted error, and the largest weighted violation). The max violation
+//! is `max_g (TPR - 0.05 - TPR_g)`, negative when every constraint holds.
 //!
-//! Not in the publication, chosen here: zero initialisation, the
-//! multipliers' optimizer (gradient ascent with step 0.01 from 0, alternating
-//! dual→primal updates), seeds.
+//! The two constrained runs differ in their formulation:
+//! - the Lagrangian (rows `last_iterate`, ...): multipliers by gradient
+//!   ascent with step 0.01 from 0, alternating dual→primal updates (not in
+//!   the publication, chosen here);
+//! - the proxy-Lagrangian (rows `proxy_last_iterate`, ...), the formulation
+//!   of TFCO's notebook ([`feasible::ProxyLagrangian`]), both players
+//!   stepping at the same point, its matrix moved by the multiplicative
+//!   update of Cotter et al.'s Algorithm 2 with step 1 (TFCO's tests' step).
+//!   TFCO's notebook moved it with Adam 0.01 (its optimizer reuses the
+//!   model's); the command prints a sweep over that choice on the first
+//!   seed ([`tfco::render_sweep`](super::tfco::render_sweep)): with Adam
+//!   0.01 the constraint weights grow too slowly here to meet the
+//!   constraints in 40 epochs.
+//!
+//! TFCO's published numbers, one run of its proxy-Lagrangian, stand beside
+//! the rows of both formulations. Not in the publication, chosen here: zero
+//! initialisation, seeds.
 
 use std::time::Instant;
 
@@ -32,14 +47,14 @@ use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor, TensorData};
-use feasible::selection::{Distribution, Snapshots};
-use feasible::{ConstrainedOptimizer, Formulation, GradientAscent, UpdateScheme};
+use feasible::selection::Distribution;
 use feasible_burn::fairness::Fairness;
 use feasible_burn::rates::{BinaryPredictions, Confusion, Subset, Surrogate};
 use feasible_burn::{ConstrainedTrainer, Evaluation};
 use serde::Serialize;
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::tfco::{self, ProxyStep, ProxySweepRow, Training};
 use crate::data::adult::{Adult, AdultSplit};
 use crate::data::sampling::{Draw, SplitMix64};
 use crate::data::sets::DataSet;
@@ -65,14 +80,26 @@ pub const PUBLISHED: [(&str, f64, f64, f64, f64); 5] = [
     ("best_distribution", 0.14129, 0.0, 0.14331, 0.01799),
 ];
 
-/// The methods, in the order of the rows.
-pub const METHODS: [&str; 5] = [
+/// The methods, in the order of the rows: the unconstrained model, then
+/// the Lagrangian's four selections, then the proxy-Lagrangian's.
+pub const METHODS: [&str; 9] = [
     "unconstrained",
     "last_iterate",
     "best_iterate",
     "uniform",
     "best_distribution",
+    "proxy_last_iterate",
+    "proxy_best_iterate",
+    "proxy_uniform",
+    "proxy_best_distribution",
 ];
+
+/// The published numbers for a row name: TFCO's for its selection, for
+/// either formulation.
+pub fn published_for(method: &str) -> Option<&'static (&'static str, f64, f64, f64, f64)> {
+    let selection = method.strip_prefix("proxy_").unwrap_or(method);
+    PUBLISHED.iter().find(|p| p.0 == selection)
+}
 
 /// The experiment's settings.
 #[derive(Clone, Debug, Serialize)]
@@ -85,8 +112,12 @@ pub struct FairnessConfig {
     pub epochs: usize,
     /// The tolerance ε of `TPR_g >= TPR - ε`.
     pub tolerance: f64,
-    /// The multipliers' gradient-ascent step.
+    /// The multipliers' gradient-ascent step (the Lagrangian).
     pub dual_lr: f64,
+    /// How the proxy-Lagrangian's matrix moves.
+    pub proxy_step: ProxyStep,
+    /// The proxy-Lagrangian's steps compared on the first seed.
+    pub proxy_sweep: Vec<ProxyStep>,
     /// The surrogate of the 0/1 rates the model descends.
     #[serde(skip)]
     pub surrogate: Surrogate,
@@ -107,6 +138,8 @@ impl FairnessConfig {
             epochs: 40,
             tolerance: 0.05,
             dual_lr: 0.01,
+            proxy_step: ProxyStep::Multiplicative(1.0),
+            proxy_sweep: super::tfco::default_sweep(),
             surrogate: Surrogate::Hinge,
             seeds: (0..5).collect(),
         }
@@ -259,20 +292,14 @@ fn train(
     adult: &Adult,
     config: &FairnessConfig,
     seed: u64,
-    constrained: bool,
+    training: Training,
     fairness: &Fairness,
     masks: &[Vec<bool>],
 ) -> anyhow::Result<Run> {
     let device = config.device.device()?.autodiff();
     let train = &adult.train.table;
-    let dual = ConstrainedOptimizer::builder()
-        .scheme(UpdateScheme::AlternatingDualPrimal)
-        .constraints(if constrained {
-            fairness.constraints(Formulation::lagrangian(GradientAscent::new(config.dual_lr)))
-        } else {
-            Vec::new()
-        })
-        .build()?;
+    let constrained = training != Training::Unconstrained;
+    let dual = training.optimizer(config.dual_lr, |f| fairness.constraints(f))?;
     // betas 0.9 and 0.999 as in the TFCO experiments (Cotter et al. 2019,
     // TensorFlow's Adam), but eps 1e-5: burn's default, which this experiment
     // has always run with and its recorded numbers depend on (TensorFlow's
@@ -332,17 +359,23 @@ pub fn expected(mixture: &Distribution, measured: &[&Measured]) -> anyhow::Resul
     })
 }
 
-/// Runs the experiment on loaded data: five rows per seed (see [`METHODS`]).
-pub fn reproduce(adult: &Adult, config: &FairnessConfig, threads: usize) -> anyhow::Result<Vec<FairnessRow>> {
+/// Runs the experiment on loaded data: nine rows per seed (see
+/// [`METHODS`]), and the sweep over the proxy-Lagrangian's dual step on the
+/// first seed.
+pub fn reproduce(
+    adult: &Adult,
+    config: &FairnessConfig,
+    threads: usize,
+) -> anyhow::Result<(Vec<FairnessRow>, Vec<ProxySweepRow>)> {
     let names: Vec<&str> = GROUPS.iter().map(|(n, _)| *n).collect();
     let (train_masks, test_masks) = (group_masks(adult, true)?, group_masks(adult, false)?);
     let fairness = Fairness::equal_opportunity(names, config.tolerance)?
         .with_dataset_denominators(&adult.train.table.labels, &train_masks)?;
-    let jobs: Vec<(u64, bool)> = config.seeds.iter().flat_map(|s| [(*s, false), (*s, true)]).collect();
+    let jobs = tfco::jobs(&config.seeds, config.proxy_step, &config.proxy_sweep);
     let runs = crate::parallel::run_jobs(
         &jobs,
         threads,
-        |(seed, constrained)| train(adult, config, *seed, *constrained, &fairness, &train_masks),
+        |(seed, training)| train(adult, config, *seed, *training, &fairness, &train_masks),
         |_| {},
     )
     .into_iter()
@@ -353,12 +386,24 @@ pub fn reproduce(adult: &Adult, config: &FairnessConfig, threads: usize) -> anyh
             measure(p, &adult.test, &test_masks, &fairness)?,
         ))
     };
+    // Each run's snapshots measured on both sets, and the selections of the
+    // constrained ones.
+    let mut measured = Vec::with_capacity(runs.len());
+    let mut selected = Vec::with_capacity(runs.len());
+    for ((_, training), run) in jobs.iter().zip(&runs) {
+        let m = run.snapshots.iter().map(evaluate).collect::<anyhow::Result<Vec<_>>>()?;
+        selected.push(match training {
+            Training::Unconstrained => None,
+            _ => Some(tfco::selections(&m, GROUPS.len())?),
+        });
+        measured.push(m);
+    }
 
     let mut rows = Vec::with_capacity(METHODS.len() * config.seeds.len());
-    for (seed, pair) in config.seeds.iter().zip(runs.chunks(2)) {
-        let (unconstrained, constrained) = (&pair[0], &pair[1]);
+    for (k, seed) in config.seeds.iter().enumerate() {
+        let at = k * tfco::RUNS_PER_SEED;
         let row = |method: &'static str, (train, test): (&Measured, &Measured), snapshots, seconds| {
-            let published = PUBLISHED.iter().find(|p| p.0 == method).copied();
+            let published = published_for(method).copied();
             let published = published.unwrap_or((method, f64::NAN, f64::NAN, f64::NAN, f64::NAN));
             FairnessRow {
                 experiment: "fairness",
@@ -378,57 +423,43 @@ pub fn reproduce(adult: &Adult, config: &FairnessConfig, threads: usize) -> anyh
                 test_violations: test.violations.clone(),
             }
         };
-        let unconstrained_last = unconstrained
-            .snapshots
+        let (u_train, u_test) = measured[at]
             .last()
             .ok_or_else(|| anyhow::anyhow!("no epochs were trained"))?;
-        let (u_train, u_test) = evaluate(unconstrained_last)?;
         rows.push(row(
             "unconstrained",
-            (&u_train, &u_test),
-            vec![(unconstrained.snapshots.len(), 1.0)],
-            unconstrained.seconds,
+            (u_train, u_test),
+            vec![(runs[at].snapshots.len(), 1.0)],
+            runs[at].seconds,
         ));
-
-        let measured = constrained
-            .snapshots
-            .iter()
-            .map(evaluate)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut snapshots = Snapshots::new(GROUPS.len());
-        for (train, _) in &measured {
-            snapshots.push(train.error, train.violations.clone())?;
-        }
-        let last = measured.len() - 1;
-        let best = snapshots.best_iterate()?;
-        let single = |k: usize| vec![(k + 1, 1.0)];
-        rows.push(row(
-            "last_iterate",
-            (&measured[last].0, &measured[last].1),
-            single(last),
-            constrained.seconds,
-        ));
-        rows.push(row(
-            "best_iterate",
-            (&measured[best].0, &measured[best].1),
-            single(best),
-            constrained.seconds,
-        ));
-        // The stochastic models: their expected errors and violations.
-        let trains: Vec<&Measured> = measured.iter().map(|m| &m.0).collect();
-        let tests: Vec<&Measured> = measured.iter().map(|m| &m.1).collect();
-        let uniform = snapshots.uniform()?;
-        let mixture = snapshots.best_distribution()?;
-        for (method, distribution) in [("uniform", &uniform), ("best_distribution", &mixture)] {
-            rows.push(row(
-                method,
-                (&expected(distribution, &trains)?, &expected(distribution, &tests)?),
-                distribution.weights.iter().map(|(i, p)| (i + 1, *p)).collect(),
-                constrained.seconds,
-            ));
+        for run in at + 1..at + tfco::RUNS_PER_SEED {
+            let prefix = jobs[run].1.prefix();
+            for s in selected[run].iter().flatten() {
+                rows.push(row(
+                    method_name(prefix, s.name),
+                    (&s.train, &s.test),
+                    s.snapshots.clone(),
+                    runs[run].seconds,
+                ));
+            }
         }
     }
-    Ok(rows)
+    let sweep = tfco::sweep_rows("fairness_proxy_sweep", &jobs, &selected, &config.proxy_sweep)?;
+    Ok((rows, sweep))
+}
+
+/// The row name of a selection (`best_iterate`, ...) for a run's prefix
+/// (`""` or `proxy_`), as listed in `methods`.
+pub fn method_name_in(methods: &[&'static str], prefix: &str, selection: &str) -> &'static str {
+    methods
+        .iter()
+        .find(|m| m.strip_prefix(prefix) == Some(selection))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+fn method_name(prefix: &str, selection: &str) -> &'static str {
+    method_name_in(&METHODS, prefix, selection)
 }
 
 /// The mean, smallest and largest of some values.
@@ -446,9 +477,15 @@ pub fn render(rows: &[FairnessRow], config: &FairnessConfig) -> String {
     use crate::table::Table;
     let mut out = format!(
         "Equal opportunity on UCI Adult: TPR_g >= TPR - {} for g in {{Female, Male, White, Black}} \
-         (TFCO; Cotter et al. 2019)\nlinear model, Adam {}, batch {}, {} epochs, dual step {}; \
+         (TFCO; Cotter et al. 2019)\nlinear model, Adam {}, batch {}, {} epochs; Lagrangian: dual step {}; \
+         proxy_*: TFCO's proxy-Lagrangian, its swap-regret matrix moved by the {} update; \
          selection on the training set; max violation = max_g (TPR - ε - TPR_g), < 0 when all hold\n\n",
-        config.tolerance, config.lr, config.batch, config.epochs, config.dual_lr
+        config.tolerance,
+        config.lr,
+        config.batch,
+        config.epochs,
+        config.dual_lr,
+        config.proxy_step.label()
     );
     out.push_str(&seed_table(
         "every seed",
@@ -547,9 +584,11 @@ impl Experiment for FairnessExperiment {
         if let Some(steps) = options.steps {
             config.epochs = steps;
         }
-        let rows = reproduce(&data, &config, options.threads)?;
-        let text = render(&rows, &config);
-        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::fairness(&rows, dir)))
+        let (rows, sweep) = reproduce(&data, &config, options.threads)?;
+        let text = render(&rows, &config) + &tfco::render_sweep(&sweep);
+        Ok(Outcome::rows(&rows, text)?
+            .with_more_rows(&sweep)?
+            .with_figures(move |dir| crate::plots::fairness(&rows, dir)))
     }
 }
 
@@ -584,7 +623,7 @@ pub fn seed_table<'a>(title: &str, runs: impl IntoIterator<Item = SeedRun<'a>>) 
         ],
     );
     for r in runs {
-        let snapshots = if r.method == "uniform" {
+        let snapshots = if r.method.ends_with("uniform") {
             format!("all {}, 1/{}", r.snapshots.len(), r.snapshots.len())
         } else {
             r.snapshots

@@ -10,5 +10,6 @@ pub mod rate;
 pub mod registry;
 pub mod sparsity;
 pub mod svm;
+pub mod tfco;
 
 pub use registry::{EXPERIMENTS, Experiment, Outcome, RunOptions, StepsOption};

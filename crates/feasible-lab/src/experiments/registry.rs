@@ -208,6 +208,15 @@ impl Outcome {
         })
     }
 
+    /// With more JSON rows after the first (another table of the same
+    /// experiment, its rows with an `experiment` field of their own).
+    pub fn with_more_rows<R: Serialize>(mut self, rows: &[R]) -> anyhow::Result<Self> {
+        for row in rows {
+            self.json_lines.push(serde_json::to_string(row)?);
+        }
+        Ok(self)
+    }
+
     /// An experiment skipped for want of data: said on stderr now, and in
     /// the tables (never with `--json`).
     pub fn skipped(experiment: &str, title: &str, reason: &str) -> Self {

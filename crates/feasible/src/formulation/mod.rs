@@ -17,6 +17,7 @@
 //! | [`AugmentedLagrangian`] | `[λ + c g]_+` | `μ + c h` | `λ ← [λ + c g]_+` (or a dual optimizer); `c` by its updater |
 //! | [`QuadraticPenalty`] | `c [g]_+` | `c h` | `c` by its updater |
 //! | [`FixedPenalty`] | `c` | `c` | none |
+//! | [`ProxyLagrangian`] | `λ_i`, and `λ_0` on the objective | refused | swap-regret step on a stochastic matrix whose stationary distribution is `λ` |
 //!
 //! Each formulation is a type that holds what it needs (the dual optimizer
 //! of a [`Lagrangian`], the penalty of an [`AugmentedLagrangian`]), with
@@ -57,11 +58,13 @@
 pub mod augmented_lagrangian;
 pub mod fixed_penalty;
 pub mod lagrangian;
+pub mod proxy_lagrangian;
 pub mod quadratic_penalty;
 
 pub use augmented_lagrangian::{AugmentedDualStep, AugmentedLagrangian, AugmentedLagrangianState};
 pub use fixed_penalty::FixedPenalty;
 pub use lagrangian::{Lagrangian, LagrangianState, Relaxation};
+pub use proxy_lagrangian::{ProxyLagrangian, ProxyLagrangianState};
 pub use quadratic_penalty::{QuadraticPenalty, QuadraticPenaltyState};
 
 use serde::{Deserialize, Serialize};
@@ -71,7 +74,7 @@ use crate::error::{FeasibleError, Result};
 use crate::penalty::Penalty;
 use crate::shape::Shape;
 
-/// How a constraint is enforced: one of the four formulations, each a type
+/// How a constraint is enforced: one of the five formulations, each a type
 /// of its own (see the [module docs](self)).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -84,6 +87,8 @@ pub enum Formulation {
     QuadraticPenalty(QuadraticPenalty),
     /// A fixed penalty.
     FixedPenalty(FixedPenalty),
+    /// The proxy-Lagrangian with swap-regret updates (TFCO).
+    ProxyLagrangian(ProxyLagrangian),
 }
 
 impl Default for Formulation {
@@ -104,7 +109,13 @@ macro_rules! impl_from {
     };
 }
 
-impl_from!(Lagrangian, AugmentedLagrangian, QuadraticPenalty, FixedPenalty);
+impl_from!(
+    Lagrangian,
+    AugmentedLagrangian,
+    QuadraticPenalty,
+    FixedPenalty,
+    ProxyLagrangian
+);
 
 impl Formulation {
     /// The Lagrangian with `dual_optimizer`, multipliers starting at 0.
@@ -135,19 +146,31 @@ impl Formulation {
         FixedPenalty::new(coefficient)
     }
 
-    /// A short name: `lagrangian`, `augmented_lagrangian`, `quadratic_penalty`, `fixed_penalty`.
+    /// The proxy-Lagrangian whose swap-regret matrix ascends by
+    /// `dual_optimizer` ([`GradientAscent`] with step `η`: the
+    /// multiplicative update of Cotter et al. 2019, Algorithm 2).
+    pub fn proxy_lagrangian(dual_optimizer: impl DualOptimizer) -> ProxyLagrangian {
+        ProxyLagrangian::new(dual_optimizer)
+    }
+
+    /// A short name: `lagrangian`, `augmented_lagrangian`, `quadratic_penalty`,
+    /// `fixed_penalty`, `proxy_lagrangian`.
     pub fn name(&self) -> &'static str {
         match self {
             Formulation::Lagrangian(_) => "lagrangian",
             Formulation::AugmentedLagrangian(_) => "augmented_lagrangian",
             Formulation::QuadraticPenalty(_) => "quadratic_penalty",
             Formulation::FixedPenalty(_) => "fixed_penalty",
+            Formulation::ProxyLagrangian(_) => "proxy_lagrangian",
         }
     }
 
     /// Whether the formulation learns multipliers.
     pub fn has_multipliers(&self) -> bool {
-        matches!(self, Formulation::Lagrangian(_) | Formulation::AugmentedLagrangian(_))
+        matches!(
+            self,
+            Formulation::Lagrangian(_) | Formulation::AugmentedLagrangian(_) | Formulation::ProxyLagrangian(_)
+        )
     }
 
     pub(crate) fn validate(&self, shape: &Shape) -> Result<()> {
@@ -156,6 +179,7 @@ impl Formulation {
             Formulation::AugmentedLagrangian(f) => f.validate(shape),
             Formulation::QuadraticPenalty(f) => f.validate(shape),
             Formulation::FixedPenalty(f) => f.validate(shape),
+            Formulation::ProxyLagrangian(f) => f.validate(shape),
         }
     }
 
@@ -166,6 +190,7 @@ impl Formulation {
             Formulation::AugmentedLagrangian(f) => FormulationState::AugmentedLagrangian(f.init(shape)?),
             Formulation::QuadraticPenalty(f) => FormulationState::QuadraticPenalty(f.init(shape)?),
             Formulation::FixedPenalty(_) => FormulationState::FixedPenalty,
+            Formulation::ProxyLagrangian(f) => FormulationState::ProxyLagrangian(f.init(shape)?),
         })
     }
 
@@ -178,6 +203,7 @@ impl Formulation {
             (Formulation::AugmentedLagrangian(f), S::AugmentedLagrangian(s)) => f.check_fits(s, shape),
             (Formulation::QuadraticPenalty(f), S::QuadraticPenalty(s)) => f.check_fits(s, shape),
             (Formulation::FixedPenalty(_), S::FixedPenalty) => Ok(()),
+            (Formulation::ProxyLagrangian(f), S::ProxyLagrangian(s)) => f.check_fits(s, shape),
             _ => Err(format!(
                 "it holds a {} state, this constraint uses the {} formulation",
                 state.name(),
@@ -202,6 +228,7 @@ impl Formulation {
             }
             (_, S::QuadraticPenalty(s)) => quadratic_penalty::primal_weights(&s.penalty, violations, inequality, out),
             (Formulation::FixedPenalty(f), _) => fixed_penalty::primal_weights(f.coefficient, out),
+            (_, S::ProxyLagrangian(s)) => lagrangian::primal_weights(&s.multipliers, out),
             _ => out.fill(0.0),
         }
     }
@@ -216,6 +243,7 @@ impl Formulation {
             }
             (_, S::QuadraticPenalty(s)) => quadratic_penalty::primal_contribution(&s.penalty, violations, inequality),
             (Formulation::FixedPenalty(f), _) => fixed_penalty::primal_contribution(f.coefficient, violations),
+            (_, S::ProxyLagrangian(s)) => lagrangian::primal_contribution(&s.multipliers, violations),
             _ => 0.0,
         }
     }
@@ -242,6 +270,9 @@ impl Formulation {
                 f.dual_update(ids, s, strict_violations, shape)
             }
             (Formulation::FixedPenalty(_), S::FixedPenalty) => Ok(()),
+            // The proxy-Lagrangian constraints move together, as one game:
+            // `ConstrainedOptimizer::dual_update` steps it.
+            (Formulation::ProxyLagrangian(_), S::ProxyLagrangian(_)) => Ok(()),
             (f, s) => Err(FeasibleError::StateMismatch {
                 reason: format!("{}: a {} state for the {} formulation", shape.owner, s.name(), f.name()),
             }),
@@ -263,6 +294,9 @@ pub enum FormulationState {
     QuadraticPenalty(QuadraticPenaltyState),
     /// A fixed penalty has no dual variables.
     FixedPenalty,
+    /// The swap-regret matrix, its stationary distribution and the dual
+    /// optimizer's state.
+    ProxyLagrangian(ProxyLagrangianState),
 }
 
 impl FormulationState {
@@ -273,11 +307,13 @@ impl FormulationState {
             FormulationState::AugmentedLagrangian(_) => "augmented_lagrangian",
             FormulationState::QuadraticPenalty(_) => "quadratic_penalty",
             FormulationState::FixedPenalty => "fixed_penalty",
+            FormulationState::ProxyLagrangian(_) => "proxy_lagrangian",
         }
     }
 
     /// The state of entries `ids` only (ids may repeat). A coefficient shared
-    /// by the whole constraint stays one value.
+    /// by the whole constraint stays one value; a proxy-Lagrangian state,
+    /// one distribution over every entry, stays whole.
     pub fn gather(&self, ids: &[usize]) -> FormulationState {
         use crate::dual::gather;
         use FormulationState as S;
@@ -297,6 +333,7 @@ impl FormulationState {
                 penalty: penalty(&s.penalty),
             }),
             S::FixedPenalty => S::FixedPenalty,
+            S::ProxyLagrangian(s) => S::ProxyLagrangian(s.clone()),
         }
     }
 
@@ -328,6 +365,7 @@ impl FormulationState {
                 penalty(&mut s.penalty, &t.penalty);
             }
             (S::QuadraticPenalty(s), S::QuadraticPenalty(t)) => penalty(&mut s.penalty, &t.penalty),
+            (S::ProxyLagrangian(s), S::ProxyLagrangian(t)) => s.clone_from(t),
             _ => {}
         }
     }
@@ -337,6 +375,16 @@ impl FormulationState {
         match self {
             FormulationState::Lagrangian(s) => Some(&s.multipliers),
             FormulationState::AugmentedLagrangian(s) => Some(&s.multipliers),
+            FormulationState::ProxyLagrangian(s) => Some(&s.multipliers),
+            _ => None,
+        }
+    }
+
+    /// The objective's weight: `λ_0` of a proxy-Lagrangian, `None` for the
+    /// other formulations (whose objective weighs 1).
+    pub fn objective_weight(&self) -> Option<f64> {
+        match self {
+            FormulationState::ProxyLagrangian(s) => Some(s.objective_weight),
             _ => None,
         }
     }
@@ -346,6 +394,7 @@ impl FormulationState {
         match self {
             FormulationState::Lagrangian(s) => Some(&mut s.multipliers),
             FormulationState::AugmentedLagrangian(s) => Some(&mut s.multipliers),
+            FormulationState::ProxyLagrangian(s) => Some(&mut s.multipliers),
             _ => None,
         }
     }
@@ -373,6 +422,7 @@ impl FormulationState {
         match self {
             FormulationState::Lagrangian(s) => Some(&s.dual_optimizer),
             FormulationState::AugmentedLagrangian(s) => s.dual_optimizer.as_ref(),
+            FormulationState::ProxyLagrangian(s) => Some(&s.dual_optimizer),
             _ => None,
         }
     }
@@ -391,6 +441,8 @@ impl FormulationState {
             .or_else(|| self.dual_optimizer().and_then(|d| entries(&d.entries)))
             .or_else(|| match self {
                 FormulationState::Lagrangian(s) => s.smoothed.as_ref().and_then(entries),
+                FormulationState::ProxyLagrangian(s) => vector("swap-regret matrix", &s.log_matrix)
+                    .or_else(|| vector("objective weight", &[s.objective_weight])),
                 _ => None,
             })
     }
@@ -400,6 +452,12 @@ impl FormulationState {
     /// from the saved multipliers, with the optimizer state the
     /// extrapolation advanced).
     pub(crate) fn rewind_dual_variables(&mut self, saved: &FormulationState) {
+        if let (FormulationState::ProxyLagrangian(s), FormulationState::ProxyLagrangian(t)) = (&mut *self, saved) {
+            s.log_matrix.clone_from(&t.log_matrix);
+            s.multipliers.clone_from(&t.multipliers);
+            s.objective_weight = t.objective_weight;
+            return;
+        }
         if let (Some(m), Some(s)) = (self.multipliers_mut(), saved.multipliers()) {
             m.clear();
             m.extend_from_slice(s);

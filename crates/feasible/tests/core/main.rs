@@ -14,6 +14,7 @@ mod dual_optimizers;
 mod equivalence;
 mod features;
 mod indexed;
+mod proxy_lagrangian;
 mod qp;
 mod robustness;
 mod schemes;
