@@ -86,6 +86,10 @@ enum Command {
         /// (feasible-learning: two moons only).
         #[arg(long)]
         quick: bool,
+        /// The longer version where the experiment has one (see `feasible
+        /// list`; feasible-learning: the sweep over its dynamics).
+        #[arg(long, conflicts_with = "quick")]
+        full: bool,
         /// Skip, with a notice on stderr, an experiment whose data set is
         /// missing, instead of failing.
         #[arg(long)]
@@ -409,6 +413,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             scheme,
             device,
             quick,
+            full,
             skip_missing,
             no_fetch,
             data_dir,
@@ -422,6 +427,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 steps,
                 scheme,
                 quick,
+                full,
                 device,
                 missing: Vec::new(),
                 progress: true,
@@ -430,7 +436,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(name) => vec![registry::find(name)?],
                 None => EXPERIMENTS.to_vec(),
             };
+            // `--full` over every experiment applies where one has a longer
+            // version; named, an experiment without one refuses it.
+            let only = experiments.len() == 1;
+            let applies = |e: &dyn Experiment| full && (only || e.full().is_some());
             for experiment in &experiments {
+                let options = RunOptions {
+                    full: applies(*experiment),
+                    ..options.clone()
+                };
                 options.check(*experiment)?;
             }
             if let Some(dir) = &plots {
@@ -445,6 +459,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     eprintln!("{name}: computes in plain f64 on the CPU; --device {device} does not apply");
                 }
                 let options = RunOptions {
+                    full: applies(experiment),
                     missing: experiment
                         .data_needed(quick)
                         .into_iter()

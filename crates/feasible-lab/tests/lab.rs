@@ -337,6 +337,41 @@ fn reproduce_feasible_learning_quick_and_svm_print_the_required_json_fields() {
     not(has_fashion_mnist),
     ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
+fn feasible_learning_satisfies_as_many_samples_as_erm_with_a_lower_tail() {
+    // Issue 14's goal, as `reproduce feasible-learning` runs it: the
+    // Fashion-MNIST dynamics (multipliers from 1, nuPI step 3e-3, 30 epochs
+    // over the 60,000 images; about a minute per training) give at least
+    // ERM's fraction of satisfied training samples (92.53% against 92.01%),
+    // a lower tail of losses (worst 1%: 2.83 against 3.29) and a test
+    // accuracy within one point of ERM's (89.02% against 88.47%). On a
+    // 6,000-image subset, where each multiplier takes as many steps but the
+    // model ten times fewer, the same dynamics fall short (88.7% against
+    // 90.0% satisfied), so the test trains on the whole set.
+    let data = feasible_learning::fashion().unwrap();
+    let config = FeasibleLearningConfig::fashion();
+    let (erm, fl) = std::thread::scope(|scope| {
+        let erm = scope.spawn(|| feasible_learning::run_one(&data, &config, "erm").unwrap());
+        let fl = feasible_learning::run_one(&data, &config, "feasible").unwrap();
+        (erm.join().unwrap(), fl)
+    });
+    let brief = |r: &feasible_learning::FeasibleLearningRow| {
+        format!(
+            "{}: satisfied {}, worst 1% {}, worst 10% {}, val acc {}",
+            r.method, r.train_frac_satisfied, r.worst_1pct_train_loss, r.worst_10pct_train_loss, r.val_acc
+        )
+    };
+    let both = format!("{} / {}", brief(&fl), brief(&erm));
+    assert!(fl.train_frac_satisfied >= erm.train_frac_satisfied, "{both}");
+    assert!(fl.worst_1pct_train_loss < erm.worst_1pct_train_loss, "{both}");
+    assert!(fl.worst_10pct_train_loss < erm.worst_10pct_train_loss, "{both}");
+    assert!((fl.val_acc - erm.val_acc).abs() <= 0.01, "{both}");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
 fn one_constrained_training_reaches_the_target_density() {
     // The quick setup: 6,000 images, 80 epochs. The constraint density <= 0.5
     // must hold at the end and the density must not collapse below it:
@@ -1383,6 +1418,45 @@ fn train_meets_a_satisfiable_rate_constraint_on_a_small_csv_and_audits_it() {
     }
     assert_eq!(entry("positive_prediction_rate[all]", "train")["n"], 180);
     assert_eq!(entry("positive_prediction_rate[all]", "test")["n"], 60);
+}
+
+#[test]
+fn train_plays_the_proxy_lagrangian_game_over_every_constraint() {
+    // The same problem with TFCO's proxy-Lagrangian: the four constraints'
+    // weights (five entries: demographic parity has two) and the objective's
+    // make one distribution, and the satisfiable rate still holds.
+    let dir = scratch("proxy");
+    synthetic_csv(&dir);
+    let config = dir.join("run.toml");
+    let text = SYNTHETIC.replace("dual_lr = 0.05", "dual_lr = 1.0\nformulation = \"proxy_lagrangian\"");
+    std::fs::write(&config, text).unwrap();
+    let run = dir.join("run");
+    let stdout = train_run(&[config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--json"]);
+    let printed: serde_json::Value = serde_json::from_slice(&stdout).expect("stdout is one JSON document");
+    let constraints = printed["last_step"]["constraints"].as_object().unwrap();
+    assert_eq!(constraints.len(), 4, "{constraints:?}");
+    let weights: Vec<f64> = constraints
+        .values()
+        .flat_map(|c| match &c["multiplier"] {
+            serde_json::Value::Array(m) => m.iter().map(|v| v.as_f64().unwrap()).collect(),
+            v => vec![v.as_f64().unwrap()],
+        })
+        .collect();
+    assert!(weights.iter().all(|w| *w > 0.0), "{weights:?}");
+    assert!(
+        weights.iter().sum::<f64>() < 1.0,
+        "the objective keeps a share: {weights:?}"
+    );
+    let names: Vec<&str> = constraints.keys().map(String::as_str).collect();
+    let audit = check_run_dir(&run, &names, &names, &["train", "test"]);
+    let ppr = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["constraint"] == "positive_prediction_rate[all]" && e["split"] == "train")
+        .unwrap()
+        .clone();
+    assert!(ppr["value"].as_f64().unwrap() <= 0.8, "{ppr}");
 }
 
 #[test]

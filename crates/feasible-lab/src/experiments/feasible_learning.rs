@@ -23,8 +23,12 @@
 //!
 //! Fashion-MNIST (60,000 / 10,000, not in experiments.md): MLP 784-300-100-10,
 //! AdamW 1e-3, mini-batches of 256 shuffled every epoch, so each sample's
-//! multiplier moves once per epoch; nuPI dual step 1e-2 (`K_p = K_i = 1`),
-//! 10 epochs. All chosen here.
+//! multiplier moves once per epoch; every multiplier starts at 1 (the first
+//! steps are ERM's: `Σ λ_i ∇CE_i` with `λ = 1`), nuPI dual step 3e-3
+//! (`K_p = K_i = 1`), 30 epochs. All chosen here, by the sweep that
+//! `--full` prints ([`fashion_sweep`]): from multipliers at 0 the model has
+//! no gradient until the multipliers grow, and a larger dual step trades
+//! satisfied samples for a lower worst loss.
 
 use std::time::Instant;
 
@@ -81,6 +85,8 @@ pub struct FeasibleLearningConfig {
     pub epochs: usize,
     /// The bound on every sample's cross-entropy.
     pub epsilon: f64,
+    /// Every sample's multiplier at the start.
+    pub initial_multiplier: f64,
     /// nuPI step, `K_p`, `K_i`.
     pub dual_lr: f64,
     /// nuPI's proportional gain.
@@ -104,6 +110,7 @@ impl FeasibleLearningConfig {
             batch: None,
             epochs: 250,
             epsilon: -(0.6f64.ln()),
+            initial_multiplier: 0.0,
             dual_lr: 1e-2,
             kp: 1.0,
             slack_cost: 1.0,
@@ -119,9 +126,10 @@ impl FeasibleLearningConfig {
             lr: 1e-3,
             weight_decay: 1e-2,
             batch: Some(256),
-            epochs: 10,
+            epochs: 30,
             epsilon: -(0.6f64.ln()),
-            dual_lr: 1e-2,
+            initial_multiplier: 1.0,
+            dual_lr: 3e-3,
             kp: 1.0,
             slack_cost: 1.0,
             seed: 0,
@@ -129,10 +137,28 @@ impl FeasibleLearningConfig {
     }
 }
 
+/// The dynamics the `--full` sweep compares on Fashion-MNIST, each with
+/// Feasible Learning: `(epochs, initial multiplier, dual step, K_p)`. ERM
+/// runs at each budget beside them.
+pub fn fashion_sweep() -> Vec<(usize, f64, f64, f64)> {
+    let mut points = Vec::new();
+    for initial in [0.0, 1.0] {
+        for dual_lr in [3e-3, 1e-2, 3e-2] {
+            points.push((30, initial, dual_lr, 1.0));
+        }
+    }
+    points.push((30, 1.0, 3e-3, 0.0));
+    for dual_lr in [3e-3, 1e-2] {
+        points.push((10, 1.0, dual_lr, 1.0));
+    }
+    points
+}
+
 /// One row.
 #[derive(Clone, Debug, Serialize)]
 pub struct FeasibleLearningRow {
-    /// Always `feasible-learning`.
+    /// `feasible-learning`, or `feasible-learning-sweep` for the rows of
+    /// the `--full` sweep.
     pub experiment: &'static str,
     /// `two_moons` or `fashion_mnist`.
     pub dataset: &'static str,
@@ -148,6 +174,10 @@ pub struct FeasibleLearningRow {
     pub val_acc: f64,
     /// The largest training loss.
     pub worst_train_loss: f64,
+    /// The mean of the worst 1% of the training losses.
+    pub worst_1pct_train_loss: f64,
+    /// The mean of the worst 10% of the training losses.
+    pub worst_10pct_train_loss: f64,
     /// The mean training loss.
     pub mean_train_loss: f64,
     /// The bound ε.
@@ -156,6 +186,12 @@ pub struct FeasibleLearningRow {
     pub max_multiplier: f64,
     /// Epochs trained.
     pub epochs: usize,
+    /// The multipliers' start (`None` for ERM).
+    pub initial_multiplier: Option<f64>,
+    /// nuPI's step (`None` for ERM).
+    pub dual_lr: Option<f64>,
+    /// nuPI's `K_p` (`None` for ERM).
+    pub kp: Option<f64>,
     /// Wall time of the training, seconds.
     pub seconds: f64,
     /// Every training sample's loss at the end (for the figure; not in the
@@ -172,9 +208,10 @@ pub fn per_sample_loss(model: &Mlp, x: Tensor<2>, y: Tensor<2, Int>) -> Tensor<1
 
 fn dual(method: &str, config: &FeasibleLearningConfig, n: usize) -> feasible::Result<ConstrainedOptimizer> {
     let nupi = NuPi::new(config.dual_lr, config.kp, 1.0);
+    let init = config.initial_multiplier;
     let formulation = match method {
-        "feasible-slack" => Formulation::lagrangian(nupi).with_slack(config.slack_cost),
-        _ => Formulation::lagrangian(nupi),
+        "feasible-slack" => Formulation::lagrangian_from(nupi, init).with_slack(config.slack_cost),
+        _ => Formulation::lagrangian_from(nupi, init),
     };
     let mut builder = ConstrainedOptimizer::builder().scheme(UpdateScheme::AlternatingDualPrimal);
     if method != "erm" {
@@ -233,6 +270,7 @@ pub fn run_one(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let constrained = method != "erm";
     let inference = model.valid();
     let logits = |x| inference.forward(x);
     let (train_loss, train_correct) = evaluate(logits, &data.train_x, &data.train_y, data.dims, &device)?;
@@ -256,13 +294,27 @@ pub fn run_one(
         train_acc: accuracy(&train_correct),
         val_acc: accuracy(&val_correct),
         worst_train_loss: train_loss.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        worst_1pct_train_loss: tail_mean(&train_loss, 0.01),
+        worst_10pct_train_loss: tail_mean(&train_loss, 0.10),
         mean_train_loss: train_loss.iter().sum::<f64>() / train_loss.len() as f64,
         epsilon: config.epsilon,
         max_multiplier,
         epochs: config.epochs,
+        initial_multiplier: constrained.then_some(config.initial_multiplier),
+        dual_lr: constrained.then_some(config.dual_lr),
+        kp: constrained.then_some(config.kp),
         seconds,
         train_losses: train_loss,
     })
+}
+
+/// The mean of the largest `fraction` of `losses` (at least one of them;
+/// NaN for none).
+pub fn tail_mean(losses: &[f64], fraction: f64) -> f64 {
+    let mut sorted = losses.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let k = ((losses.len() as f64 * fraction).ceil() as usize).clamp(1, losses.len().max(1));
+    sorted.iter().take(k).sum::<f64>() / k as f64
 }
 
 /// Renders the rows.
@@ -281,6 +333,8 @@ pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
             "train acc %",
             "val acc %",
             "worst train loss",
+            "worst 1% mean",
+            "worst 10% mean",
             "max λ",
             "seconds",
         ],
@@ -294,6 +348,8 @@ pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
             percent(r.train_acc),
             percent(r.val_acc),
             format!("{:.3}", r.worst_train_loss),
+            format!("{:.3}", r.worst_1pct_train_loss),
+            format!("{:.3}", r.worst_10pct_train_loss),
             format!("{:.3}", r.max_multiplier),
             format!("{:.1}", r.seconds),
         ]);
@@ -303,6 +359,49 @@ pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
         out.push_str(&format!("  Fashion-MNIST skipped: {reason}\n"));
     }
     out
+}
+
+/// The `--full` sweep's table (empty without one).
+pub fn render_sweep(rows: &[FeasibleLearningRow]) -> String {
+    use crate::table::{Table, percent};
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut table = Table::new(
+        "\nthe dynamics of Feasible Learning on Fashion-MNIST (--full): ERM at each budget, then each setting",
+        &[
+            "epochs",
+            "method",
+            "λ start",
+            "dual step",
+            "K_p",
+            "train sat. %",
+            "val acc %",
+            "worst train loss",
+            "worst 1% mean",
+            "worst 10% mean",
+            "max λ",
+        ],
+    );
+    let or_dash = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v}"));
+    let mut sorted: Vec<&FeasibleLearningRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| (r.epochs, r.method != "erm"));
+    for r in sorted {
+        table.row(vec![
+            r.epochs.to_string(),
+            r.method.to_string(),
+            or_dash(r.initial_multiplier),
+            or_dash(r.dual_lr),
+            or_dash(r.kp),
+            percent(r.train_frac_satisfied),
+            percent(r.val_acc),
+            format!("{:.3}", r.worst_train_loss),
+            format!("{:.3}", r.worst_1pct_train_loss),
+            format!("{:.3}", r.worst_10pct_train_loss),
+            format!("{:.3}", r.max_multiplier),
+        ]);
+    }
+    table.to_string()
 }
 
 /// The feasible-learning experiment in the registry.
@@ -333,6 +432,10 @@ impl Experiment for FeasibleLearningExperiment {
         &["feasible-learning-<dataset>.svg"]
     }
 
+    fn full(&self) -> Option<&'static str> {
+        Some("the sweep over Feasible Learning's dynamics on Fashion-MNIST (9 more trainings)")
+    }
+
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
         let on_device = |config: FeasibleLearningConfig| FeasibleLearningConfig {
             device: options.device,
@@ -355,20 +458,69 @@ impl Experiment for FeasibleLearningExperiment {
                 config.epochs = steps;
             }
         }
-        let runs: Vec<(usize, &'static str)> = (0..jobs.len())
-            .flat_map(|d| METHODS.iter().map(move |m| (d, *m)))
+        // The rows' trainings, then the sweep's (on Fashion-MNIST, with
+        // `--full`): (data set, its configuration, method), each once.
+        let mut runs: Vec<(usize, FeasibleLearningConfig, &'static str)> = jobs
+            .iter()
+            .enumerate()
+            .flat_map(|(d, (_, config))| METHODS.iter().map(move |m| (d, config.clone(), *m)))
+            .collect();
+        let rows_len = runs.len();
+        let mut sweep_runs = Vec::new();
+        if options.full
+            && let Some(d) = jobs.iter().position(|(data, _)| data.name == "fashion_mnist")
+        {
+            let base = &jobs[d].1;
+            let mut budgets: Vec<usize> = Vec::new();
+            for (epochs, initial_multiplier, dual_lr, kp) in fashion_sweep() {
+                if !budgets.contains(&epochs) {
+                    budgets.push(epochs);
+                    sweep_runs.push((d, FeasibleLearningConfig { epochs, ..base.clone() }, "erm"));
+                }
+                let config = FeasibleLearningConfig {
+                    epochs,
+                    initial_multiplier,
+                    dual_lr,
+                    kp,
+                    ..base.clone()
+                };
+                sweep_runs.push((d, config, "feasible"));
+            }
+        }
+        // A sweep point that is one of the rows' trainings reuses it.
+        let same = |a: &(usize, FeasibleLearningConfig, &str), b: &(usize, FeasibleLearningConfig, &str)| {
+            a.0 == b.0 && a.2 == b.2 && format!("{:?}", a.1) == format!("{:?}", b.1)
+        };
+        let sweep_at: Vec<usize> = sweep_runs
+            .into_iter()
+            .map(|run| match runs.iter().position(|r| same(r, &run)) {
+                Some(k) => k,
+                None => {
+                    runs.push(run);
+                    runs.len() - 1
+                }
+            })
             .collect();
         let bar = options.progress_bar(runs.len(), "feasible-learning");
-        let rows = crate::parallel::run_jobs(
+        let trained = crate::parallel::run_jobs(
             &runs,
             options.threads,
-            |(d, method)| run_one(&jobs[*d].0, &jobs[*d].1, method),
+            |(d, config, method)| run_one(&jobs[*d].0, config, method),
             |_| bar.inc(1),
         )
         .into_iter()
         .collect::<anyhow::Result<Vec<_>>>()?;
         bar.finish_and_clear();
-        let text = render(&rows, skipped.as_deref());
-        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::feasible_learning(&rows, dir)))
+        let rows: Vec<FeasibleLearningRow> = trained[..rows_len].to_vec();
+        let sweep: Vec<FeasibleLearningRow> = sweep_at
+            .iter()
+            .map(|k| FeasibleLearningRow {
+                experiment: "feasible-learning-sweep",
+                ..trained[*k].clone()
+            })
+            .collect();
+        let text = render(&rows, skipped.as_deref()) + &render_sweep(&sweep);
+        let outcome = Outcome::rows(&rows, text)?.with_more_rows(&sweep)?;
+        Ok(outcome.with_figures(move |dir| crate::plots::feasible_learning(&rows, dir)))
     }
 }

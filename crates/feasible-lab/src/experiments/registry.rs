@@ -50,6 +50,11 @@ pub trait Experiment: Sync {
     fn accepts_scheme(&self) -> bool {
         false
     }
+    /// What `--full` runs, where the experiment has a longer version
+    /// (`None`: it has none, and refuses the flag).
+    fn full(&self) -> Option<&'static str> {
+        None
+    }
     /// Whether it computes with burn tensors, on `--device`; one that does
     /// not computes in plain `f64` on the CPU whatever `--device` says.
     fn uses_device(&self) -> bool {
@@ -99,6 +104,9 @@ pub fn list_entry(experiment: &dyn Experiment) -> String {
     if experiment.accepts_scheme() {
         notes.push("accepts --scheme".to_string());
     }
+    if let Some(full) = experiment.full() {
+        notes.push(format!("--full: {full}"));
+    }
     let data: Vec<&str> = experiment.data_needed(false).iter().map(|s| s.id()).collect();
     if !data.is_empty() {
         notes.push(format!("data: {}", data.join(", ")));
@@ -119,6 +127,9 @@ pub struct RunOptions {
     pub scheme: Option<UpdateScheme>,
     /// `--quick`: the shorter version where the experiment has one.
     pub quick: bool,
+    /// `--full`: the longer version where the experiment has one
+    /// ([`Experiment::full`]).
+    pub full: bool,
     /// `--device`: the burn device.
     pub device: DeviceSpec,
     /// Data sets known to be missing (skipped with a notice).
@@ -135,6 +146,7 @@ impl Default for RunOptions {
             steps: None,
             scheme: None,
             quick: false,
+            full: false,
             device: DeviceSpec::Flex,
             missing: Vec::new(),
             progress: false,
@@ -144,8 +156,9 @@ impl Default for RunOptions {
 
 impl RunOptions {
     /// Refuses options `experiment` cannot honour: `--steps` of 0 or beyond
-    /// its limit, `--scheme` where no update scheme is used, a `--device`
-    /// whose backend this build lacks.
+    /// its limit, `--scheme` where no update scheme is used, `--full` where
+    /// there is no longer version, a `--device` whose backend this build
+    /// lacks.
     pub fn check(&self, experiment: &dyn Experiment) -> anyhow::Result<()> {
         let name = experiment.name();
         let StepsOption { unit, max } = experiment.steps();
@@ -164,6 +177,17 @@ impl RunOptions {
                 "--scheme {}: `{name}` does not use an update scheme; --scheme is accepted by: {}",
                 scheme.name(),
                 scheme_experiments().join(", ")
+            );
+        }
+        if self.full && experiment.full().is_none() {
+            bail!(
+                "--full: `{name}` has no longer version; --full is accepted by: {}",
+                EXPERIMENTS
+                    .iter()
+                    .filter(|e| e.full().is_some())
+                    .map(|e| e.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         self.device.check()?;

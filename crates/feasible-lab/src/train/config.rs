@@ -181,7 +181,8 @@ pub struct ConstraintConfig {
 pub struct TrainingConfig {
     /// `cross_entropy`.
     pub objective: Option<At<String>>,
-    /// `lagrangian`, `augmented_lagrangian`, `quadratic_penalty`, `fixed_penalty`.
+    /// `lagrangian`, `augmented_lagrangian`, `quadratic_penalty`, `fixed_penalty`,
+    /// `proxy_lagrangian`.
     pub formulation: Option<At<String>>,
     /// The penalty coefficient of the penalty formulations.
     pub penalty: Option<At<f64>>,

@@ -256,6 +256,7 @@ pub fn formulation(t: &TrainingPlan) -> Formulation {
         }
         FormulationKind::QuadraticPenalty => Formulation::quadratic_penalty(Penalty::new(t.penalty)).into(),
         FormulationKind::FixedPenalty => Formulation::fixed_penalty(t.penalty).into(),
+        FormulationKind::ProxyLagrangian => with_dual!(|d| Formulation::proxy_lagrangian(d).into()),
     }
 }
 

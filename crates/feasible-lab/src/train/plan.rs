@@ -210,6 +210,16 @@ pub enum FormulationKind {
     QuadraticPenalty,
     /// A fixed linear penalty.
     FixedPenalty,
+    /// TFCO's proxy-Lagrangian: the constraints play one swap-regret game
+    /// whose weights include the objective's.
+    ProxyLagrangian,
+}
+
+impl FormulationKind {
+    /// Whether it takes a penalty coefficient.
+    fn has_penalty(self) -> bool {
+        !matches!(self, FormulationKind::Lagrangian | FormulationKind::ProxyLagrangian)
+    }
 }
 
 /// The dual optimizer.
@@ -827,19 +837,20 @@ fn check_training(c: &Checker<'_>, config: &Config, overrides: Overrides) -> Res
             (FormulationKind::AugmentedLagrangian, "augmented_lagrangian"),
             (FormulationKind::QuadraticPenalty, "quadratic_penalty"),
             (FormulationKind::FixedPenalty, "fixed_penalty"),
+            (FormulationKind::ProxyLagrangian, "proxy_lagrangian"),
         ],
         FormulationKind::Lagrangian,
     )?;
     let penalty = match &t.penalty {
-        Some(p) if formulation != FormulationKind::Lagrangian => c.positive(p, "training.penalty")?,
+        Some(p) if formulation.has_penalty() => c.positive(p, "training.penalty")?,
         Some(p) => {
             return c.err(
                 p.span(),
                 "training.penalty",
-                "does not apply to the lagrangian formulation",
+                "does not apply to the lagrangian and proxy_lagrangian formulations",
             );
         }
-        None if formulation == FormulationKind::Lagrangian => 0.0,
+        None if !formulation.has_penalty() => 0.0,
         None => {
             return c.err(
                 t.formulation.as_ref().map_or(0..0, |f| f.span()),
