@@ -415,7 +415,7 @@ fn zero_like(tensor: Tensor<1>) -> Tensor<1> {
 }
 
 /// `Σ coef_i value_i` as a tensor, with the coefficients as constants.
-pub(crate) fn weighted(value: Tensor<1>, coefficients: &[f64]) -> Tensor<1> {
+pub fn weighted(value: Tensor<1>, coefficients: &[f64]) -> Tensor<1> {
     if let [coefficient] = coefficients {
         value.mul_scalar(*coefficient)
     } else {

@@ -163,6 +163,13 @@ pub enum Error {
     /// no objective to build.
     #[error("the evaluation has neither a loss nor a constraint value: there is no objective to descend")]
     NothingToDescend,
+    /// A multiplier model's step got what does not fit: violations whose
+    /// count is not the batch's, or that are not finite.
+    #[error("implicit multipliers: {reason}")]
+    ImplicitMultipliers {
+        /// What is wrong.
+        reason: String,
+    },
     /// A primal hyperparameter out of range.
     #[error("primal learning rate = {value} is invalid: must be a finite number >= 0")]
     InvalidLearningRate {

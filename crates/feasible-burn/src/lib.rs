@@ -61,6 +61,7 @@ pub mod distributed;
 pub mod error;
 pub mod evaluation;
 pub mod fairness;
+pub mod implicit;
 #[cfg(feature = "learner")]
 pub mod learner;
 pub mod random;

@@ -346,7 +346,7 @@ fn step_seed(seed: u64, step: u64, evaluation: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn check_lr(lr: f64) -> Result<f64> {
+pub(crate) fn check_lr(lr: f64) -> Result<f64> {
     if lr.is_finite() && lr >= 0.0 {
         Ok(lr)
     } else {

@@ -613,6 +613,7 @@ pub fn feasible_learning(rows: &[FeasibleLearningRow], dir: &Path) -> anyhow::Re
                     "erm" => "ERM".to_string(),
                     "feasible" => "Feasible Learning".to_string(),
                     "feasible-slack" => "Feasible Learning with slack".to_string(),
+                    "feasible-implicit" => "Feasible Learning, multiplier model".to_string(),
                     m => m.to_string(),
                 };
                 Series::new(label, log_histogram(&r.train_losses, low, high, LOSS_BINS), Style::Line)

@@ -1,6 +1,7 @@
 //! feasible-burn against known answers. One test binary, several modules.
 
 mod distributed;
+mod implicit;
 #[cfg(feature = "learner")]
 mod learner;
 mod rates;

@@ -1,6 +1,8 @@
 //! One epoch of Feasible Learning on Fashion-MNIST (the setup of
 //! [`FeasibleLearningConfig::fashion`]: one multiplier per training sample,
-//! nuPI, AdamW, batches of 256), timed over the training loop only (not the
+//! nuPI, AdamW, batches of 256; with the multipliers from 0 and nuPI step
+//! 1e-2 that `scripts/bench_vs_pytorch.py` mirrors, the experiment's
+//! dynamics before issue 14), timed over the training loop only (not the
 //! loading of the data, not the evaluation after it), with the accuracies
 //! and constraint values it ends at, so that another implementation of the
 //! same epoch can be checked against it before the times are compared
@@ -39,6 +41,8 @@ pub struct FlEpoch {
 pub fn run(data: &Dataset) -> anyhow::Result<FlEpoch> {
     let config = FeasibleLearningConfig {
         epochs: 1,
+        initial_multiplier: 0.0,
+        dual_lr: 1e-2,
         ..FeasibleLearningConfig::fashion()
     };
     let batch = config.batch.unwrap_or(data.train_len()).max(1);
