@@ -37,7 +37,7 @@ pub trait MultiplierNet: Module + Clone {
 /// A multiplier model and the optimizer that trains it by ascent, see the
 /// [module docs](self).
 pub struct ImplicitMultipliers<N: MultiplierNet> {
-    net: Option<N>,
+    net: N,
     optimizer: ModuleOptimizer,
     lr: f64,
 }
@@ -55,7 +55,7 @@ impl<N: MultiplierNet> ImplicitMultipliers<N> {
     /// (finite, `>= 0`).
     pub fn new(net: N, optimizer: impl Into<ModuleOptimizer>, lr: f64) -> Result<Self> {
         Ok(Self {
-            net: Some(net),
+            net,
             optimizer: optimizer.into(),
             lr: crate::trainer::check_lr(lr)?,
         })
@@ -63,7 +63,7 @@ impl<N: MultiplierNet> ImplicitMultipliers<N> {
 
     /// The network.
     pub fn net(&self) -> &N {
-        self.net.as_ref().expect("the network is put back after every step")
+        &self.net
     }
 
     /// `λ(x) = softplus(h(x))` for every row of `features`, on the host: the
@@ -96,17 +96,17 @@ impl<N: MultiplierNet> ImplicitMultipliers<N> {
         if rows == 0 {
             return Ok(());
         }
-        let net = self.net.take().expect("the network is put back after every step");
         let device = features.device();
-        let lambda = softplus(net.forward(features), 1.0);
+        let lambda = softplus(self.net.forward(features), 1.0);
         let g = Tensor::<1>::from_data(
             TensorData::new(violations.iter().map(|g| *g as f32).collect::<Vec<f32>>(), [rows]),
             (&device, lambda.dtype()),
         );
         // Ascent: descend the negated objective.
         let objective = (lambda * g).mean().neg();
-        let gradients = GradientsParams::from_grads(objective.backward(), &net);
-        self.net = Some(self.optimizer.step(self.lr, net, gradients));
+        let gradients = GradientsParams::from_grads(objective.backward(), &self.net);
+        // A module clone shares its parameters' storage: cheap.
+        self.net = self.optimizer.step(self.lr, self.net.clone(), gradients);
         Ok(())
     }
 }

@@ -579,10 +579,15 @@ impl ConstrainedOptimizer {
 
     /// One step of the proxy-Lagrangian game, if constraints play one:
     /// their strict violations, in declaration order (zero for a
-    /// constraint kept out of the dual update), move the views.
+    /// constraint kept out of the dual update), move the views. When every
+    /// player is kept out of the dual update the game does not move (nor
+    /// does a stateful optimizer's momentum).
     fn game_update(&self, views: &mut [FormulationState], observation: &Observation) -> Result<()> {
         let game = proxy_game(&self.constraints);
         let Some(first) = game.first() else { return Ok(()) };
+        if game.iter().all(|k| !observation.constraints[*k].dual) {
+            return Ok(());
+        }
         let Formulation::ProxyLagrangian(proxy) = self.constraints[*first].formulation() else {
             return Ok(());
         };

@@ -4,6 +4,7 @@ mod distributed;
 mod implicit;
 #[cfg(feature = "learner")]
 mod learner;
+mod proxy;
 mod rates;
 mod sparsity;
 mod trainer;

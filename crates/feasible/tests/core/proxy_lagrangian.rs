@@ -374,3 +374,24 @@ fn the_matrices_match_tfcos_own_known_answers() {
         step_tfco(&mut opt, &measured);
     }
 }
+
+#[test]
+fn a_game_kept_out_of_the_dual_update_does_not_move() {
+    // Adam keeps momentum: a step with every player kept out of the dual
+    // update must not let it move the matrix.
+    let mut opt = ConstrainedOptimizer::builder()
+        .constraint(Constraint::at_most("x", 1.0).with_formulation(Formulation::proxy_lagrangian(Adam::new(0.1))))
+        .scheme(UpdateScheme::Simultaneous)
+        .build()
+        .unwrap();
+    opt.begin(Measurements::new(0.0).with("x", Measurement::scalar(3.0)))
+        .unwrap()
+        .commit()
+        .unwrap();
+    let before = proxy_state(&opt, "x");
+    opt.begin(Measurements::new(0.0).with("x", Measurement::scalar(3.0).without_dual_update()))
+        .unwrap()
+        .commit()
+        .unwrap();
+    assert_eq!(proxy_state(&opt, "x"), before);
+}
