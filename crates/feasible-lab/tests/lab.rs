@@ -1611,6 +1611,15 @@ fn list_help_and_the_checks_cover_every_registered_experiment() {
             let e = refused(&mut feasible(), &["reproduce", name, "--scheme", "simultaneous"]);
             assert!(e.contains(&format!("`{name}` does not use an update scheme")), "{e}");
         }
+        if experiment.full().is_none() {
+            let e = refused(&mut feasible(), &["reproduce", name, "--full"]);
+            assert!(
+                e.contains(&format!(
+                    "--full: `{name}` has no longer version; --full is accepted by: feasible-learning"
+                )),
+                "{e}"
+            );
+        }
     }
     // `list` is exactly the registry, in its order.
     assert_eq!(list, listed);

@@ -504,7 +504,7 @@ impl Experiment for CompasExperiment {
     }
 
     fn summary(&self) -> &'static str {
-        "equal opportunity on COMPAS with a 10-unit network: oscillating iterates, best iterate, best distribution (TFCO)"
+        "equal opportunity on COMPAS with a 10-unit network, Lagrangian and TFCO's proxy-Lagrangian: oscillating iterates, best iterate, best distribution"
     }
 
     fn steps(&self) -> StepsOption {

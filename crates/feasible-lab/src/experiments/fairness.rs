@@ -551,7 +551,7 @@ impl Experiment for FairnessExperiment {
     }
 
     fn summary(&self) -> &'static str {
-        "equal opportunity on UCI Adult with solution selection: last iterate, best iterate, best distribution (TFCO)"
+        "equal opportunity on UCI Adult with solution selection, Lagrangian and TFCO's proxy-Lagrangian: last iterate, best iterate, best distribution"
     }
 
     fn steps(&self) -> StepsOption {

@@ -501,7 +501,7 @@ impl Experiment for FeasibleLearningExperiment {
     }
 
     fn summary(&self) -> &'static str {
-        "every sample's loss <= eps: ERM, Feasible Learning, slack relaxation; two moons and Fashion-MNIST"
+        "every sample's loss <= eps: ERM, Feasible Learning, slack relaxation, multiplier model; two moons and Fashion-MNIST"
     }
 
     fn steps(&self) -> StepsOption {
