@@ -234,9 +234,9 @@ pub struct FeasibleLearningRow {
     pub epochs: usize,
     /// The multipliers' start (`None` for ERM).
     pub initial_multiplier: Option<f64>,
-    /// nuPI's step (`None` for ERM).
+    /// nuPI's step, or the multiplier model's Adam step (`None` for ERM).
     pub dual_lr: Option<f64>,
-    /// nuPI's `K_p` (`None` for ERM).
+    /// nuPI's `K_p` (`None` for ERM and the multiplier model).
     pub kp: Option<f64>,
     /// Wall time of the training, seconds.
     pub seconds: f64,
@@ -353,7 +353,6 @@ pub fn run_one(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    let constrained = method != "erm";
     let inference = model.valid();
     let logits = |x| inference.forward(x);
     let (train_loss, train_correct) = evaluate(logits, &data.train_x, &data.train_y, data.dims, &device)?;
@@ -388,9 +387,18 @@ pub fn run_one(
         epsilon: config.epsilon,
         max_multiplier,
         epochs: config.epochs,
-        initial_multiplier: constrained.then_some(config.initial_multiplier),
-        dual_lr: constrained.then_some(config.dual_lr),
-        kp: constrained.then_some(config.kp),
+        // The multiplier model starts near 1 and ascends by Adam (no K_p).
+        initial_multiplier: match method {
+            "erm" => None,
+            "feasible-implicit" => Some(1.0),
+            _ => Some(config.initial_multiplier),
+        },
+        dual_lr: match method {
+            "erm" => None,
+            "feasible-implicit" => Some(config.implicit_lr),
+            _ => Some(config.dual_lr),
+        },
+        kp: indexed.then_some(config.kp),
         seconds,
         train_losses: train_loss,
     })
