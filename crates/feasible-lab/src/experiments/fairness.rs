@@ -386,18 +386,20 @@ pub fn reproduce(
             measure(p, &adult.test, &test_masks, &fairness)?,
         ))
     };
-    // Each run's snapshots measured on both sets, and the selections of the
-    // constrained ones.
-    let mut measured = Vec::with_capacity(runs.len());
-    let mut selected = Vec::with_capacity(runs.len());
-    for ((_, training), run) in jobs.iter().zip(&runs) {
-        let m = run.snapshots.iter().map(evaluate).collect::<anyhow::Result<Vec<_>>>()?;
-        selected.push(match training {
-            Training::Unconstrained => None,
-            _ => Some(tfco::selections(&m, GROUPS.len())?),
-        });
-        measured.push(m);
-    }
+    // The selections of the constrained runs, from every snapshot measured
+    // on both sets (the unconstrained run's last snapshot is measured for
+    // its row below).
+    let selected = jobs
+        .iter()
+        .zip(&runs)
+        .map(|((_, training), run)| match training {
+            Training::Unconstrained => Ok(None),
+            _ => {
+                let measured = run.snapshots.iter().map(evaluate).collect::<anyhow::Result<Vec<_>>>()?;
+                tfco::selections(&measured, GROUPS.len()).map(Some)
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
     let mut rows = Vec::with_capacity(METHODS.len() * config.seeds.len());
     for (k, seed) in config.seeds.iter().enumerate() {
@@ -423,12 +425,14 @@ pub fn reproduce(
                 test_violations: test.violations.clone(),
             }
         };
-        let (u_train, u_test) = measured[at]
+        let last = runs[at]
+            .snapshots
             .last()
             .ok_or_else(|| anyhow::anyhow!("no epochs were trained"))?;
+        let (u_train, u_test) = evaluate(last)?;
         rows.push(row(
             "unconstrained",
-            (u_train, u_test),
+            (&u_train, &u_test),
             vec![(runs[at].snapshots.len(), 1.0)],
             runs[at].seconds,
         ));
