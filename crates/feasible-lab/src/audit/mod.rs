@@ -45,7 +45,7 @@ mod verdict;
 
 pub use entry::{AuditEntry, assess};
 pub use error::AuditError;
-pub use evidence::Evidence;
+pub use evidence::{EXCESS_DROP_METHOD, Evidence};
 pub use interval::{Estimate, MAX_TRIALS, clopper_pearson, group_gap};
 pub use report::Audit;
 pub use requirement::{Requirement, Sense};

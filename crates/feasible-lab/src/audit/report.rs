@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::entry::{AuditEntry, assess};
 use super::error::{AuditError, check_confidence};
-use super::evidence::Evidence;
+use super::evidence::{EXCESS_DROP_METHOD, Evidence};
 use super::requirement::Requirement;
-use super::verdict::percent_label;
+use super::verdict::{Verdict, percent_label};
 use crate::table::Table;
 
 /// The entries of an audit, all at one confidence level.
@@ -96,7 +96,28 @@ scaled by `1-w`, which by Bonferroni covers the gap with probability at least th
 an exact interval). *exact*: a quantity with no sampling error given the model (such as the density of kept \
 weights); its interval is the value itself.\n"
         );
+        if self.entries.iter().any(|e| e.method == EXCESS_DROP_METHOD) {
+            out += &format!(
+                "*{EXCESS_DROP_METHOD}*: a group's excess accuracy drop after pruning, `(A - A_group) - d_group` \
+(Balancing Act): the interval of the group gap above, negated and shifted by `d_group`, the dense model's gap \
+measured on the same split and taken as known (its own sampling error is not counted).\n"
+            );
+        }
         out
+    }
+
+    /// One line: how many entries got each verdict (`6 entries: 4 hold
+    /// with 95% confidence, 1 on the sample only, 1 violated`).
+    pub fn summary(&self) -> String {
+        let count = |v: Verdict| self.entries.iter().filter(|e| e.verdict == v).count();
+        format!(
+            "{} entries: {} hold with {} confidence, {} on the sample only, {} violated",
+            self.entries.len(),
+            count(Verdict::HoldsWithConfidence),
+            percent_label(self.confidence),
+            count(Verdict::HoldsOnSampleOnly),
+            count(Verdict::Violated)
+        )
     }
 
     /// The entries as an aligned plain-text table for the terminal.

@@ -41,6 +41,7 @@
 //! accuracies, as in the paper, did not change the result and was dropped.)
 //! `--quick`: 6,000 training and 2,000 test images.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::optim::AdamConfig;
@@ -53,6 +54,8 @@ use feasible_burn::{ConstrainedTrainer, Evaluation};
 use serde::Serialize;
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 use crate::data::classification::{Dataset, epoch_batches, evaluate};
 use crate::data::sampling::SplitMix64;
 use crate::data::sets::DataSet;
@@ -161,7 +164,13 @@ pub struct BalancingRow {
     pub multipliers: Vec<f64>,
     /// Wall time of the training, seconds.
     pub seconds: f64,
+    /// The network (not in the JSON rows: saved by `--models`).
+    #[serde(skip)]
+    pub model: Option<Mlp>,
 }
+
+/// The dense network's file beside a saved sparse one.
+pub const DENSE_RECORD: &str = "dense.bpk";
 
 /// Overall and per-group accuracy of a model on one split.
 #[derive(Clone, Debug, PartialEq)]
@@ -387,6 +396,7 @@ pub fn reproduce(data: &Dataset, config: &BalancingConfig, threads: usize) -> an
             test_gaps,
             multipliers,
             seconds,
+            model: Some(burn::module::Module::valid(model)),
         })
     };
     let mut rows = vec![row(
@@ -541,19 +551,82 @@ impl Experiment for BalancingActExperiment {
             return Ok(Outcome::skipped("balancing-act", "Balancing act", &reason));
         }
         let data = crate::data::classification::fashion()?;
-        let mut config = if options.quick {
-            BalancingConfig::quick()
-        } else {
-            BalancingConfig::full()
-        };
-        config.device = options.device;
-        if let Some(steps) = options.steps {
-            config.finetune_epochs = steps;
-        }
+        let config = config(options);
         let rows = reproduce(&data, &config, options.threads)?;
         let text = render(&rows, &config, &data);
-        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::balancing_act(&rows, dir)))
+        // Each pruned network, with the dense one its requirement is
+        // measured against.
+        let dense = rows.iter().find(|r| r.method == "dense").and_then(|r| r.model.clone());
+        let models = rows
+            .iter()
+            .filter(|r| r.method != "dense")
+            .filter_map(|r| Some((r.method, r.model.clone()?, dense.clone()?)))
+            .map(|(method, model, dense)| {
+                SavedModel::new(method, &method, move |dir| {
+                    saved::write_record(dir, model)?;
+                    saved::write_record_named(dir, DENSE_RECORD, dense)
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Outcome::rows(&rows, text)?
+            .with_models(models)
+            .with_figures(move |dir| crate::plots::balancing_act(&rows, dir)))
     }
+
+    /// Each class's excess accuracy drop `ψ_g` at most `ε`, on the training
+    /// set (where it is imposed) and the test set, against the dense
+    /// network's accuracies on the same split
+    /// ([`Evidence::ExcessDrop`]).
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let mut data = crate::data::classification::fashion()?;
+        if let Some((train, test)) = config.subset {
+            data = data.subset(train, test);
+        }
+        let device = config.device.device()?;
+        let fresh = || Mlp::new(&config.layers, &device, config.seed);
+        let model = saved::read_record(dir, fresh())?;
+        let dense = saved::read_record_named(dir, DENSE_RECORD, fresh())?;
+        let mut audit = Audit::new(CONFIDENCE)?;
+        for (split, x, y) in [
+            ("train", &data.train_x, &data.train_y),
+            ("test", &data.val_x, &data.val_y),
+        ] {
+            let (_, correct) = evaluate(|x| model.forward(x), x, y, data.dims, &device)?;
+            let dense_shortfalls = accuracies(&dense, x, y, &data, &device)?.shortfalls();
+            for (g, dense_shortfall) in dense_shortfalls.into_iter().enumerate() {
+                let count = |inside: bool| {
+                    let members = (0..y.len()).filter(|i| (usize::from(y[*i]) == g) == inside);
+                    members.fold((0u64, 0u64), |(hits, n), i| (hits + u64::from(correct[i]), n + 1))
+                };
+                let name = CLASSES.get(g).copied().unwrap_or("group");
+                audit.push(
+                    &Requirement::at_most(format!("{CONSTRAINT}[{name}]"), config.tolerance),
+                    split,
+                    &Evidence::ExcessDrop {
+                        group: count(true),
+                        rest: count(false),
+                        dense_shortfall,
+                    },
+                )?;
+            }
+        }
+        Ok(audit)
+    }
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> BalancingConfig {
+    let mut config = if options.quick {
+        BalancingConfig::quick()
+    } else {
+        BalancingConfig::full()
+    };
+    config.device = options.device;
+    if let Some(steps) = options.steps {
+        config.finetune_epochs = steps;
+    }
+    config
 }
 
 #[cfg(test)]

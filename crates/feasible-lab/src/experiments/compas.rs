@@ -35,6 +35,7 @@
 //! [`Mlp::new`], where TFCO has TensorFlow's Glorot weights and zero
 //! biases), the seeds.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -48,7 +49,9 @@ use serde::Serialize;
 
 use super::fairness::{Measured, SeedRun, method_name_in, seed_table, spread};
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedRun};
 use super::tfco::{self, ProxyStep, ProxySweepRow, Training};
+use crate::audit::{Audit, Requirement};
 use crate::data::compas::TfcoCompas;
 use crate::data::sampling::{Draw, SplitMix64};
 use crate::data::sets::DataSet;
@@ -160,6 +163,10 @@ pub struct CompasRow {
     pub published_train_max_violation: f64,
     /// Wall time of the training run the row comes from, seconds.
     pub seconds: f64,
+    /// The network, where the row is one snapshot (not in the JSON rows:
+    /// saved by `--models`).
+    #[serde(skip)]
+    pub model: Option<Mlp>,
 }
 
 /// `TPR_g <= TPR + ε` per group, as proxy constraints: tensors for a batch,
@@ -279,9 +286,11 @@ fn measure(
     })
 }
 
-/// One training run: every epoch's snapshot measured on (train, test).
+/// One training run: every epoch's snapshot measured on (train, test),
+/// and its network.
 struct Run {
     snapshots: Vec<(Measured, Measured)>,
+    models: Vec<Mlp>,
     seconds: f64,
 }
 
@@ -309,6 +318,7 @@ fn train(
     SplitMix64::new(seed ^ 0xc0ba5).shuffle(&mut order);
     let mut cursor = 0;
     let mut snapshots = Vec::with_capacity(config.epochs);
+    let mut models = Vec::with_capacity(config.epochs);
     let start = Instant::now();
     for _ in 0..config.epochs {
         for _ in 0..config.steps_per_epoch {
@@ -333,9 +343,11 @@ fn train(
         let on =
             |table: &Table, masks: &[Vec<bool>]| measure(&predict(&model, table, &device)?, table, masks, constraints);
         snapshots.push((on(&data.train, &masks.train)?, on(&data.test, &masks.test)?));
+        models.push(model.valid());
     }
     Ok(Run {
         snapshots,
+        models,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -377,31 +389,38 @@ pub fn reproduce(
     let mut rows = Vec::with_capacity(METHODS.len() * config.seeds.len());
     for (k, seed) in config.seeds.iter().enumerate() {
         let at = k * tfco::RUNS_PER_SEED;
-        let row = |method: &'static str, (train, test): (&Measured, &Measured), snapshots, seconds| {
-            let selection = method.strip_prefix("proxy_").unwrap_or(method);
-            let published = PUBLISHED.iter().find(|p| p.0 == selection).copied();
-            let published = published.unwrap_or((method, f64::NAN, f64::NAN));
-            CompasRow {
-                experiment: "compas",
-                method,
-                seed: *seed,
-                train_error: train.error,
-                train_max_violation: train.max_violation(),
-                test_error: test.error,
-                test_max_violation: test.max_violation(),
-                snapshots,
-                published_train_error: published.1,
-                published_train_max_violation: published.2,
-                seconds,
-            }
-        };
+        let row =
+            |method: &'static str, (train, test): (&Measured, &Measured), snapshots: Vec<(usize, f64)>, run: &Run| {
+                // A row of one snapshot is one network.
+                let model = match snapshots.as_slice() {
+                    [(epoch, _)] => run.models.get(epoch - 1).cloned(),
+                    _ => None,
+                };
+                let selection = method.strip_prefix("proxy_").unwrap_or(method);
+                let published = PUBLISHED.iter().find(|p| p.0 == selection).copied();
+                let published = published.unwrap_or((method, f64::NAN, f64::NAN));
+                CompasRow {
+                    experiment: "compas",
+                    method,
+                    seed: *seed,
+                    train_error: train.error,
+                    train_max_violation: train.max_violation(),
+                    test_error: test.error,
+                    test_max_violation: test.max_violation(),
+                    snapshots,
+                    published_train_error: published.1,
+                    published_train_max_violation: published.2,
+                    seconds: run.seconds,
+                    model,
+                }
+            };
         let last = config.epochs - 1;
         let (u_train, u_test) = &runs[at].snapshots[last];
         rows.push(row(
             "unconstrained",
             (u_train, u_test),
             vec![(last + 1, 1.0)],
-            runs[at].seconds,
+            &runs[at],
         ));
         for run in at + 1..at + tfco::RUNS_PER_SEED {
             let prefix = jobs[run].1.prefix();
@@ -410,7 +429,7 @@ pub fn reproduce(
                     method_name_in(&METHODS, prefix, s.name),
                     (&s.train, &s.test),
                     s.snapshots.clone(),
-                    runs[run].seconds,
+                    &runs[run],
                 ));
             }
         }
@@ -524,17 +543,49 @@ impl Experiment for CompasExperiment {
             return Ok(Outcome::skipped("compas", "COMPAS", &reason));
         }
         let data = crate::data::compas::load_tfco()?;
-        let mut config = if options.quick {
-            CompasConfig::quick()
-        } else {
-            CompasConfig::full()
-        };
-        config.device = options.device;
-        if let Some(steps) = options.steps {
-            config.epochs = steps;
-        }
+        let config = config(options);
         let (rows, sweep) = reproduce(&data, &config, options.threads)?;
         let text = render(&rows, &config) + &tfco::render_sweep(&sweep);
-        Outcome::rows(&rows, text)?.with_more_rows(&sweep)
+        let models = tfco::first_seed_models(
+            rows.iter().map(|r| (r.method, r.seed, r.model.clone())),
+            &config.seeds,
+            saved::write_record,
+        )?;
+        Ok(Outcome::rows(&rows, text)?.with_more_rows(&sweep)?.with_models(models))
     }
+
+    /// Each group's true-positive rate minus the overall one, at most `ε`,
+    /// on the training and the test set.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let data = crate::data::compas::load_tfco()?;
+        let device = config.device.device()?;
+        let seed = config.seeds.first().copied().unwrap_or(0);
+        let model = saved::read_record(dir, Mlp::new(&[data.train.dims, config.hidden, 1], &device, seed))?;
+        let requirements: Vec<Requirement> = GROUPS
+            .iter()
+            .map(|(g, _)| Requirement::at_most(EqualTruePositives::name(g), config.tolerance))
+            .collect();
+        let mut audit = Audit::new(CONFIDENCE)?;
+        for (name, table, train) in [("train", &data.train, true), ("test", &data.test, false)] {
+            let predicted = predict(&model, table, &device)?;
+            let masks = group_masks(&data, train)?;
+            tfco::audit_tpr_gaps(&mut audit, name, &predicted, &table.labels, &masks, &requirements)?;
+        }
+        Ok(audit)
+    }
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> CompasConfig {
+    let mut config = if options.quick {
+        CompasConfig::quick()
+    } else {
+        CompasConfig::full()
+    };
+    config.device = options.device;
+    if let Some(steps) = options.steps {
+        config.epochs = steps;
+    }
+    config
 }

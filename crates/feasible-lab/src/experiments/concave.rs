@@ -24,14 +24,17 @@
 //! (`η = c = 12`), shows that the step matters.
 
 use std::convert::Infallible;
+use std::path::Path;
 
 use feasible::{
     ConstrainedOptimizer, Constraint, ConstraintId, Formulation, GradientAscent, Measurement, Measurements, NuPi,
     PrimalProblem, PrimalWeights, UpdateScheme,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 
 /// The constraint levels of Table 1.
 pub const EPSILONS: [f64; 8] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
@@ -219,7 +222,7 @@ pub fn run_one(config: &ConcaveConfig, eps: f64, method: &'static str, coef: f64
         lambda_star: eps / (1.0 - eps * eps).sqrt(),
         error: (x - x_star).abs(),
         oscillation: high - low,
-        feasible: x.sin() <= eps + 1e-6,
+        feasible: x.sin() <= eps + FEASIBILITY_TOLERANCE,
         objective: x.cos(),
         published_x,
         scheme: scheme.name(),
@@ -371,6 +374,55 @@ impl Experiment for ConcaveExperiment {
         let rows = reproduce(&config, options.threads, |_| bar.inc(1))?;
         bar.finish_and_clear();
         let text = render(&rows, &config);
-        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::concave(&rows, dir)))
+        let models = rows.iter().map(saved_model).collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Outcome::rows(&rows, text)?
+            .with_models(models)
+            .with_figures(move |dir| crate::plots::concave(&rows, dir)))
     }
+
+    /// The one requirement `sin(x) <= ε` at the saved point, exact (within
+    /// the rows' 1e-6): the problem has no data, so no other split.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let run: ConcaveRun = saved.detail()?;
+        let point: ConcavePoint = saved::read_json(dir)?;
+        let mut audit = Audit::new(CONFIDENCE)?;
+        audit.push(
+            &Requirement::at_most(CONSTRAINT, run.eps + FEASIBILITY_TOLERANCE),
+            "problem",
+            &Evidence::Exact(point.x.sin()),
+        )?;
+        Ok(audit)
+    }
+}
+
+/// The constraint's name in an audit.
+pub const CONSTRAINT: &str = "sin(x), 1e-6 allowed";
+
+/// How far past `ε` a point still counts as feasible (rounding).
+pub const FEASIBILITY_TOLERANCE: f64 = 1e-6;
+
+/// Which row a saved point is.
+#[derive(Debug, Serialize, Deserialize)]
+struct ConcaveRun {
+    method: String,
+    eps: f64,
+}
+
+/// The "model": the last iterate.
+#[derive(Debug, Serialize, Deserialize)]
+struct ConcavePoint {
+    x: f64,
+}
+
+/// A row's last iterate, saved as `METHOD-epsEPS`.
+fn saved_model(row: &ConcaveRow) -> anyhow::Result<SavedModel> {
+    let point = ConcavePoint { x: row.x_final };
+    SavedModel::new(
+        format!("{}-eps{}", row.method, row.eps),
+        &ConcaveRun {
+            method: row.method.to_string(),
+            eps: row.eps,
+        },
+        move |dir| saved::write_json(dir, &point),
+    )
 }

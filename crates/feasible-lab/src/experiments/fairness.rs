@@ -41,6 +41,7 @@
 //! the rows of both formulations. Not in the publication, chosen here: zero
 //! initialisation, seeds.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -51,10 +52,12 @@ use feasible::selection::Distribution;
 use feasible_burn::fairness::Fairness;
 use feasible_burn::rates::{BinaryPredictions, Confusion, Subset, Surrogate};
 use feasible_burn::{ConstrainedTrainer, Evaluation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedRun};
 use super::tfco::{self, ProxyStep, ProxySweepRow, Training};
+use crate::audit::{Audit, Requirement};
 use crate::data::adult::{Adult, AdultSplit};
 use crate::data::sampling::{Draw, SplitMix64};
 use crate::data::sets::DataSet;
@@ -192,6 +195,30 @@ pub struct FairnessRow {
     /// The violation per group on the test set (likewise).
     #[serde(skip)]
     pub test_violations: Vec<f64>,
+    /// The model, where the row is one snapshot (not in the JSON rows:
+    /// saved by `--models`).
+    #[serde(skip)]
+    pub model: Option<LinearSnapshot>,
+}
+
+/// A linear model's weights and bias on the host (a snapshot of
+/// [`LinearModel`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearSnapshot {
+    /// The weights.
+    pub w: Vec<f32>,
+    /// The bias.
+    pub b: f32,
+}
+
+impl LinearSnapshot {
+    /// Whether each row of `split` is predicted positive (logit above 0).
+    pub fn predict(&self, split: &AdultSplit) -> Vec<bool> {
+        let table = &split.table;
+        (0..table.len())
+            .map(|i| table.row(i).iter().zip(&self.w).map(|(x, w)| x * w).sum::<f32>() + self.b > 0.0)
+            .collect()
+    }
 }
 
 /// A linear classifier `x ↦ w·x + b` (the logit of income > $50K).
@@ -271,11 +298,12 @@ pub fn measure(
     masks: &[Vec<bool>],
     fairness: &Fairness,
 ) -> anyhow::Result<Measured> {
-    let (w, b) = parameters;
     let table = &split.table;
-    let predicted: Vec<bool> = (0..table.len())
-        .map(|i| table.row(i).iter().zip(w).map(|(x, w)| x * w).sum::<f32>() + b > 0.0)
-        .collect();
+    let predicted = LinearSnapshot {
+        w: parameters.0.clone(),
+        b: parameters.1,
+    }
+    .predict(split);
     Ok(Measured {
         error: Confusion::new(&predicted, &table.labels, None)?.error_rate(),
         violations: fairness.violations(&predicted, &table.labels, masks)?,
@@ -404,27 +432,37 @@ pub fn reproduce(
     let mut rows = Vec::with_capacity(METHODS.len() * config.seeds.len());
     for (k, seed) in config.seeds.iter().enumerate() {
         let at = k * tfco::RUNS_PER_SEED;
-        let row = |method: &'static str, (train, test): (&Measured, &Measured), snapshots, seconds| {
-            let published = published_for(method).copied();
-            let published = published.unwrap_or((method, f64::NAN, f64::NAN, f64::NAN, f64::NAN));
-            FairnessRow {
-                experiment: "fairness",
-                method,
-                seed: *seed,
-                train_error: train.error,
-                train_max_violation: train.max_violation(),
-                test_error: test.error,
-                test_max_violation: test.max_violation(),
-                snapshots,
-                published_train_error: published.1,
-                published_train_max_violation: published.2,
-                published_test_error: published.3,
-                published_test_max_violation: published.4,
-                seconds,
-                train_violations: train.violations.clone(),
-                test_violations: test.violations.clone(),
-            }
-        };
+        let row =
+            |method: &'static str, (train, test): (&Measured, &Measured), snapshots: Vec<(usize, f64)>, run: &Run| {
+                // A row of one snapshot is one model.
+                let model = match snapshots.as_slice() {
+                    [(epoch, _)] => run
+                        .snapshots
+                        .get(epoch - 1)
+                        .map(|(w, b)| LinearSnapshot { w: w.clone(), b: *b }),
+                    _ => None,
+                };
+                let published = published_for(method).copied();
+                let published = published.unwrap_or((method, f64::NAN, f64::NAN, f64::NAN, f64::NAN));
+                FairnessRow {
+                    experiment: "fairness",
+                    method,
+                    seed: *seed,
+                    train_error: train.error,
+                    train_max_violation: train.max_violation(),
+                    test_error: test.error,
+                    test_max_violation: test.max_violation(),
+                    snapshots,
+                    published_train_error: published.1,
+                    published_train_max_violation: published.2,
+                    published_test_error: published.3,
+                    published_test_max_violation: published.4,
+                    seconds: run.seconds,
+                    train_violations: train.violations.clone(),
+                    test_violations: test.violations.clone(),
+                    model,
+                }
+            };
         let last = runs[at]
             .snapshots
             .last()
@@ -434,7 +472,7 @@ pub fn reproduce(
             "unconstrained",
             (&u_train, &u_test),
             vec![(runs[at].snapshots.len(), 1.0)],
-            runs[at].seconds,
+            &runs[at],
         ));
         for run in at + 1..at + tfco::RUNS_PER_SEED {
             let prefix = jobs[run].1.prefix();
@@ -443,7 +481,7 @@ pub fn reproduce(
                     method_name(prefix, s.name),
                     (&s.train, &s.test),
                     s.snapshots.clone(),
-                    runs[run].seconds,
+                    &runs[run],
                 ));
             }
         }
@@ -579,21 +617,54 @@ impl Experiment for FairnessExperiment {
             return Ok(Outcome::skipped("fairness", "Fairness", &reason));
         }
         let data = crate::data::adult::load()?;
-        let mut config = if options.quick {
-            FairnessConfig::quick()
-        } else {
-            FairnessConfig::full()
-        };
-        config.device = options.device;
-        if let Some(steps) = options.steps {
-            config.epochs = steps;
-        }
+        let config = config(options);
         let (rows, sweep) = reproduce(&data, &config, options.threads)?;
         let text = render(&rows, &config) + &tfco::render_sweep(&sweep);
+        let models = tfco::first_seed_models(
+            rows.iter().map(|r| (r.method, r.seed, r.model.clone())),
+            &config.seeds,
+            |dir, model| saved::write_json(dir, &model),
+        )?;
         Ok(Outcome::rows(&rows, text)?
             .with_more_rows(&sweep)?
+            .with_models(models)
             .with_figures(move |dir| crate::plots::fairness(&rows, dir)))
     }
+
+    /// Each group's true-positive rate minus the overall one, at least
+    /// `-ε`, on the training and the test set.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let model: LinearSnapshot = saved::read_json(dir)?;
+        let adult = crate::data::adult::load()?;
+        let names: Vec<&str> = GROUPS.iter().map(|(n, _)| *n).collect();
+        let fairness = Fairness::equal_opportunity(names.clone(), config.tolerance)?;
+        let requirements: Vec<Requirement> = names
+            .iter()
+            .map(|g| Requirement::at_least(fairness.constraint_name(g), -config.tolerance))
+            .collect();
+        let mut audit = Audit::new(CONFIDENCE)?;
+        for (name, split, train) in [("train", &adult.train, true), ("test", &adult.test, false)] {
+            let predicted = model.predict(split);
+            let masks = group_masks(&adult, train)?;
+            tfco::audit_tpr_gaps(&mut audit, name, &predicted, &split.table.labels, &masks, &requirements)?;
+        }
+        Ok(audit)
+    }
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> FairnessConfig {
+    let mut config = if options.quick {
+        FairnessConfig::quick()
+    } else {
+        FairnessConfig::full()
+    };
+    config.device = options.device;
+    if let Some(steps) = options.steps {
+        config.epochs = steps;
+    }
+    config
 }
 
 /// One training's line in [`seed_table`].

@@ -35,6 +35,7 @@
 //! no gradient until the multipliers grow, and a larger dual step trades
 //! satisfied samples for a lower worst loss.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -46,9 +47,11 @@ use burn::tensor::{Int, Tensor};
 use feasible::{ConstrainedOptimizer, Constraint, ConstraintId, Formulation, NuPi, UpdateScheme};
 use feasible_burn::implicit::{ImplicitMultipliers, MultiplierNet};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 pub use crate::data::classification::{Dataset, fashion};
 use crate::data::classification::{epoch_batches, evaluate, features, labels};
 use crate::data::sampling::SplitMix64;
@@ -244,6 +247,9 @@ pub struct FeasibleLearningRow {
     /// JSON rows).
     #[serde(skip)]
     pub train_losses: Vec<f64>,
+    /// The trained model (not in the JSON rows: saved by `--models`).
+    #[serde(skip)]
+    pub model: Option<Mlp>,
 }
 
 /// Per-sample cross-entropy `[n]`.
@@ -401,6 +407,7 @@ pub fn run_one(
         kp: indexed.then_some(config.kp),
         seconds,
         train_losses: train_loss,
+        model: Some(inference),
     })
 }
 
@@ -616,7 +623,70 @@ impl Experiment for FeasibleLearningExperiment {
             })
             .collect();
         let text = render(&rows, skipped.as_deref()) + &render_sweep(&sweep);
-        let outcome = Outcome::rows(&rows, text)?.with_more_rows(&sweep)?;
+        // Every row's model, ERM's too (the same requirement audited
+        // without having been imposed).
+        let models = rows
+            .iter()
+            .filter_map(|r| r.model.clone().map(|model| (r, model)))
+            .map(|(r, model)| {
+                let run = SavedFeasibleLearning {
+                    dataset: r.dataset.to_string(),
+                    method: r.method.to_string(),
+                };
+                SavedModel::new(format!("{}-{}", r.dataset, r.method), &run, move |dir| {
+                    saved::write_record(dir, model)
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let outcome = Outcome::rows(&rows, text)?.with_more_rows(&sweep)?.with_models(models);
         Ok(outcome.with_figures(move |dir| crate::plots::feasible_learning(&rows, dir)))
     }
+
+    /// The fraction of samples whose cross-entropy is within the bound (the
+    /// requirement: all of them), on the training set and on the held-out
+    /// set (two moons: its 128 validation points; Fashion-MNIST: the test
+    /// set), with exact Clopper–Pearson intervals.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let options = saved.options()?;
+        let run: SavedFeasibleLearning = saved.detail()?;
+        let (data, mut config) = match run.dataset.as_str() {
+            "two_moons" => (moons(0), FeasibleLearningConfig::moons()),
+            "fashion_mnist" => (fashion()?, FeasibleLearningConfig::fashion()),
+            other => anyhow::bail!("unknown data set `{other}`; known: two_moons, fashion_mnist"),
+        };
+        if let Some(steps) = options.steps {
+            config.epochs = steps;
+        }
+        let device = config.device.device()?;
+        let model = saved::read_record(dir, Mlp::new(&config.layers, &device, config.seed))?;
+        let mut audit = Audit::new(CONFIDENCE)?;
+        let requirement = Requirement::at_least(
+            format!("{CONSTRAINT} <= {:.3}: fraction of samples", config.epsilon),
+            1.0,
+        );
+        let held_out = if data.name == "two_moons" { "validation" } else { "test" };
+        for (split, x, y) in [
+            ("train", &data.train_x, &data.train_y),
+            (held_out, &data.val_x, &data.val_y),
+        ] {
+            let (losses, _) = evaluate(|x| model.forward(x), x, y, data.dims, &device)?;
+            let within = losses.iter().filter(|l| **l <= config.epsilon).count() as u64;
+            audit.push(
+                &requirement,
+                split,
+                &Evidence::Proportion {
+                    successes: within,
+                    trials: losses.len() as u64,
+                },
+            )?;
+        }
+        Ok(audit)
+    }
+}
+
+/// Which row a saved model is.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedFeasibleLearning {
+    dataset: String,
+    method: String,
 }

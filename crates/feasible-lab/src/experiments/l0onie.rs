@@ -29,6 +29,7 @@
 //! ignores where the kept weights are (a bitmask would add 1 bit per gated
 //! weight, also shown).
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -41,6 +42,8 @@ use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 use crate::data::image::{Image, astronaut_path};
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
@@ -198,6 +201,10 @@ pub struct L0onieRow {
     pub steps: usize,
     /// Training time, seconds.
     pub seconds: f64,
+    /// The gated network (L0onie only; not in the JSON rows: saved by
+    /// `--models`).
+    #[serde(skip)]
+    pub model: Option<Siren>,
 }
 
 fn grid(image: &Image, device: &Device) -> (Tensor<2>, Tensor<2>) {
@@ -228,13 +235,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     };
     let mut rng = SplitMix64::new(config.seed);
     let mut model = Siren::new(&config.widths(width), config, &device, &mut rng);
-    let small = Siren::new(
-        &config.widths(config.small_width),
-        config,
-        &device,
-        &mut SplitMix64::new(0),
-    );
-    let budget = small.weights() + small.biases();
+    let budget = budget(config, &device);
     let gated = method == "l0onie";
     let target = (budget.saturating_sub(model.biases())) as f64 / model.weights() as f64;
     let formulation: Formulation = if gated {
@@ -340,7 +341,19 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
         side: image.width,
         steps: config.steps,
         seconds,
+        model: gated.then_some(inference),
     })
+}
+
+/// COIN's parameters: the most the gated network may keep.
+fn budget(config: &L0onieConfig, device: &Device) -> usize {
+    let small = Siren::new(
+        &config.widths(config.small_width),
+        config,
+        device,
+        &mut SplitMix64::new(0),
+    );
+    small.weights() + small.biases()
 }
 
 /// The three networks on the photograph.
@@ -418,19 +431,57 @@ impl Experiment for L0onieExperiment {
             let reason = DataSet::Astronaut.missing_message();
             return Ok(Outcome::skipped("l0onie", "L0onie", &reason));
         }
-        let mut config = if options.quick {
-            L0onieConfig::quick()
-        } else {
-            L0onieConfig::full()
-        };
-        config.device = options.device;
-        if let Some(steps) = options.steps {
-            config.steps = steps;
-        }
+        let config = config(options);
         let bar = options.progress_bar(3, "l0onie");
         let rows = reproduce(&config, options.threads, || bar.inc(1))?;
         bar.finish_and_clear();
         let text = render(&rows);
-        Outcome::rows(&rows, text)
+        let models = rows
+            .iter()
+            .filter_map(|r| r.model.clone().map(|model| (r.method, model)))
+            .map(|(method, model)| SavedModel::new(method, &method, move |dir| saved::write_record(dir, model)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Outcome::rows(&rows, text)?.with_models(models))
     }
+
+    /// The parameters the deterministic gates keep (and every bias) against
+    /// COIN's count: exact, a property of the network alone.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let device = config.device.device()?;
+        let fresh = Siren::new(
+            &config.widths(config.wide_width),
+            &config,
+            &device,
+            &mut SplitMix64::new(config.seed),
+        );
+        let model = saved::read_record(dir, fresh)?;
+        let kept = model
+            .layers
+            .iter()
+            .map(L0Linear::deterministic_nonzero)
+            .sum::<Result<usize, _>>()?
+            + model.biases();
+        let mut audit = Audit::new(CONFIDENCE)?;
+        audit.push(
+            &Requirement::at_most("parameters kept", budget(&config, &device) as f64),
+            "model",
+            &Evidence::Exact(kept as f64),
+        )?;
+        Ok(audit)
+    }
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> L0onieConfig {
+    let mut config = if options.quick {
+        L0onieConfig::quick()
+    } else {
+        L0onieConfig::full()
+    };
+    config.device = options.device;
+    if let Some(steps) = options.steps {
+        config.steps = steps;
+    }
+    config
 }

@@ -8,6 +8,7 @@ pub mod feasible_learning;
 pub mod l0onie;
 pub mod rate;
 pub mod registry;
+pub mod saved;
 pub mod sparsity;
 pub mod svm;
 pub mod tfco;

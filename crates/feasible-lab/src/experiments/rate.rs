@@ -23,6 +23,7 @@
 //! iterate oscillates by about one point around 70% for dual step sizes
 //! >= 1 (`--scheme simultaneous` shows it).
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -35,6 +36,8 @@ use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 use crate::data::gaussian_mixture::{Points, four_clusters};
 use crate::device::DeviceSpec;
 
@@ -220,6 +223,50 @@ pub struct RateRow {
     pub scheme: &'static str,
     /// Wall time of the training run, in seconds.
     pub seconds: f64,
+    /// The trained model (not a column: saved by `--models`).
+    #[serde(skip)]
+    pub parameters: LinearParameters,
+}
+
+/// A trained linear classifier's parameters, on the host: the logit of
+/// class 1 is `w[0] x[0] + w[1] x[1] + b`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinearParameters {
+    /// The weights.
+    pub w: [f32; 2],
+    /// The bias.
+    pub b: f32,
+}
+
+impl LinearParameters {
+    /// The parameters of `model`.
+    ///
+    /// # Errors
+    /// A parameter that cannot be read back from the device.
+    pub fn of(model: &LinearClassifier) -> anyhow::Result<Self> {
+        let read = |t: Tensor<1>| {
+            t.without_autodiff()
+                .try_into_vec_as::<f32>()
+                .map_err(|e| anyhow::anyhow!("reading the parameters back failed: {e:?}"))
+        };
+        let w = read(model.linear.weight.val().flatten(0, 1))?;
+        let b = match &model.linear.bias {
+            Some(b) => read(b.val())?[0],
+            None => 0.0,
+        };
+        Ok(Self { w: [w[0], w[1]], b })
+    }
+
+    /// The fraction of `points` predicted class 0 (logit below 0), as
+    /// `(predicted class 0, points)`.
+    pub fn class0(&self, points: &Points) -> (u64, u64) {
+        let zero = points
+            .features
+            .iter()
+            .filter(|x| x[0] * self.w[0] + x[1] * self.w[1] + self.b < 0.0)
+            .count();
+        (zero as u64, points.len() as u64)
+    }
 }
 
 /// The data as tensors on `device`.
@@ -310,6 +357,8 @@ pub struct RateOutcome {
     pub multiplier: Option<f64>,
     /// Wall time of the training run, in seconds.
     pub seconds: f64,
+    /// The trained model.
+    pub parameters: LinearParameters,
 }
 
 /// Trains one model with `method` and `coef` and measures it.
@@ -339,6 +388,7 @@ pub fn train_one(config: &RateConfig, data: &RateData, method: Method, coef: f64
         proxy_class0_rate,
         multiplier: trainer.dual().multipliers(CONSTRAINT)?.map(|m| m[0]),
         seconds,
+        parameters: LinearParameters::of(&model)?,
     })
 }
 
@@ -359,6 +409,7 @@ pub fn row(config: &RateConfig, method: Method, coef: f64, outcome: RateOutcome)
         steps: config.steps,
         scheme: config.scheme.name(),
         seconds: outcome.seconds,
+        parameters: outcome.parameters,
     }
 }
 
@@ -514,20 +565,61 @@ impl Experiment for RateExperiment {
     }
 
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
-        let mut config = RateConfig {
-            device: options.device,
-            ..RateConfig::default()
-        };
-        if let Some(steps) = options.steps {
-            config.steps = steps;
-        }
-        if let Some(scheme) = options.scheme {
-            config.scheme = scheme;
-        }
+        let config = config(options);
         let bar = options.progress_bar(jobs(&config).len(), "rate");
         let rows = reproduce(&config, options.threads, |_| bar.inc(1))?;
         bar.finish_and_clear();
         let text = render(&rows, &config);
-        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::rate(&rows, &config, dir)))
+        // The constrained runs: the Lagrangian at every dual step.
+        let models = rows
+            .iter()
+            .filter(|r| r.method == Method::Lagrangian.name())
+            .map(|r| {
+                let parameters = r.parameters;
+                SavedModel::new(format!("lagrangian-{:.3e}", r.coef), &r.coef, move |dir| {
+                    saved::write_json(dir, &parameters)
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Outcome::rows(&rows, text)?
+            .with_models(models)
+            .with_figures(move |dir| crate::plots::rate(&rows, &config, dir)))
     }
+
+    /// The class 0 rate on the training points and on as many fresh points
+    /// drawn from the same four clusters (the next seed), each with its
+    /// exact Clopper–Pearson interval.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let parameters: LinearParameters = saved::read_json(dir)?;
+        let held_out = RateConfig {
+            seed: config.seed.wrapping_add(1),
+            ..config.clone()
+        };
+        let mut audit = Audit::new(CONFIDENCE)?;
+        for (split, points) in [("train", points(&config)), ("held-out", points(&held_out))] {
+            let (successes, trials) = parameters.class0(&points);
+            audit.push(
+                &Requirement::at_least(CONSTRAINT, config.target),
+                split,
+                &Evidence::Proportion { successes, trials },
+            )?;
+        }
+        Ok(audit)
+    }
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> RateConfig {
+    let mut config = RateConfig {
+        device: options.device,
+        ..RateConfig::default()
+    };
+    if let Some(steps) = options.steps {
+        config.steps = steps;
+    }
+    if let Some(scheme) = options.scheme {
+        config.scheme = scheme;
+    }
+    config
 }

@@ -11,7 +11,9 @@ use feasible::UpdateScheme;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use super::saved::{SavedModel, SavedRun};
 use super::{balancing_act, compas, concave, fairness, feasible_learning, l0onie, rate, sparsity, svm};
+use crate::audit::Audit;
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
 
@@ -71,6 +73,11 @@ pub trait Experiment: Sync {
     }
     /// Runs it with `options` (already checked with [`RunOptions::check`]).
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome>;
+    /// Audits a model it saved for `reproduce --models` (see
+    /// [`saved`](super::saved)): reloads the run's data and the model in
+    /// `dir`, and measures each requirement on the training data and on
+    /// data the model has not seen.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit>;
 }
 
 /// Finds an experiment by name; an unknown one is an error that lists the
@@ -213,12 +220,13 @@ impl RunOptions {
 /// Draws an experiment's figures into a directory; returns their paths.
 pub type Figures = Box<dyn FnOnce(&Path) -> anyhow::Result<Vec<PathBuf>>>;
 
-/// What an experiment produced: its rows as JSON lines, its tables, and
-/// the figures it can draw.
+/// What an experiment produced: its rows as JSON lines, its tables, the
+/// figures it can draw and the models it can save.
 pub struct Outcome {
     json_lines: Vec<String>,
     text: String,
     figures: Option<Figures>,
+    models: Vec<SavedModel>,
 }
 
 impl Outcome {
@@ -229,6 +237,7 @@ impl Outcome {
             json_lines,
             text,
             figures: None,
+            models: Vec::new(),
         })
     }
 
@@ -249,6 +258,7 @@ impl Outcome {
             json_lines: Vec::new(),
             text: format!("{title}: skipped: {reason}\n\n"),
             figures: None,
+            models: Vec::new(),
         }
     }
 
@@ -256,6 +266,38 @@ impl Outcome {
     pub fn with_figures(mut self, draw: impl FnOnce(&Path) -> anyhow::Result<Vec<PathBuf>> + 'static) -> Self {
         self.figures = Some(Box::new(draw));
         self
+    }
+
+    /// With the trained models `--models` saves.
+    pub fn with_models(mut self, models: Vec<SavedModel>) -> Self {
+        self.models.extend(models);
+        self
+    }
+
+    /// The runs whose models `--models` saves.
+    pub fn model_runs(&self) -> Vec<&str> {
+        self.models.iter().map(|m| m.run()).collect()
+    }
+
+    /// Saves the models into `root/EXPERIMENT/RUN/` with their audits, and
+    /// names each on stderr with its verdicts; returns the directories.
+    ///
+    /// # Errors
+    /// A model that cannot be saved or audited.
+    pub fn save_models(
+        &mut self,
+        experiment: &dyn Experiment,
+        options: &RunOptions,
+        root: &Path,
+    ) -> anyhow::Result<Vec<PathBuf>> {
+        let name = experiment.name();
+        let mut dirs = Vec::new();
+        for model in std::mem::take(&mut self.models) {
+            let (dir, audit) = model.save(experiment, options, root)?;
+            eprintln!("{name}: model {} ({})", dir.display(), audit.summary());
+            dirs.push(dir);
+        }
+        Ok(dirs)
     }
 
     /// One JSON object per row.

@@ -28,6 +28,7 @@
 //! not surround the target, and stops within one percentage point of it.
 //! `--quick`: 6,000 training and 2,000 test images, 80 epochs.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::optim::AdamConfig;
@@ -36,9 +37,11 @@ use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, Up
 use feasible_burn::random::SplitMix64;
 use feasible_burn::sparsity::{self, L0LinearConfig};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 use crate::data::classification::{Dataset, epoch_batches, evaluate};
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
@@ -166,6 +169,9 @@ pub struct SparsityRow {
     pub published_density: Option<f64>,
     /// Published (MNIST) accuracy %, or 100 minus the published test error.
     pub published_acc: Option<f64>,
+    /// The trained model (not in the JSON rows: saved by `--models`).
+    #[serde(skip)]
+    pub model: Option<GatedMlp>,
 }
 
 /// Trains the gated MLP once.
@@ -261,6 +267,7 @@ pub fn train(data: &Dataset, config: &SparsityConfig, method: Method) -> anyhow:
         selected: matches!(method, Method::Constrained(_)),
         published_density: published.map(|p| p.0),
         published_acc: published.map(|p| p.1),
+        model: Some(inference),
     })
 }
 
@@ -451,20 +458,77 @@ impl Experiment for SparsityExperiment {
             return Ok(Outcome::skipped("sparsity", "Controlled sparsity", &reason));
         }
         let mut data = crate::data::classification::fashion()?;
-        let mut config = if options.quick {
+        if options.quick {
             data = data.subset(6_000, 2_000);
-            SparsityConfig::quick()
-        } else {
-            SparsityConfig::full()
-        };
-        config.device = options.device;
-        if let Some(steps) = options.steps {
-            config.epochs = steps;
         }
+        let config = config(options);
         let bar = options.progress_bar(config.sweep.len() + 4, "sparsity");
         let rows = reproduce(&data, &config, options.threads, &|| bar.inc(1))?;
         bar.finish_and_clear();
         let text = render(&rows, &config, &data);
-        Ok(Outcome::rows(&rows, text)?.with_figures(move |dir| crate::plots::sparsity(&rows, dir)))
+        // The models each method ends with: every constrained training, the
+        // bisection's selected penalty.
+        let models = rows
+            .iter()
+            .filter(|r| r.selected)
+            .filter_map(|r| r.model.clone().map(|model| (r, model)))
+            .map(|(r, model)| {
+                let run = SavedSparsity {
+                    method: r.method.to_string(),
+                    target: r.target_density,
+                };
+                let name = match r.method {
+                    "constrained" => format!("constrained-{}", r.target_density),
+                    _ => format!("{}-{:.3e}", r.method, r.coef),
+                };
+                SavedModel::new(name, &run, move |dir| saved::write_record(dir, model))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Outcome::rows(&rows, text)?
+            .with_models(models)
+            .with_figures(move |dir| crate::plots::sparsity(&rows, dir)))
     }
+
+    /// The density the deterministic gates keep against the target: exact,
+    /// the same on any data.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let run: SavedSparsity = saved.detail()?;
+        let gate_scale = config.gate_scale;
+        let fresh = GatedMlp::new(
+            &config.layers,
+            |i, o| L0LinearConfig::new(i, o).with_gate_scale(gate_scale),
+            &config.device.device()?,
+            config.seed,
+        );
+        let model = saved::read_record(dir, fresh)?;
+        let mut audit = Audit::new(CONFIDENCE)?;
+        audit.push(
+            &Requirement::at_most(CONSTRAINT, run.target),
+            "model",
+            &Evidence::Exact(sparsity::deterministic_density(&model.layers)?),
+        )?;
+        Ok(audit)
+    }
+}
+
+/// Which row a saved model is.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedSparsity {
+    method: String,
+    target: f64,
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> SparsityConfig {
+    let mut config = if options.quick {
+        SparsityConfig::quick()
+    } else {
+        SparsityConfig::full()
+    };
+    config.device = options.device;
+    if let Some(steps) = options.steps {
+        config.epochs = steps;
+    }
+    config
 }

@@ -21,6 +21,7 @@
 //! largest). A second row runs plain gradient ascent (`K_p = 0`) with the
 //! same step, to show what the proportional term does.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -32,9 +33,11 @@ use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, NuPi, UpdateScheme};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
+use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
+use crate::audit::{Audit, Evidence, Requirement};
 use crate::data::iris::{Binary, setosa_versicolor};
 use crate::device::DeviceSpec;
 
@@ -109,6 +112,18 @@ pub struct SvmRow {
     pub epochs: usize,
     /// Wall time of training, seconds.
     pub seconds: f64,
+    /// The trained model (not a column: saved by `--models`).
+    #[serde(skip)]
+    pub model: SvmModel,
+}
+
+/// A trained SVM: `(w, b)`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SvmModel {
+    /// The weights.
+    pub w: Vec<f64>,
+    /// The bias.
+    pub b: f64,
 }
 
 /// The exact solution: `(w, b)` and the multipliers, by clarabel.
@@ -273,6 +288,7 @@ pub fn run(config: &SvmConfig, method: &'static str) -> anyhow::Result<SvmRow> {
         train_points: n,
         epochs: config.epochs,
         seconds,
+        model: SvmModel { w, b },
     })
 }
 
@@ -337,15 +353,50 @@ impl Experiment for SvmExperiment {
     }
 
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
-        let mut config = SvmConfig {
-            device: options.device,
-            ..SvmConfig::default()
-        };
-        if let Some(steps) = options.steps {
-            config.epochs = steps;
-        }
-        let rows = reproduce(&config)?;
+        let rows = reproduce(&config(options))?;
         let text = render(&rows);
-        Outcome::rows(&rows, text)
+        let models = rows
+            .iter()
+            .map(|r| {
+                let model = r.model.clone();
+                SavedModel::new(r.method, &r.method, move |dir| saved::write_json(dir, &model))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Outcome::rows(&rows, text)?.with_models(models))
     }
+
+    /// The fraction of points with margin `y (w·x + b) >= 1`, on the
+    /// training points (the constraint asks for all of them) and on the
+    /// held-out 30%, with exact Clopper–Pearson intervals.
+    fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
+        let config = config(&saved.options()?);
+        let model: SvmModel = saved::read_json(dir)?;
+        let (train, test) = setosa_versicolor(0.7, config.seed)?;
+        let mut audit = Audit::new(CONFIDENCE)?;
+        for (split, data) in [("train", &train), ("test", &test)] {
+            let margins = margins(&model.w, model.b, data);
+            let within = margins.iter().filter(|m| **m >= 1.0).count() as u64;
+            audit.push(
+                &Requirement::at_least(format!("{CONSTRAINT} >= 1: fraction of points"), 1.0),
+                split,
+                &Evidence::Proportion {
+                    successes: within,
+                    trials: margins.len() as u64,
+                },
+            )?;
+        }
+        Ok(audit)
+    }
+}
+
+/// The settings `options` ask for.
+fn config(options: &RunOptions) -> SvmConfig {
+    let mut config = SvmConfig {
+        device: options.device,
+        ..SvmConfig::default()
+    };
+    if let Some(steps) = options.steps {
+        config.epochs = steps;
+    }
+    config
 }

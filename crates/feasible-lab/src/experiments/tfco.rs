@@ -3,11 +3,15 @@
 //! Lagrangian, TFCO's proxy-Lagrangian), the four solution selections of a
 //! constrained run, and the sweep over the proxy-Lagrangian's dual step.
 
+use std::path::Path;
+
 use feasible::selection::Snapshots;
 use feasible::{Adam, ConstrainedOptimizer, Constraint, Formulation, GradientAscent, ProxyLagrangian, UpdateScheme};
 use serde::Serialize;
 
 use super::fairness::{Measured, expected};
+use super::saved::SavedModel;
+use crate::audit::{Audit, Evidence, Requirement};
 
 /// How the proxy-Lagrangian's swap-regret matrix moves (its `log M`
 /// ascends; see [`feasible::ProxyLagrangian`]).
@@ -274,4 +278,53 @@ pub fn sweep_rows(
         }
     }
     Ok(rows)
+}
+
+/// Audits equal opportunity on one split: for each group (`masks`, one
+/// per requirement), its true-positive rate minus the overall one, from
+/// the group's and the rest's `(true positives, positives)` with the
+/// conservative interval of [`Evidence::GroupGap`].
+///
+/// # Errors
+/// A group or rest without a positive sample, or a requirement the audit
+/// refuses.
+pub fn audit_tpr_gaps(
+    audit: &mut Audit,
+    split: &str,
+    predicted: &[bool],
+    labels: &[bool],
+    masks: &[Vec<bool>],
+    requirements: &[Requirement],
+) -> anyhow::Result<()> {
+    for (mask, requirement) in masks.iter().zip(requirements) {
+        let count = |inside: bool| {
+            let positives = (0..labels.len()).filter(|i| labels[*i] && mask[*i] == inside);
+            positives.fold((0u64, 0u64), |(tp, p), i| (tp + u64::from(predicted[i]), p + 1))
+        };
+        let evidence = Evidence::GroupGap {
+            group: count(true),
+            rest: count(false),
+        };
+        audit.push(requirement, split, &evidence)?;
+    }
+    Ok(())
+}
+
+/// The models `--models` saves of the Adult and COMPAS experiments: the
+/// first seed's rows of one snapshot (`METHOD-seedS`, `write` saving each);
+/// a mixture of snapshots is a stochastic model, left out.
+///
+/// # Errors
+/// None in practice (a method name always serialises).
+pub fn first_seed_models<M: 'static>(
+    rows: impl Iterator<Item = (&'static str, u64, Option<M>)>,
+    seeds: &[u64],
+    write: fn(&Path, M) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<SavedModel>> {
+    rows.filter(|(_, seed, _)| Some(seed) == seeds.first())
+        .filter_map(|(method, seed, model)| model.map(|m| (method, seed, m)))
+        .map(|(method, seed, model)| {
+            SavedModel::new(format!("{method}-seed{seed}"), &method, move |dir| write(dir, model))
+        })
+        .collect()
 }

@@ -450,7 +450,9 @@ pub fn audit_split(
     let mut push = |requirement: Requirement, evidence: Evidence| -> anyhow::Result<()> {
         let empty = match &evidence {
             Evidence::Proportion { trials, .. } => *trials == 0,
-            Evidence::GroupGap { group, rest } => group.1 == 0 || rest.1 == 0,
+            Evidence::GroupGap { group, rest } | Evidence::ExcessDrop { group, rest, .. } => {
+                group.1 == 0 || rest.1 == 0
+            }
             Evidence::Exact(_) => false,
         };
         if empty {
