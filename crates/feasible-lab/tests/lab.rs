@@ -579,23 +579,55 @@ fn reproduce_fairness_prints_the_required_json_fields() {
 fn the_constrained_fine_tuning_shrinks_the_worst_excess_accuracy_drop() {
     // The quick setup (6,000 images): pruning to 2% of the weights and
     // fine-tuning without constraint leaves one class 5 points worse off
-    // than the average on the training set; under the constraint the worst
-    // excess drop is at most 3 points, at the same density and with no
-    // more than one point of training accuracy lost.
+    // than the average on the training set; under the constraint (the
+    // paper's method, and our batch estimate) the worst excess drop is at
+    // most 3 points, at the same density and with no more than one point
+    // of training accuracy lost.
     let data = feasible_learning::fashion().unwrap();
-    let rows = balancing_act::reproduce(&data, &BalancingConfig::quick(), 2).unwrap();
+    let (rows, sweep) = balancing_act::reproduce(&data, &BalancingConfig::quick(), &[], 2).unwrap();
+    assert!(sweep.is_empty());
     let by = |m: &str| rows.iter().find(|r| r.method == m).unwrap();
-    let (dense, sparse, constrained) = (by("dense"), by("sparse"), by("sparse_constrained"));
+    let (dense, sparse) = (by("dense"), by("sparse"));
     assert!(dense.train_gaps.iter().all(|g| *g == 0.0), "{dense:?}");
     assert!(sparse.max_train_gap > 0.04, "{sparse:?}");
-    assert!(constrained.max_train_gap < 0.03, "{constrained:?}");
-    assert!(
-        constrained.train_acc > sparse.train_acc - 0.01,
-        "{constrained:?} vs {sparse:?}"
-    );
-    for r in [sparse, constrained, by("sparse_constrained_best")] {
-        assert!((r.density - 0.02).abs() < 1e-4, "{r:?}");
+    for constrained in [by("sparse_constrained"), by("batch_constrained")] {
+        assert!(constrained.max_train_gap < 0.03, "{constrained:?}");
+        assert!(
+            constrained.train_acc > sparse.train_acc - 0.01,
+            "{constrained:?} vs {sparse:?}"
+        );
     }
+    for method in [
+        "sparse",
+        "sparse_constrained",
+        "sparse_constrained_best",
+        "batch_constrained",
+        "batch_constrained_best",
+    ] {
+        assert!((by(method).density - 0.02).abs() < 1e-4, "{:?}", by(method));
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn the_papers_method_meets_the_tolerance_on_the_training_set_at_the_selected_epoch() {
+    // The whole set (60,000 images), as `reproduce balancing-act`: the
+    // paper's estimate (buffers of 40 predictions per class, cross-entropy
+    // gaps, dual step 0.01) brings every class's excess drop within 2 points
+    // on the training set at the epoch TFCO's heuristic selects, where the
+    // unconstrained fine-tuning leaves 7.5 points; our batch estimate does
+    // not get there.
+    let data = feasible_learning::fashion().unwrap();
+    let (rows, _) = balancing_act::reproduce(&data, &BalancingConfig::full(), &[], 2).unwrap();
+    let by = |m: &str| rows.iter().find(|r| r.method == m).unwrap();
+    let selected = by("sparse_constrained_best");
+    assert!(by("sparse").max_train_gap > 0.07, "{:?}", by("sparse"));
+    assert!(selected.max_train_gap <= selected.tolerance, "{selected:?}");
+    assert!(by("batch_constrained_best").max_train_gap > selected.tolerance);
+    assert!(selected.train_acc > by("sparse").train_acc - 0.01, "{selected:?}");
 }
 
 #[test]
@@ -608,7 +640,14 @@ fn reproduce_balancing_act_prints_the_required_json_fields() {
     let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
     assert_eq!(
         methods,
-        ["dense", "sparse", "sparse_constrained", "sparse_constrained_best"]
+        [
+            "dense",
+            "sparse",
+            "sparse_constrained",
+            "sparse_constrained_best",
+            "batch_constrained",
+            "batch_constrained_best"
+        ]
     );
     for row in &rows {
         assert_eq!(row["experiment"], "balancing-act");
@@ -1164,6 +1203,8 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
     }
 
     let balancing_row = |method, gaps: Vec<f64>| BalancingRow {
+        mitigation: None,
+        dual_lr: None,
         experiment: "balancing-act",
         method,
         epoch: 1,
@@ -1866,7 +1907,7 @@ fn models_saved_by_the_data_experiments_audit_to_the_numbers_of_their_rows() {
     }
     // Balancing Act: the largest excess drop per split is the row's.
     let (rows, audits) = saved_models("balancing-act", &["--quick", "--steps", "1"]);
-    assert_eq!(audits.len(), 3);
+    assert_eq!(audits.len(), 5);
     for (run, entries) in &audits {
         let row = rows.iter().find(|r| r["method"] == run.as_str()).unwrap();
         for (split, column) in [("train", "max_train_gap"), ("test", "max_test_gap")] {
