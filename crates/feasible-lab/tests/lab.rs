@@ -289,6 +289,29 @@ fn feasible_learning_satisfies_every_two_moons_sample_where_erm_does_not() {
 }
 
 #[test]
+fn the_multiplier_model_gives_unseen_samples_over_the_bound_larger_multipliers() {
+    // Two moons: the 128 validation points are never seen in training; the
+    // multiplier model still gives the 8 of them whose loss exceeds the
+    // bound a larger mean multiplier (0.172) than the 120 within it (0.102).
+    // Indexed multipliers have none for them.
+    let data = feasible_learning::moons(0);
+    let config = FeasibleLearningConfig::moons();
+    let implicit = feasible_learning::run_one(&data, &config, "feasible-implicit").unwrap();
+    let unseen = implicit.unseen_multipliers.unwrap();
+    assert_eq!(unseen.violating + unseen.satisfied, 128);
+    assert!(unseen.violating > 0, "{unseen:?}");
+    assert!(unseen.violating_mean > 1.5 * unseen.satisfied_mean, "{unseen:?}");
+    let indexed = feasible_learning::run_one(&data, &config, "feasible").unwrap();
+    assert_eq!(indexed.unseen_multipliers, None);
+    // The split by hand: losses 0.2 and 0.9 around ε = 0.5.
+    let u = feasible_learning::UnseenMultipliers::new(&[1.0, 3.0, 5.0], &[0.2, 0.9, 0.9], 0.5);
+    assert_eq!(
+        (u.violating, u.violating_mean, u.satisfied, u.satisfied_mean),
+        (2, 4.0, 1, 1.0)
+    );
+}
+
+#[test]
 #[cfg_attr(
     not(has_fashion_mnist),
     ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"

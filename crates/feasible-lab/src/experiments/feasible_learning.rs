@@ -243,6 +243,11 @@ pub struct FeasibleLearningRow {
     pub kp: Option<f64>,
     /// Wall time of the training, seconds.
     pub seconds: f64,
+    /// The multiplier model's mean multiplier over the held-out samples
+    /// (never seen in training) whose loss exceeds the bound, and over
+    /// those within it (`feasible-implicit` only: indexed multipliers have
+    /// none for a sample they have not seen).
+    pub unseen_multipliers: Option<UnseenMultipliers>,
     /// Every training sample's loss at the end (for the figure; not in the
     /// JSON rows).
     #[serde(skip)]
@@ -250,6 +255,42 @@ pub struct FeasibleLearningRow {
     /// The trained model (not in the JSON rows: saved by `--models`).
     #[serde(skip)]
     pub model: Option<Mlp>,
+}
+
+/// What a multiplier model gives samples it never saw, split by whether
+/// their loss is within the bound.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct UnseenMultipliers {
+    /// Held-out samples whose loss exceeds the bound.
+    pub violating: usize,
+    /// Their mean multiplier.
+    pub violating_mean: f64,
+    /// Held-out samples within the bound.
+    pub satisfied: usize,
+    /// Their mean multiplier.
+    pub satisfied_mean: f64,
+}
+
+impl UnseenMultipliers {
+    /// From each held-out sample's multiplier and loss.
+    pub fn new(multipliers: &[f64], losses: &[f64], epsilon: f64) -> Self {
+        let mean_where = |violating: bool| {
+            let picked: Vec<f64> = multipliers
+                .iter()
+                .zip(losses)
+                .filter(|(_, l)| (**l > epsilon) == violating)
+                .map(|(m, _)| *m)
+                .collect();
+            (picked.len(), picked.iter().sum::<f64>() / picked.len().max(1) as f64)
+        };
+        let ((violating, violating_mean), (satisfied, satisfied_mean)) = (mean_where(true), mean_where(false));
+        Self {
+            violating,
+            violating_mean,
+            satisfied,
+            satisfied_mean,
+        }
+    }
 }
 
 /// Per-sample cross-entropy `[n]`.
@@ -365,6 +406,15 @@ pub fn run_one(
     let (val_loss, val_correct) = evaluate(logits, &data.val_x, &data.val_y, data.dims, &device)?;
     let fraction = |v: &[f64]| v.iter().filter(|l| **l <= config.epsilon).count() as f64 / v.len() as f64;
     let accuracy = |c: &[bool]| c.iter().filter(|c| **c).count() as f64 / c.len() as f64;
+    let unseen_multipliers = match &implicit {
+        Some(implicit) => {
+            let all: Vec<usize> = (0..data.val_y.len()).collect();
+            let features = multiplier_features(&data.val_x, &data.val_y, &all, data.dims, data.classes, &device);
+            let multipliers = implicit.multipliers(features)?;
+            Some(UnseenMultipliers::new(&multipliers, &val_loss, config.epsilon))
+        }
+        None => None,
+    };
     let max_multiplier = match (method, &implicit) {
         ("erm", _) => 0.0,
         (_, Some(implicit)) => {
@@ -406,6 +456,7 @@ pub fn run_one(
         },
         kp: indexed.then_some(config.kp),
         seconds,
+        unseen_multipliers,
         train_losses: train_loss,
         model: Some(inference),
     })
@@ -458,6 +509,14 @@ pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
         ]);
     }
     out.push_str(&table.to_string());
+    for r in rows {
+        if let Some(u) = &r.unseen_multipliers {
+            out.push_str(&format!(
+                "  {} {}: on the held-out samples it never saw, mean λ {:.3} on the {} over the bound, {:.3} on the {} within it\n",
+                r.dataset, r.method, u.violating_mean, u.violating, u.satisfied_mean, u.satisfied
+            ));
+        }
+    }
     if let Some(reason) = skipped {
         out.push_str(&format!("  Fashion-MNIST skipped: {reason}\n"));
     }
