@@ -274,11 +274,6 @@ impl Outcome {
         self
     }
 
-    /// The runs whose models `--models` saves.
-    pub fn model_runs(&self) -> Vec<&str> {
-        self.models.iter().map(|m| m.run()).collect()
-    }
-
     /// Saves the models into `root/EXPERIMENT/RUN/` with their audits, and
     /// names each on stderr with its verdicts; returns the directories.
     ///

@@ -452,6 +452,10 @@ impl Experiment for SparsityExperiment {
         &["sparsity.svg"]
     }
 
+    fn full(&self) -> Option<&'static str> {
+        Some("the paper's 200 epochs for every training (the bisection's and the constrained sweep's)")
+    }
+
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
         if options.is_missing(DataSet::FashionMnist) {
             let reason = DataSet::FashionMnist.missing_message();
@@ -527,8 +531,15 @@ fn config(options: &RunOptions) -> SparsityConfig {
         SparsityConfig::full()
     };
     config.device = options.device;
+    if options.full {
+        config.epochs = PAPER_EPOCHS;
+    }
     if let Some(steps) = options.steps {
         config.epochs = steps;
     }
     config
 }
+
+/// The controlled-sparsity paper's epochs (Gallego-Posada et al. 2022; the
+/// position paper trains 150): `--full`.
+pub const PAPER_EPOCHS: usize = 200;
