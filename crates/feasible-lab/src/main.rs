@@ -386,8 +386,12 @@ fn ensure_data(
 
 /// Runs the command; an error is printed with its causes (never a
 /// backtrace, whatever `RUST_BACKTRACE` says) and exits with status 1.
+/// It runs on a worker of rayon's pool, where the training's own thread
+/// takes part in burn-flex's parallel matrix products
+/// ([`feasible_lab::parallel::on_compute_pool`]).
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    match feasible_lab::parallel::on_compute_pool(|| run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("Error: {error}");

@@ -106,17 +106,31 @@ pub fn serve<J: ProcessJob>() -> anyhow::Result<()> {
 }
 
 /// Runs `work` on every job with `threads` threads (at least 1), calling
-/// `done` after each job finishes; returns the results in job order.
+/// `done` after each job finishes; returns the results in job order. One
+/// thread (or one job) runs on the calling thread.
 pub fn run_jobs<J: Sync, R: Send>(
     jobs: &[J],
     threads: usize,
     work: impl Fn(&J) -> R + Sync,
     done: impl Fn(&R) + Sync,
 ) -> Vec<R> {
+    let threads = threads.clamp(1, jobs.len().max(1));
+    if threads == 1 {
+        // On this thread: on the compute pool's worker ([`on_compute_pool`]),
+        // the run takes part in its own matrix products.
+        return jobs
+            .iter()
+            .map(|job| {
+                let result = work(job);
+                done(&result);
+                result
+            })
+            .collect();
+    }
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, jobs.len().max(1)) {
+        for _ in 0..threads {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -136,9 +150,54 @@ pub fn run_jobs<J: Sync, R: Send>(
         .collect()
 }
 
+/// Stack of the pool's workers: the main thread's 8 MiB (burn's backward
+/// pass recurses over the graph), not rayon's default.
+const POOL_STACK_BYTES: usize = 8 << 20;
+
+/// Runs `work` on a worker of rayon's global thread pool, the pool that
+/// burn-flex hands its large matrix products to (`RAYON_NUM_THREADS`
+/// threads, else one per core).
+///
+/// Called from any other thread, a training waits for each product while
+/// the pool's workers compute it, and then runs its element-wise operations
+/// beside those workers, which spin for a while before they sleep: on two
+/// cores, three busy threads. On a worker, the training's own thread takes
+/// part in its products and nothing competes with its element-wise work
+/// (BENCHMARKS.md §8). With one thread in the pool, or when the pool cannot
+/// be built, `work` runs here: a lone worker busy with `work` could not
+/// serve the products of threads that `work` starts and waits for.
+pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    // Fails when the pool exists already (a second call): then it is used as it is.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(POOL_STACK_BYTES)
+        .build_global();
+    if rayon::current_num_threads() < 2 {
+        return work();
+    }
+    rayon::scope(|_| work())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_thread_runs_the_jobs_on_the_calling_thread_and_more_start_their_own() {
+        let here = std::thread::current().id();
+        let on_one = run_jobs(&[0, 1, 2], 1, |_| std::thread::current().id(), |_| {});
+        assert_eq!(on_one, vec![here; 3]);
+        let on_two = run_jobs(&[0, 1, 2], 2, |_| std::thread::current().id(), |_| {});
+        assert!(on_two.iter().all(|id| *id != here));
+    }
+
+    #[test]
+    fn the_work_runs_on_a_worker_of_the_compute_pool_when_it_has_two_threads() {
+        let (on_worker, threads) =
+            on_compute_pool(|| (rayon::current_thread_index().is_some(), rayon::current_num_threads()));
+        assert_eq!(on_worker, threads >= 2, "{threads} threads in the pool");
+        // Outside it, this test's thread is no worker.
+        assert!(rayon::current_thread_index().is_none());
+    }
 
     #[test]
     fn results_come_back_in_job_order() {
