@@ -469,7 +469,7 @@ pub fn concave(rows: &[ConcaveRow], dir: &Path) -> anyhow::Result<Vec<PathBuf>> 
 pub fn sparsity(rows: &[SparsityRow], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     create(dir)?;
     let bisection: Vec<&SparsityRow> = rows.iter().filter(|r| r.method == "penalty").collect();
-    let Some(target) = bisection.first().map(|r| r.target_density) else {
+    let Some((target, experiment)) = rows.first().map(|r| (r.target_density, r.experiment)) else {
         return Ok(Vec::new());
     };
     let constrained: Vec<(f64, f64)> = rows
@@ -502,7 +502,7 @@ pub fn sparsity(rows: &[SparsityRow], dir: &Path) -> anyhow::Result<Vec<PathBuf>
         y_range: Some((0.0, 105.0)),
         legend: Some(SeriesLabelPosition::LowerRight),
     };
-    let path = dir.join("sparsity.svg");
+    let path = dir.join(format!("{experiment}.svg"));
     line_chart(&path, &axes, &series)?;
     Ok(vec![path])
 }

@@ -407,6 +407,26 @@ fn one_constrained_training_reaches_the_target_density() {
 
 #[test]
 #[cfg_attr(
+    not(has_fashion_mnist),
+    ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn one_constrained_training_of_lenet_with_gated_channels_reaches_ten_percent_density() {
+    // LeNet-5's setup on 6,000 images for 30 epochs (1,410 steps of 128):
+    // at most 10% of its gated weights (filters of the gated channels,
+    // rows of the gated units), and no collapse far below it.
+    let data = feasible_learning::fashion().unwrap().subset(6_000, 2_000);
+    let config = SparsityConfig {
+        epochs: 30,
+        ..SparsityConfig::lenet()
+    };
+    let row = sparsity::train(&data, &config, sparsity::Method::Constrained(0.1)).unwrap();
+    assert!(row.density <= 0.1 && row.density >= 0.09, "{row:?}");
+    assert!(row.test_acc > 0.8, "{row:?}");
+    assert_eq!((row.experiment, row.published_density), ("sparsity-lenet", Some(12.24)));
+}
+
+#[test]
+#[cfg_attr(
     not(has_astronaut),
     ignore = "astronaut.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
@@ -1671,7 +1691,7 @@ fn list_help_and_the_checks_cover_every_registered_experiment() {
             let e = refused(&mut feasible(), &["reproduce", name, "--full"]);
             assert!(
                 e.contains(&format!(
-                    "--full: `{name}` has no longer version; --full is accepted by: feasible-learning, sparsity, balancing-act"
+                    "--full: `{name}` has no longer version; --full is accepted by: feasible-learning, sparsity, sparsity-lenet, balancing-act"
                 )),
                 "{e}"
             );
@@ -1914,19 +1934,26 @@ fn models_saved_by_the_data_experiments_audit_to_the_numbers_of_their_rows() {
             assert_close(largest, row[column].as_f64().unwrap(), &format!("{run} {split}"));
         }
     }
-    // Sparsity: the density of each constrained model and of the
-    // bisection's selected one, exact.
-    let (rows, audits) = saved_models("sparsity", &["--quick", "--steps", "1"]);
-    let selected: Vec<&serde_json::Value> = rows.iter().filter(|r| r["selected"] == true).collect();
-    assert_eq!(audits.len(), selected.len());
-    for row in selected {
-        let run = match row["method"].as_str().unwrap() {
-            "constrained" => format!("constrained-{}", row["target_density"].as_f64().unwrap()),
-            method => format!("{method}-{:.3e}", row["coef"].as_f64().unwrap()),
-        };
-        let entry = &audits[&run][0];
-        assert_eq!(entry["value"].as_f64(), row["density"].as_f64(), "{run}");
-        assert_eq!(entry["target"].as_f64(), row["target_density"].as_f64(), "{run}");
+    // Sparsity, the MLP and LeNet-5: the density of each constrained model
+    // and of the bisection's selected one, exact.
+    for (name, constrained) in [("sparsity", 5), ("sparsity-lenet", 1)] {
+        let (rows, audits) = saved_models(name, &["--quick", "--steps", "1"]);
+        assert!(rows.iter().all(|r| r["experiment"] == name));
+        assert_eq!(
+            rows.iter().filter(|r| r["method"] == "constrained").count(),
+            constrained
+        );
+        let selected: Vec<&serde_json::Value> = rows.iter().filter(|r| r["selected"] == true).collect();
+        assert_eq!(audits.len(), selected.len());
+        for row in selected {
+            let run = match row["method"].as_str().unwrap() {
+                "constrained" => format!("constrained-{}", row["target_density"].as_f64().unwrap()),
+                method => format!("{method}-{:.3e}", row["coef"].as_f64().unwrap()),
+            };
+            let entry = &audits[&run][0];
+            assert_eq!(entry["value"].as_f64(), row["density"].as_f64(), "{name} {run}");
+            assert_eq!(entry["target"].as_f64(), row["target_density"].as_f64(), "{name} {run}");
+        }
     }
     // Balancing Act: the largest excess drop per split is the row's.
     let (rows, audits) = saved_models("balancing-act", &["--quick", "--steps", "1"]);

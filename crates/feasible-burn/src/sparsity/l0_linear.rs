@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::hard_concrete;
+use super::{GatedLayer, hard_concrete};
 use crate::random::Draw;
 
 /// What one gate switches off.
@@ -107,12 +107,7 @@ impl L0LinearConfig {
                 .collect()
         };
         let [gi, go] = self.gate_shape();
-        let scale = if self.gate_scale > 0.0 && self.gate_scale.is_finite() {
-            self.gate_scale
-        } else {
-            1.0
-        };
-        let theta = (hard_concrete::log_alpha_for_drop_rate(self.initial_drop_rate) / scale) as f32;
+        let (theta, scale) = super::initial_gate(self.initial_drop_rate, self.gate_scale);
         L0Linear {
             weight: Param::from_tensor(Tensor::from_data(
                 TensorData::new(
@@ -171,12 +166,6 @@ impl L0Linear {
         if self.gate_shape()[1] == 1 { outputs } else { 1 }
     }
 
-    /// The number of gated weights.
-    pub fn gated_weights(&self) -> usize {
-        let [inputs, outputs] = self.shape();
-        inputs * outputs
-    }
-
     /// Uniform noise in `(0, 1)` of the gates' shape, from `rng`.
     pub fn noise<R: rand::Rng + ?Sized>(&self, rng: &mut R, device: &Device) -> Tensor<2> {
         let [gi, go] = self.gate_shape();
@@ -200,28 +189,19 @@ impl L0Linear {
         let [_, outputs] = self.shape();
         x.matmul(self.weight.val() * gates) + self.bias.val().reshape([1, outputs])
     }
+}
 
-    /// The expected number of non-zero weights, `[1]`, differentiable in
-    /// the gates: each gate's `P(z ≠ 0)` times the weights it switches.
-    pub fn expected_nonzero(&self) -> Tensor<1> {
-        hard_concrete::probability_nonzero(self.log_alpha())
-            .sum()
-            .mul_scalar(self.weights_per_gate() as f64)
+impl GatedLayer for L0Linear {
+    fn gated_weights(&self) -> usize {
+        let [inputs, outputs] = self.shape();
+        inputs * outputs
     }
 
-    /// The number of weights the deterministic gates keep (host).
-    pub fn deterministic_nonzero(&self) -> Result<usize, crate::Error> {
-        let log_alpha = self
-            .log_alpha()
-            .without_autodiff()
-            .try_into_vec_as::<f64>()
-            .map_err(|e| crate::Error::Readback {
-                reason: format!("{e:?}"),
-            })?;
-        Ok(log_alpha
-            .iter()
-            .filter(|a| hard_concrete::deterministic_nonzero(**a))
-            .count()
-            * self.weights_per_gate())
+    fn expected_nonzero(&self) -> Tensor<1> {
+        super::expected_kept(self.log_alpha(), self.weights_per_gate())
+    }
+
+    fn deterministic_nonzero(&self) -> Result<usize, crate::Error> {
+        Ok(super::kept_gates(self.log_alpha())? * self.weights_per_gate())
     }
 }

@@ -6,28 +6,94 @@
 //! the deterministic test-time gates ([`deterministic_density`]).
 //!
 //! [`L0Linear`] gates its weights per input unit (structured: a dropped
-//! unit removes a row) or per weight. Density constraints can be
+//! unit removes a row) or per weight; [`L0Conv2d`] gates a convolution's
+//! output channels (a dropped channel removes its filter). Both are
+//! [`GatedLayer`]s, and a density is taken over any list of them
+//! (`&[&dyn GatedLayer]` mixes kinds). Density constraints can be
 //! model-wise (one constraint over all layers) or layer-wise (one entry per
 //! layer, [`layer_densities`]).
 
 pub mod hard_concrete;
+pub mod l0_conv2d;
 pub mod l0_linear;
 
+pub use l0_conv2d::{L0Conv2d, L0Conv2dConfig};
 pub use l0_linear::{GateMode, Granularity, L0Linear, L0LinearConfig};
 
 use burn::tensor::Tensor;
 
+/// A layer whose weights are switched by L0 gates.
+pub trait GatedLayer {
+    /// The number of gated weights.
+    fn gated_weights(&self) -> usize;
+    /// The expected number of non-zero weights, `[1]`, differentiable in
+    /// the gates: each gate's `P(z ≠ 0)` times the weights it switches.
+    fn expected_nonzero(&self) -> Tensor<1>;
+    /// The number of weights the deterministic gates keep (host).
+    fn deterministic_nonzero(&self) -> Result<usize, crate::Error>;
+}
+
+impl<T: GatedLayer + ?Sized> GatedLayer for &T {
+    fn gated_weights(&self) -> usize {
+        (**self).gated_weights()
+    }
+
+    fn expected_nonzero(&self) -> Tensor<1> {
+        (**self).expected_nonzero()
+    }
+
+    fn deterministic_nonzero(&self) -> Result<usize, crate::Error> {
+        (**self).deterministic_nonzero()
+    }
+}
+
+/// The gates' starting parameter `θ` for `drop_rate` and the scale used
+/// (`gate_scale`, or 1 where it is not a positive finite number).
+fn initial_gate(drop_rate: f64, gate_scale: f64) -> (f32, f64) {
+    let scale = if gate_scale > 0.0 && gate_scale.is_finite() {
+        gate_scale
+    } else {
+        1.0
+    };
+    (
+        (hard_concrete::log_alpha_for_drop_rate(drop_rate) / scale) as f32,
+        scale,
+    )
+}
+
+/// The expected number of weights kept by gates at `log_alpha`, each
+/// switching `weights_per_gate` weights, `[1]`.
+fn expected_kept<const D: usize>(log_alpha: Tensor<D>, weights_per_gate: usize) -> Tensor<1> {
+    hard_concrete::probability_nonzero(log_alpha)
+        .sum()
+        .mul_scalar(weights_per_gate as f64)
+}
+
+/// How many of the gates at `log_alpha` the deterministic gates keep (host).
+fn kept_gates<const D: usize>(log_alpha: Tensor<D>) -> Result<usize, crate::Error> {
+    let log_alpha = log_alpha
+        .without_autodiff()
+        .try_into_vec_as::<f64>()
+        .map_err(|e| crate::Error::Readback {
+            reason: format!("{e:?}"),
+        })?;
+    Ok(log_alpha
+        .iter()
+        .filter(|a| hard_concrete::deterministic_nonzero(**a))
+        .count())
+}
+
 /// The expected fraction of gated weights that are non-zero over `layers`,
 /// `[1]`, differentiable in the gates (`None` for no layers).
-pub fn expected_density(layers: &[L0Linear]) -> Option<Tensor<1>> {
-    let total: usize = layers.iter().map(L0Linear::gated_weights).sum();
-    let sum = layers.iter().map(L0Linear::expected_nonzero).reduce(|a, b| a + b)?;
+pub fn expected_density<L: GatedLayer>(layers: &[L]) -> Option<Tensor<1>> {
+    let total: usize = layers.iter().map(L::gated_weights).sum();
+    let sum = layers.iter().map(L::expected_nonzero).reduce(|a, b| a + b)?;
     Some(sum.div_scalar(total.max(1) as f64))
 }
 
 /// Each layer's expected density, `[layers]`, for a layer-wise constraint
 /// (`None` for no layers).
-pub fn layer_densities(layers: &[L0Linear]) -> Option<Tensor<1>> {
+pub fn layer_densities<L: GatedLayer>(layers: &[L]) -> Option<Tensor<1>> {
     if layers.is_empty() {
         return None;
     }
@@ -41,17 +107,14 @@ pub fn layer_densities(layers: &[L0Linear]) -> Option<Tensor<1>> {
 }
 
 /// The fraction of gated weights the deterministic gates keep (host).
-pub fn deterministic_density(layers: &[L0Linear]) -> Result<f64, crate::Error> {
-    let total: usize = layers.iter().map(L0Linear::gated_weights).sum();
-    let kept = layers
-        .iter()
-        .map(L0Linear::deterministic_nonzero)
-        .sum::<Result<usize, _>>()?;
+pub fn deterministic_density<L: GatedLayer>(layers: &[L]) -> Result<f64, crate::Error> {
+    let total: usize = layers.iter().map(L::gated_weights).sum();
+    let kept = layers.iter().map(L::deterministic_nonzero).sum::<Result<usize, _>>()?;
     Ok(kept as f64 / total.max(1) as f64)
 }
 
 /// Each layer's deterministic density (host).
-pub fn deterministic_layer_densities(layers: &[L0Linear]) -> Result<Vec<f64>, crate::Error> {
+pub fn deterministic_layer_densities<L: GatedLayer>(layers: &[L]) -> Result<Vec<f64>, crate::Error> {
     layers
         .iter()
         .map(|l| Ok(l.deterministic_nonzero()? as f64 / l.gated_weights().max(1) as f64))

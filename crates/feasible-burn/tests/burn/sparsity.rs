@@ -1,11 +1,14 @@
 //! L0 hard-concrete gates: the distribution's closed forms, the gated
 //! layer, and a density constraint met through the trainer.
 
+use burn::module::Param;
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::random::{Draw, SplitMix64};
-use feasible_burn::sparsity::{self, GateMode, Granularity, L0LinearConfig, expected_density, hard_concrete};
+use feasible_burn::sparsity::{
+    self, GateMode, GatedLayer, Granularity, L0Conv2dConfig, L0LinearConfig, expected_density, hard_concrete,
+};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 
 fn device() -> Device {
@@ -93,7 +96,57 @@ fn the_gated_layer_counts_what_its_gates_switch() {
     let both = [units, weights];
     assert!((values(expected_density(&both).unwrap())[0] - p).abs() < 1e-5);
     assert_eq!(sparsity::deterministic_density(&both).unwrap(), 1.0);
-    assert!(expected_density(&[]).is_none());
+    assert!(expected_density::<&dyn GatedLayer>(&[]).is_none());
+}
+
+#[test]
+fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
+    let device = device();
+    let mut conv = L0Conv2dConfig::new(1, 2, [2, 2]).init(&device, &mut SplitMix64::new(2));
+    // Filters [[1, 2], [3, 4]] and [[-1, 0], [0, 1]], biases 0.5 and -0.25;
+    // channel 0 dense (log α = ln 99), channel 1 dropped (log α = -10).
+    conv.weight = Param::from_tensor(Tensor::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, -1.0, 0.0, 0.0, 1.0], [2, 1, 2, 2]),
+        &device,
+    ));
+    conv.bias = Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.5f32, -0.25], [2]), &device));
+    let gates = |thetas: [f32; 2]| Param::from_tensor(constant(&thetas, [2, 1], &device));
+    conv.gate = gates([99f32.ln(), -10.0]);
+    let image: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(image, [1, 1, 3, 3]), &device);
+    // By hand, valid cross-correlation of [[1,2,3],[4,5,6],[7,8,9]]:
+    // channel 0: 1·1 + 2·2 + 3·4 + 4·5 + 0.5 = 37.5, then 47.5, 67.5, 77.5;
+    // channel 1, dropped: exactly 0 (its bias is gated too).
+    let out = values(conv.forward(x.clone(), &GateMode::Deterministic));
+    assert_eq!(out, vec![37.5, 47.5, 67.5, 77.5, 0.0, 0.0, 0.0, 0.0]);
+    // Channel 1 on: x[i+1, j+1] - x[i, j] - 0.25 = 3.75 everywhere.
+    conv.gate = gates([99f32.ln(), 99f32.ln()]);
+    let out = values(conv.forward(x.clone(), &GateMode::Deterministic));
+    assert_eq!(out[4..], [3.75, 3.75, 3.75, 3.75]);
+    // Sampled gates at log α = 0: noise near 1 opens a gate fully, near 0
+    // closes it.
+    conv.gate = gates([0.0, 0.0]);
+    let noise = constant(&[0.999999, 1e-6], [2, 1], &device);
+    let out = values(conv.forward(x, &GateMode::Sample(noise)));
+    assert_eq!(out, vec![37.5, 47.5, 67.5, 77.5, 0.0, 0.0, 0.0, 0.0]);
+    // Counts: a gate switches its channel's 1·2·2 weights.
+    conv.gate = gates([99f32.ln(), -10.0]);
+    assert_eq!((conv.gated_weights(), conv.deterministic_nonzero().unwrap()), (8, 4));
+    let expected =
+        4.0 * (hard_concrete::probability_nonzero_f64(99f64.ln()) + hard_concrete::probability_nonzero_f64(-10.0));
+    assert!((values(conv.expected_nonzero())[0] - expected).abs() < 1e-5);
+    // A density over convolution and linear layers together: 4 of the 8
+    // filter weights and all 12 of a dense 3×4 layer's.
+    let linear = L0LinearConfig::new(3, 4).init(&device, &mut SplitMix64::new(3));
+    let layers: [&dyn GatedLayer; 2] = [&conv, &linear];
+    assert_eq!(sparsity::deterministic_density(&layers).unwrap(), 16.0 / 20.0);
+    assert_eq!(
+        sparsity::deterministic_layer_densities(&layers).unwrap(),
+        vec![0.5, 1.0]
+    );
+    let p = hard_concrete::probability_nonzero_f64(99f64.ln());
+    let density = values(expected_density(&layers).unwrap())[0];
+    assert!((density - (expected + 12.0 * p) / 20.0).abs() < 1e-6);
 }
 
 #[test]

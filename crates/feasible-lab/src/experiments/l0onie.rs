@@ -37,7 +37,7 @@ use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::random::SplitMix64;
-use feasible_burn::sparsity::{self, GateMode, Granularity, L0Linear, L0LinearConfig};
+use feasible_burn::sparsity::{self, GateMode, GatedLayer, Granularity, L0Linear, L0LinearConfig};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
 

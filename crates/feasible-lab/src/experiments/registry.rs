@@ -23,6 +23,7 @@ pub static EXPERIMENTS: &[&dyn Experiment] = &[
     &concave::ConcaveExperiment,
     &feasible_learning::FeasibleLearningExperiment,
     &sparsity::SparsityExperiment,
+    &sparsity::LeNetSparsityExperiment,
     &l0onie::L0onieExperiment,
     &fairness::FairnessExperiment,
     &compas::CompasExperiment,
