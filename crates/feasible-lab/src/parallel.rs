@@ -53,13 +53,17 @@ pub fn run_isolated<J: ProcessJob, R: Send>(
     finish: impl Fn(&J, anyhow::Result<J::Output>) -> R + Sync,
 ) -> Vec<R> {
     let in_processes = workers > 1 && PROCESSES.load(Ordering::Relaxed);
-    run_jobs(
+    if !in_processes {
+        return run_jobs(jobs, workers, |job| finish(job, job.run()), |_| {});
+    }
+    // A thread per worker process, waiting for it: as many as asked,
+    // whatever the size of rayon's pool.
+    let workers = workers.min(jobs.len().max(1));
+    run_loops(
         jobs,
         workers,
-        |job| {
-            let output = if in_processes { in_child(job) } else { job.run() };
-            finish(job, output)
-        },
+        Loops::OnThreads,
+        |job| finish(job, in_child(job)),
         |_| {},
     )
 }
@@ -107,7 +111,10 @@ pub fn serve<J: ProcessJob>() -> anyhow::Result<()> {
 
 /// Runs `work` on every job with `threads` threads (at least 1), calling
 /// `done` after each job finishes; returns the results in job order. One
-/// thread (or one job) runs on the calling thread.
+/// thread (or one job) runs on the calling thread; more run as tasks of
+/// rayon's pool (at most as many at once as it has threads), so that a
+/// training's matrix products are computed by the thread that runs it
+/// instead of queueing for a worker that another training keeps busy.
 pub fn run_jobs<J: Sync, R: Send>(
     jobs: &[J],
     threads: usize,
@@ -127,21 +134,49 @@ pub fn run_jobs<J: Sync, R: Send>(
             })
             .collect();
     }
+    run_loops(jobs, threads, Loops::OnThePool, work, done)
+}
+
+/// Where [`run_loops`] runs its loops.
+#[derive(Clone, Copy, PartialEq)]
+enum Loops {
+    /// Tasks of rayon's pool: jobs that compute.
+    OnThePool,
+    /// Threads of their own: jobs that wait (for a child process).
+    OnThreads,
+}
+
+/// `loops` loops that take the next job until none is left.
+fn run_loops<J: Sync, R: Send>(
+    jobs: &[J],
+    loops: usize,
+    on: Loops,
+    work: impl Fn(&J) -> R + Sync,
+    done: impl Fn(&R) + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let result = work(job);
-                    done(&result);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-                }
-            });
+    let drain = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else { break };
+            let result = work(job);
+            done(&result);
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
         }
-    });
+    };
+    match on {
+        Loops::OnThePool => rayon::scope(|scope| {
+            for _ in 0..loops {
+                scope.spawn(|_| drain());
+            }
+        }),
+        Loops::OnThreads => std::thread::scope(|scope| {
+            for _ in 0..loops {
+                scope.spawn(drain);
+            }
+        }),
+    }
     results
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -182,12 +217,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_thread_runs_the_jobs_on_the_calling_thread_and_more_start_their_own() {
+    fn one_thread_runs_the_jobs_on_the_calling_thread_and_more_on_the_pool() {
         let here = std::thread::current().id();
         let on_one = run_jobs(&[0, 1, 2], 1, |_| std::thread::current().id(), |_| {});
         assert_eq!(on_one, vec![here; 3]);
-        let on_two = run_jobs(&[0, 1, 2], 2, |_| std::thread::current().id(), |_| {});
-        assert!(on_two.iter().all(|id| *id != here));
+        // More: tasks of rayon's pool (this test's thread is not one of its workers).
+        let on_two = run_jobs(
+            &[0, 1, 2],
+            2,
+            |_| (std::thread::current().id(), rayon::current_thread_index()),
+            |_| {},
+        );
+        assert!(on_two.iter().all(|(id, worker)| *id != here && worker.is_some()));
     }
 
     #[test]
