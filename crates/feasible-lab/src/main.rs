@@ -388,10 +388,21 @@ fn ensure_data(
 /// backtrace, whatever `RUST_BACKTRACE` says) and exits with status 1.
 /// It runs on a worker of rayon's pool, where the training's own thread
 /// takes part in burn-flex's parallel matrix products
-/// ([`feasible_lab::parallel::on_compute_pool`]).
+/// ([`feasible_lab::parallel::on_compute_pool`]), except the benchmarks
+/// that start threads of their own and time them against the pool as it
+/// was measured (`reduction`, `scaling`).
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match feasible_lab::parallel::on_compute_pool(|| run(cli)) {
+    let own_threads = matches!(
+        &cli.command,
+        Command::Bench { name: Some(name), .. } if name == "reduction" || name == "scaling"
+    );
+    let result = if own_threads {
+        run(cli)
+    } else {
+        feasible_lab::parallel::on_compute_pool(|| run(cli))
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("Error: {error}");

@@ -111,10 +111,11 @@ pub fn serve<J: ProcessJob>() -> anyhow::Result<()> {
 
 /// Runs `work` on every job with `threads` threads (at least 1), calling
 /// `done` after each job finishes; returns the results in job order. One
-/// thread (or one job) runs on the calling thread; more run as tasks of
-/// rayon's pool (at most as many at once as it has threads), so that a
-/// training's matrix products are computed by the thread that runs it
-/// instead of queueing for a worker that another training keeps busy.
+/// thread (or one job) runs on the calling thread. More run as tasks of
+/// rayon's pool when it has that many threads, so that a training's matrix
+/// products are computed by the thread that runs it instead of queueing for
+/// a worker that another training keeps busy; otherwise (more threads asked
+/// than the pool has) on threads of their own, as many as asked.
 pub fn run_jobs<J: Sync, R: Send>(
     jobs: &[J],
     threads: usize,
@@ -134,7 +135,15 @@ pub fn run_jobs<J: Sync, R: Send>(
             })
             .collect();
     }
-    run_loops(jobs, threads, Loops::OnThePool, work, done)
+    // Never more tasks than workers: a task queued behind a busy worker
+    // would be picked up by a training waiting inside its own products, and
+    // run on top of it.
+    let on = if threads <= rayon::current_num_threads() {
+        Loops::OnThePool
+    } else {
+        Loops::OnThreads
+    };
+    run_loops(jobs, threads, on, work, done)
 }
 
 /// Where [`run_loops`] runs its loops.
@@ -198,13 +207,15 @@ const POOL_STACK_BYTES: usize = 8 << 20;
 /// beside those workers, which spin for a while before they sleep: on two
 /// cores, three busy threads. On a worker, the training's own thread takes
 /// part in its products and nothing competes with its element-wise work
-/// (BENCHMARKS.md §8). With one thread in the pool, or when the pool cannot
-/// be built, `work` runs here: a lone worker busy with `work` could not
-/// serve the products of threads that `work` starts and waits for.
+/// (BENCHMARKS.md §8). With one thread in the pool `work` runs here: a lone
+/// worker busy with `work` could not serve the products of threads that
+/// `work` starts and waits for. The pool is built here (threads named
+/// `feasible-N`, 8 MiB stacks) unless it exists already; then it is used as
+/// it is.
 pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    // Fails when the pool exists already (a second call): then it is used as it is.
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(POOL_STACK_BYTES)
+        .thread_name(|i| format!("feasible-{i}"))
         .build_global();
     if rayon::current_num_threads() < 2 {
         return work();
@@ -221,14 +232,36 @@ mod tests {
         let here = std::thread::current().id();
         let on_one = run_jobs(&[0, 1, 2], 1, |_| std::thread::current().id(), |_| {});
         assert_eq!(on_one, vec![here; 3]);
-        // More: tasks of rayon's pool (this test's thread is not one of its workers).
+        // More: tasks of rayon's pool where it has two threads (this test's
+        // thread is not one of its workers), threads of their own otherwise.
         let on_two = run_jobs(
             &[0, 1, 2],
             2,
             |_| (std::thread::current().id(), rayon::current_thread_index()),
             |_| {},
         );
-        assert!(on_two.iter().all(|(id, worker)| *id != here && worker.is_some()));
+        let pool_has_two = rayon::current_num_threads() >= 2;
+        assert!(
+            on_two
+                .iter()
+                .all(|(id, worker)| *id != here && worker.is_some() == pool_has_two)
+        );
+        // More than the pool has: threads of their own, all running at once
+        // (each job lasts 200 ms; in turn, at most one would be running).
+        let loops = rayon::current_num_threads() + 1;
+        let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let jobs: Vec<usize> = (0..loops).collect();
+        run_jobs(
+            &jobs,
+            loops,
+            |_| {
+                most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                running.fetch_sub(1, Ordering::SeqCst);
+            },
+            |_| {},
+        );
+        assert_eq!(most.load(Ordering::SeqCst), loops);
     }
 
     #[test]
@@ -236,8 +269,6 @@ mod tests {
         let (on_worker, threads) =
             on_compute_pool(|| (rayon::current_thread_index().is_some(), rayon::current_num_threads()));
         assert_eq!(on_worker, threads >= 2, "{threads} threads in the pool");
-        // Outside it, this test's thread is no worker.
-        assert!(rayon::current_thread_index().is_none());
     }
 
     #[test]

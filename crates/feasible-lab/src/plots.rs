@@ -9,7 +9,8 @@
 //!   step size, beside the published values (position paper Fig. 2);
 //! - `concave`: `concave-x.svg` and `concave-lambda.svg`, `x_t` and `λ_t`
 //!   against the steps for each method at one `ε` ([`CONCAVE_EPS`]);
-//! - `sparsity`: `sparsity.svg`, the densities of the bisection's trainings
+//! - `sparsity` and `sparsity-lenet`: `sparsity.svg` and
+//!   `sparsity-lenet.svg`, the densities of the bisection's trainings
 //!   against the one constrained training (position paper Fig. 1);
 //! - `fairness`: `fairness-train.svg` and `fairness-test.svg`, the violation
 //!   per group for each solution-selection method (mean over the seeds);
@@ -462,7 +463,8 @@ pub fn concave(rows: &[ConcaveRow], dir: &Path) -> anyhow::Result<Vec<PathBuf>> 
     Ok(written)
 }
 
-/// Sparsity (position paper Fig. 1): `sparsity.svg`, the density of each
+/// Sparsity (position paper Fig. 1): `EXPERIMENT.svg` (the rows'
+/// experiment: `sparsity.svg`, `sparsity-lenet.svg`), the density of each
 /// training of the penalty's bisection against the number of trainings so
 /// far, the one constrained training at the bisection's target, and the
 /// target.

@@ -773,7 +773,7 @@ fn json_stdout_stays_json_when_missing_data_is_skipped() {
     assert_eq!(rows.len(), feasible_learning::METHODS.len(), "{rows:?}");
     assert!(rows.iter().all(|r| r["dataset"] == "two_moons"), "{rows:?}");
     assert!(stderr.contains("Fashion-MNIST skipped"), "{stderr}");
-    for experiment in ["sparsity", "l0onie", "fairness", "balancing-act"] {
+    for experiment in ["sparsity", "sparsity-lenet", "l0onie", "fairness", "balancing-act"] {
         let (mut command, _) = feasible_without_data("skip");
         let out = command
             .args(["reproduce", experiment, "--json", "--skip-missing"])
@@ -1207,6 +1207,15 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
             "target 50%",
         ],
     );
+    // LeNet-5's rows name their own file.
+    let lenet: Vec<SparsityRow> = rows
+        .into_iter()
+        .map(|r| SparsityRow {
+            experiment: "sparsity-lenet",
+            ..r
+        })
+        .collect();
+    assert_eq!(plots::sparsity(&lenet, &dir).unwrap(), [dir.join("sparsity-lenet.svg")]);
 
     let fairness_row = |method, seed, violations: Vec<f64>| FairnessRow {
         experiment: "fairness",

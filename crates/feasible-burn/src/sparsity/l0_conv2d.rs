@@ -95,6 +95,12 @@ impl L0Conv2dConfig {
 /// `y_c = z_c (W_c ⋆ x + b_c)` for each output channel `c`, with one L0
 /// gate `z_c` per channel: a dropped gate removes the channel's weights and
 /// bias, so its feature map is exactly zero.
+///
+/// Its counts ([`GatedLayer`]) are the filters' weights, `inputs·kh·kw` per
+/// gate (biases are not counted, as in [`L0Linear`](super::L0Linear)).
+/// Weights of the next layer that read a dropped channel still count as
+/// kept: a density over several layers is an upper bound on the weights a
+/// pruned network needs.
 #[derive(Module, Debug)]
 pub struct L0Conv2d {
     /// `[outputs, inputs, kh, kw]`.

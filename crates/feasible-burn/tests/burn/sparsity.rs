@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::random::{Draw, SplitMix64};
 use feasible_burn::sparsity::{
-    self, GateMode, GatedLayer, Granularity, L0Conv2dConfig, L0LinearConfig, expected_density, hard_concrete,
+    self, GateMode, GatedLayer, Granularity, L0Conv2d, L0Conv2dConfig, L0LinearConfig, expected_density, hard_concrete,
 };
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 
@@ -131,6 +131,19 @@ fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
     assert_eq!(out, vec![37.5, 47.5, 67.5, 77.5, 0.0, 0.0, 0.0, 0.0]);
     // Counts: a gate switches its channel's 1·2·2 weights.
     conv.gate = gates([99f32.ln(), -10.0]);
+    // One zero on each side: the corner window sees only x[0, 0] = 1, under
+    // the filter's last weight: 4·1 + 0.5.
+    let padded = L0Conv2d {
+        padding: [1, 1],
+        ..conv.clone()
+    };
+    let x = Tensor::<4>::from_data(
+        TensorData::new((1..=9).map(|v| v as f32).collect(), [1, 1, 3, 3]),
+        &device,
+    );
+    let out = padded.forward(x, &GateMode::Deterministic);
+    assert_eq!(out.dims(), [1, 2, 4, 4]);
+    assert_eq!(values(out)[0], 4.5);
     assert_eq!((conv.gated_weights(), conv.deterministic_nonzero().unwrap()), (8, 4));
     let expected =
         4.0 * (hard_concrete::probability_nonzero_f64(99f64.ln()) + hard_concrete::probability_nonzero_f64(-10.0));

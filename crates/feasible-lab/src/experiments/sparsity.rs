@@ -387,8 +387,8 @@ pub fn bisect(data: &Dataset, config: &SparsityConfig, done: &(dyn Fn() + Sync))
     Ok(rows)
 }
 
-/// The bisection, then the constrained sweep (the target 0.5 is the
-/// one-training counterpart of the bisection).
+/// The bisection, then the constrained sweep (the sweep's target equal to
+/// the bisection's is its one-training counterpart).
 pub fn reproduce(
     data: &Dataset,
     config: &SparsityConfig,
@@ -602,7 +602,13 @@ fn run(network: Network, options: &RunOptions) -> anyhow::Result<Outcome> {
                 "constrained" => format!("constrained-{}", r.target_density),
                 _ => format!("{}-{:.3e}", r.method, r.coef),
             };
-            SavedModel::new(name, &run, move |dir| saved::write_record(dir, model))
+            // The network itself, not the enum around it (whose record would
+            // name the variant in every parameter's path): an MLP's file is
+            // what it was before LeNet-5 came.
+            SavedModel::new(name, &run, move |dir| match model {
+                SparseNet::Mlp(mlp) => saved::write_record(dir, mlp),
+                SparseNet::LeNet(lenet) => saved::write_record(dir, lenet),
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Outcome::rows(&rows, text)?
@@ -618,7 +624,10 @@ fn audit(network: Network, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit
     let fresh = config
         .architecture
         .build(CLASSES, config.gate_scale, &config.device.device()?, config.seed);
-    let model = saved::read_record(dir, fresh)?;
+    let model = match fresh {
+        SparseNet::Mlp(mlp) => SparseNet::Mlp(saved::read_record(dir, mlp)?),
+        SparseNet::LeNet(lenet) => SparseNet::LeNet(saved::read_record(dir, lenet)?),
+    };
     let mut audit = Audit::new(CONFIDENCE)?;
     audit.push(
         &Requirement::at_most(CONSTRAINT, run.target),
