@@ -147,7 +147,7 @@ pub fn run_jobs<J: Sync, R: Send>(
 }
 
 /// Where [`run_loops`] runs its loops.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Loops {
     /// Tasks of rayon's pool: jobs that compute.
     OnThePool,

@@ -275,8 +275,9 @@ pub fn train(data: &Dataset, config: &SparsityConfig, method: Method) -> anyhow:
                 .reshape([n])
                 .mean()
                 .neg();
-            let strict = sparsity::deterministic_density(&model.gated())?;
-            let density = sparsity::expected_density(&model.gated()).ok_or_else(|| anyhow::anyhow!("no layers"))?;
+            let layers = model.gated();
+            let strict = sparsity::deterministic_density(&layers)?;
+            let density = sparsity::expected_density(&layers).ok_or_else(|| anyhow::anyhow!("no layers"))?;
             let evaluation =
                 Evaluation::new(loss).with_id(id, ConstraintTensors::new(density).with_strict_values(vec![strict]));
             model = trainer.step(model, evaluation)?.0;

@@ -56,10 +56,13 @@ impl GatedLeNet {
 
     /// Fresh uniform noise for every layer's gates.
     pub fn sample_gates(&self, rng: &mut SplitMix64, device: &Device) -> Vec<GateMode> {
-        let convs = self.convs.iter().map(|c| GateMode::Sample(c.noise(rng, device)));
-        let convs: Vec<GateMode> = convs.collect();
-        let dense = self.dense.iter().map(|d| GateMode::Sample(d.noise(rng, device)));
-        convs.into_iter().chain(dense.collect::<Vec<_>>()).collect()
+        let mut modes: Vec<GateMode> = self
+            .convs
+            .iter()
+            .map(|c| GateMode::Sample(c.noise(rng, device)))
+            .collect();
+        modes.extend(self.dense.iter().map(|d| GateMode::Sample(d.noise(rng, device))));
+        modes
     }
 
     /// Logits of `[n, 784]` images; `modes` has one entry per gated layer.
