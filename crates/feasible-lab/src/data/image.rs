@@ -17,8 +17,13 @@ pub fn astronaut_path() -> PathBuf {
     locations::astronaut_in(&downloads())
 }
 
-/// How to get it, for error messages.
-pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it extracts skimage/data/astronaut.png from the PyPI wheel scikit-image==0.24.0";
+/// The second photograph of the L0onie experiment (Chelsea the cat).
+pub fn chelsea_path() -> PathBuf {
+    locations::chelsea_in(&downloads())
+}
+
+/// How to get them, for error messages.
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it extracts skimage/data/astronaut.png and chelsea.png from the PyPI wheel scikit-image==0.24.0";
 
 /// An RGB image with values in `[0, 1]`, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +65,21 @@ impl Image {
         Ok(Image { width, height, pixels })
     }
 
+    /// The central `side × side` square (the whole image where it is
+    /// smaller in a direction).
+    pub fn center_crop(&self, side: usize) -> Image {
+        let (width, height) = (side.min(self.width), side.min(self.height));
+        let (left, top) = ((self.width - width) / 2, (self.height - height) / 2);
+        let pixels = (top..top + height)
+            .flat_map(|y| {
+                self.pixels[y * self.width + left..y * self.width + left + width]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        Image { width, height, pixels }
+    }
+
     /// The image shrunk by `factor` in both directions, each new pixel the
     /// mean of a `factor × factor` block.
     pub fn shrink(&self, factor: usize) -> Image {
@@ -99,6 +119,22 @@ mod tests {
         let small = image.shrink(2);
         assert_eq!((small.width, small.height), (1, 1));
         assert_eq!(small.pixels, vec![[0.5, 0.5, 0.5]]);
+    }
+
+    #[test]
+    fn cropping_keeps_the_central_square() {
+        let image = Image {
+            width: 4,
+            height: 3,
+            pixels: (0..12).map(|i| [i as f32, 0.0, 0.0]).collect(),
+        };
+        let square = image.center_crop(2);
+        assert_eq!((square.width, square.height), (2, 2));
+        assert_eq!(
+            square.pixels.iter().map(|p| p[0]).collect::<Vec<_>>(),
+            vec![1.0, 2.0, 5.0, 6.0]
+        );
+        assert_eq!(image.center_crop(9), image);
     }
 
     #[test]

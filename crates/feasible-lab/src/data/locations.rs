@@ -154,6 +154,11 @@ pub fn astronaut_in(downloads: &Path) -> PathBuf {
     downloads.join("images/astronaut.png")
 }
 
+/// The photograph of Chelsea the cat, in `downloads`.
+pub fn chelsea_in(downloads: &Path) -> PathBuf {
+    downloads.join("images/chelsea.png")
+}
+
 /// Whether every one of `files` is in `dir`.
 pub fn all_present(dir: &Path, files: &[&str]) -> bool {
     files.iter().all(|f| dir.join(f).is_file())

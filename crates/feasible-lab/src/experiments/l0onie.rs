@@ -6,56 +6,142 @@
 //! sine-activated MLP (a SIREN: `(x, y) ↦ (r, g, b)`), each weight in 16
 //! bits; its size in bits per pixel is `16 × parameters / pixels`. To hit a
 //! size, COIN picks a small enough architecture. L0onie trains a *wider*
-//! SIREN with L0 gates on every weight under the constraint "at most as many
-//! kept parameters as the small network has", so both are stored in the
-//! same number of bits, and compares the pictures.
+//! SIREN with L0 gates on every weight under the constraint that its stored
+//! size be at most COIN's, and compares the pictures.
+//!
+//! The stored size of the pruned network counts 16 bits per kept parameter
+//! *and* the mask (which weights are kept), in a stated encoding
+//! ([`mask_bits`]): the number kept, `k`, in `⌈log2(n + 1)⌉` bits, then the
+//! rank of the kept set among the `C(n, k)` sets of `k` of the `n` gated
+//! weights (enumerative coding, in their order: layer by layer, row-major)
+//! in `⌈log2 C(n, k)⌉` bits. [`kept_weight_budget`] finds the largest `k`
+//! whose parameters and mask fit in COIN's bits; the constraint is
+//! `density <= k / n`.
 //!
 //! Setup, chosen here: the astronaut photograph (NASA, public domain, from
 //! the scikit-image wheel) shrunk by block averaging to 128x128 (`--quick`:
 //! 64x64); SIRENs with 3 hidden layers, ω0 = 30 and SIREN's initialisation;
-//! COIN width 28 (1,795 parameters), L0onie width 48 (4,995 parameters, its
-//! 4,848 weights gated); Adam with step 1e-3, full batch of all pixels,
-//! 3,000 steps (`--quick`: 2,000). The constraint: density of the gated
-//! weights `<= (1,795 - 147) / 4,848` (147 are the wide network's biases),
-//! so that the kept parameters equal COIN's; gradient ascent (step 0.01)
-//! with dual restarts; gate scale 10. From the first step of the second
-//! half at which the constraint holds, the weights are fine-tuned with the
-//! deterministic gates (the mask fixed):
-//! sampled gates perturb every weight multiplicatively, and a sine network
-//! with ω0 = 30 fits poorly under that noise (without the fine-tuning the
-//! gated network stayed 4 dB below COIN in our runs, with it 0.7 dB). A
-//! third row, the wide network without gates, shows the quality its 2.8
-//! times larger size buys. The size counts 16 bits per kept parameter and
-//! ignores where the kept weights are (a bitmask would add 1 bit per gated
-//! weight, also shown).
+//! COIN width 28 (1,795 parameters), L0onie width 36 (2,883 parameters, its
+//! 2,772 weights gated; the best width of the `--full` sweep); Adam with
+//! step 1e-3, full batch of all pixels, 3,000 steps (`--quick`: 2,000). The
+//! constraint: gradient ascent (step 0.01) with dual restarts; gate scale
+//! 10. From the first step of the second half at which the constraint
+//! holds, the weights are fine-tuned with the deterministic gates (the mask
+//! fixed): sampled gates perturb every weight multiplicatively, and a sine
+//! network with ω0 = 30 fits poorly under that noise (without the
+//! fine-tuning the gated network stayed 4 dB below COIN in our runs). At
+//! that point the deterministic gates keep at most the budget, usually
+//! less; the dropped gates closest to open are opened until the budget is
+//! used (`fill_to_budget`), since the fine-tuning can only close gates. A
+//! third row, the wide network without gates, shows the quality its larger
+//! size buys. `--full` sweeps L0onie's width ([`FULL_WIDTHS`]) on two
+//! photographs (the astronaut and Chelsea the cat, its central 256x256) at
+//! two sizes ([`FULL_SIDES`]), with a control at width 36 whose constraint
+//! ignores the mask (`l0onie_mask_free`: COIN's parameter count), each
+//! against COIN on the same picture.
 
 use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::AdamConfig;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Tensor, TensorData};
 use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
 use feasible_burn::random::SplitMix64;
-use feasible_burn::sparsity::{self, GateMode, GatedLayer, Granularity, L0Linear, L0LinearConfig};
+use feasible_burn::sparsity::{self, GateMode, GatedLayer, Granularity, L0Linear, L0LinearConfig, hard_concrete};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
 use crate::audit::{Audit, Evidence, Requirement};
-use crate::data::image::{Image, astronaut_path};
+use crate::data::image::{self, Image};
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
 
 /// The constraint's name.
 pub const CONSTRAINT: &str = "density";
 
+/// L0onie's widths in the `--full` sweep.
+pub const FULL_WIDTHS: [usize; 3] = [36, 48, 64];
+
+/// The image sides of the `--full` sweep.
+pub const FULL_SIDES: [usize; 2] = [64, 128];
+
+/// `--full` also trains COIN and L0onie at the default width with this
+/// many times the steps, on every picture of the sweep.
+pub const LONG_STEPS_FACTOR: usize = 4;
+
+/// A photograph of scikit-image's data (the PyPI wheel
+/// `scikit-image==0.24.0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Photo {
+    /// The astronaut Eileen Collins (NASA, public domain), 512x512.
+    Astronaut,
+    /// Chelsea the cat (CC0), 451x300: its central 256x256.
+    Chelsea,
+}
+
+impl Photo {
+    /// Both, in the order of the sweep.
+    pub const ALL: [Photo; 2] = [Photo::Astronaut, Photo::Chelsea];
+
+    /// Its name in tables and run names.
+    pub fn id(self) -> &'static str {
+        match self {
+            Photo::Astronaut => "astronaut",
+            Photo::Chelsea => "chelsea",
+        }
+    }
+
+    /// The data set that holds it.
+    pub fn data_set(self) -> DataSet {
+        match self {
+            Photo::Astronaut => DataSet::Astronaut,
+            Photo::Chelsea => DataSet::Chelsea,
+        }
+    }
+
+    /// The side of the central square the experiment starts from.
+    pub fn square(self) -> usize {
+        match self {
+            Photo::Astronaut => 512,
+            Photo::Chelsea => 256,
+        }
+    }
+
+    /// The central square, shrunk by block averaging to `side x side`
+    /// (`side` must divide [`Photo::square`]).
+    pub fn read(self, side: usize) -> anyhow::Result<Image> {
+        let square = self.square();
+        anyhow::ensure!(
+            side > 0 && square.is_multiple_of(side),
+            "an image side of {side} does not divide {square}, the side of the photograph's square"
+        );
+        let path = match self {
+            Photo::Astronaut => image::astronaut_path(),
+            Photo::Chelsea => image::chelsea_path(),
+        };
+        let photo = Image::read_png(&path)?.center_crop(square);
+        anyhow::ensure!(
+            photo.width == square && photo.height == square,
+            "{} is {}x{}, smaller than the {square}x{square} square the experiment needs",
+            path.display(),
+            photo.width,
+            photo.height
+        );
+        Ok(photo.shrink(square / side))
+    }
+}
+
 /// The settings.
 #[derive(Clone, Debug, Serialize)]
 pub struct L0onieConfig {
-    /// The 512x512 photograph is shrunk by this factor.
-    pub shrink: usize,
+    /// The photograph.
+    pub photo: Photo,
+    /// The side, in pixels, it is shrunk to.
+    pub side: usize,
     /// Hidden layers of both networks.
     pub hidden_layers: usize,
     /// COIN's width.
@@ -87,10 +173,11 @@ impl L0onieConfig {
     pub fn full() -> Self {
         Self {
             device: DeviceSpec::Flex,
-            shrink: 4,
+            photo: Photo::Astronaut,
+            side: 128,
             hidden_layers: 3,
             small_width: 28,
-            wide_width: 48,
+            wide_width: 36,
             omega: 30.0,
             lr: 1e-3,
             steps: 3000,
@@ -104,7 +191,7 @@ impl L0onieConfig {
     /// `--quick`: 64x64, 2,000 steps.
     pub fn quick() -> Self {
         Self {
-            shrink: 8,
+            side: 64,
             steps: 2000,
             ..Self::full()
         }
@@ -179,7 +266,11 @@ impl Siren {
 pub struct L0onieRow {
     /// Always `l0onie`.
     pub experiment: &'static str,
-    /// `coin` (small, dense), `l0onie` (wide, gated, constrained) or
+    /// The photograph.
+    pub photo: Photo,
+    /// `coin` (small, dense), `l0onie` (wide, gated, constrained to COIN's
+    /// stored size), `l0onie_mask_free` (the same constrained to COIN's
+    /// parameters, the mask not counted: `--full`'s control) or
     /// `wide_dense` (wide, no gates).
     pub method: &'static str,
     /// Hidden width.
@@ -187,10 +278,19 @@ pub struct L0onieRow {
     /// Peak signal-to-noise ratio, dB, of the reconstruction (deterministic
     /// gates for L0onie).
     pub psnr: f64,
-    /// Stored size: 16 bits per kept parameter, per pixel.
+    /// PSNR minus COIN's on the same picture (not for COIN itself).
+    pub vs_coin_db: Option<f64>,
+    /// Stored size, bits: 16 per kept parameter, plus the mask
+    /// ([`mask_bits`], L0onie only).
+    pub bits: usize,
+    /// Of them, the mask's.
+    pub mask_bits: usize,
+    /// Whether `bits` is at most COIN's (always for COIN; for L0onie,
+    /// whether the constraint held at the end: a run too short to reach it
+    /// ends above).
+    pub within_coin_size: bool,
+    /// Stored size per pixel.
     pub bpp: f64,
-    /// The same plus a 1-bit mask per gated weight (L0onie only).
-    pub bpp_with_mask: Option<f64>,
     /// Parameters kept.
     pub parameters: usize,
     /// Parameters of the network before pruning.
@@ -235,9 +335,14 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     };
     let mut rng = SplitMix64::new(config.seed);
     let mut model = Siren::new(&config.widths(width), config, &device, &mut rng);
-    let budget = budget(config, &device);
-    let gated = method == "l0onie";
-    let target = (budget.saturating_sub(model.biases())) as f64 / model.weights() as f64;
+    let gated = method.starts_with("l0onie");
+    let n = model.weights();
+    let kept_budget = if method == "l0onie_mask_free" {
+        budget(config, &device).saturating_sub(model.biases())
+    } else {
+        kept_weight_budget(16 * budget(config, &device), model.biases(), n)
+    };
+    let target = kept_budget as f64 / n as f64;
     let formulation: Formulation = if gated {
         Formulation::lagrangian(GradientAscent::new(config.dual_lr))
             .with_restart_on_feasible()
@@ -271,6 +376,9 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     for step in 0..config.steps {
         if gated && !finetune && step >= finetune_from {
             finetune = sparsity::deterministic_density(&model.layers)? <= target;
+            if finetune {
+                model = fill_to_budget(model, kept_budget)?;
+            }
         }
         let modes: Option<Vec<GateMode>> = gated.then(|| {
             model
@@ -328,21 +436,69 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
         inference.weights()
     };
     let parameters = kept_weights + inference.biases();
-    let bits = 16.0 * parameters as f64;
+    let mask = if gated { mask_bits(n, kept_weights) } else { 0 };
+    let bits = 16 * parameters + mask;
     Ok(L0onieRow {
         experiment: "l0onie",
+        photo: config.photo,
         method,
         width,
         psnr: -10.0 * mse.max(1e-12).log10(),
-        bpp: bits / pixels as f64,
-        bpp_with_mask: gated.then(|| (bits + inference.weights() as f64) / pixels as f64),
+        vs_coin_db: None,
+        bits,
+        mask_bits: mask,
+        within_coin_size: bits <= 16 * budget(config, &device),
+        bpp: bits as f64 / pixels as f64,
         parameters,
         parameters_total: inference.weights() + inference.biases(),
         side: image.width,
         steps: config.steps,
         seconds,
-        model: gated.then_some(inference),
+        model: (method == "l0onie").then_some(inference),
     })
+}
+
+/// Turns on, with gate 1, the dropped gates with the largest `log α` until
+/// `kept` weights are kept: the deterministic gates of a constrained
+/// training land at or under the budget, and the fine-tuning that follows
+/// can only drop gates (a gate at 0 has no gradient), so the budget's rest
+/// would go unused.
+fn fill_to_budget(mut model: Siren, kept: usize) -> anyhow::Result<Siren> {
+    let log_alphas = model
+        .layers
+        .iter()
+        .map(|l| l.log_alpha().into_data().try_into_vec_as::<f32>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("reading the gates: {e:?}"))?;
+    let mut order: Vec<(usize, usize)> = log_alphas
+        .iter()
+        .enumerate()
+        .flat_map(|(l, values)| (0..values.len()).map(move |i| (l, i)))
+        .collect();
+    order.sort_by(|a, b| log_alphas[b.0][b.1].total_cmp(&log_alphas[a.0][a.1]));
+    let mut turn_on: Vec<Vec<bool>> = log_alphas.iter().map(|v| vec![false; v.len()]).collect();
+    for &(l, i) in order.iter().take(kept) {
+        turn_on[l][i] = !hard_concrete::deterministic_nonzero(f64::from(log_alphas[l][i]));
+    }
+    model.layers = model
+        .layers
+        .into_iter()
+        .zip(turn_on)
+        .map(|(mut layer, on)| {
+            if on.contains(&true) {
+                let shape = layer.gate_shape();
+                let mask = Tensor::<2, Bool>::from_data(TensorData::new(on, shape), &layer.gate.device());
+                // log α = 3: sigmoid 0.953, stretched to 1.04, clamped to 1.
+                let open = (3.0 / layer.gate_scale) as f32;
+                layer.gate = layer.gate.map(|theta| {
+                    let trained = theta.is_require_grad();
+                    theta.mask_fill(mask, open).detach().set_require_grad(trained)
+                });
+            }
+            layer
+        })
+        .collect();
+    Ok(model)
 }
 
 /// COIN's parameters: the most the gated network may keep.
@@ -356,47 +512,156 @@ fn budget(config: &L0onieConfig, device: &Device) -> usize {
     small.weights() + small.biases()
 }
 
-/// The three networks on the photograph.
-pub fn reproduce(config: &L0onieConfig, threads: usize, done: impl Fn() + Sync) -> anyhow::Result<Vec<L0onieRow>> {
-    let image = Image::read_png(&astronaut_path())?.shrink(config.shrink);
-    crate::parallel::run_jobs(
-        &["coin", "l0onie", "wide_dense"],
-        threads,
-        |m| fit(&image, config, m),
-        |_| done(),
-    )
-    .into_iter()
-    .collect()
+/// Bits of the mask that says which `kept` of `n` gated weights are kept,
+/// in an enumerative code: `kept` in `⌈log2(n + 1)⌉` bits, then the rank of
+/// the kept set among the `C(n, kept)` sets of that size in
+/// `⌈log2 C(n, kept)⌉` bits (no bits when there is one such set).
+/// `log2 C(n, kept)` is summed in `f64`; a sum within 1e-9 of an integer is
+/// taken as that integer.
+pub fn mask_bits(n: usize, kept: usize) -> usize {
+    let ceil = |x: f64| (x - 1e-9).ceil().max(0.0) as usize;
+    let kept = kept.min(n);
+    let smaller = kept.min(n - kept);
+    let log2_sets: f64 = (1..=smaller)
+        .map(|i| ((n - smaller + i) as f64 / i as f64).log2())
+        .sum();
+    ceil(((n + 1) as f64).log2()) + ceil(log2_sets)
+}
+
+/// The most gated weights (of `n`) a network with `biases` dense biases
+/// may keep so that its parameters, 16 bits each, and its mask
+/// ([`mask_bits`]) fit in `bits`; 0 when not even the biases fit.
+pub fn kept_weight_budget(bits: usize, biases: usize, n: usize) -> usize {
+    (0..=n)
+        .rev()
+        .find(|&k| 16 * (k + biases) + mask_bits(n, k) <= bits)
+        .unwrap_or(0)
+}
+
+/// The three networks on the photograph (`--full`: COIN and L0onie at each
+/// of [`FULL_WIDTHS`], with the mask-free control, on both photographs at
+/// both [`FULL_SIDES`]; and COIN and L0onie at the default width with
+/// [`LONG_STEPS_FACTOR`] times the steps), each against COIN on the same
+/// picture with the same steps.
+pub fn reproduce(
+    config: &L0onieConfig,
+    full: bool,
+    threads: usize,
+    done: impl Fn() + Sync,
+) -> anyhow::Result<Vec<L0onieRow>> {
+    let mut jobs: Vec<(L0onieConfig, &'static str)> = Vec::new();
+    if full {
+        let pictures = || {
+            FULL_SIDES
+                .into_iter()
+                .flat_map(|side| Photo::ALL.map(|photo| (photo, side)))
+        };
+        // The longest first: the jobs are taken in order.
+        let mut long: Vec<(usize, Photo)> = pictures().map(|(photo, side)| (side, photo)).collect();
+        long.sort_by(|a, b| b.cmp(a));
+        for (side, photo) in long {
+            let job = L0onieConfig {
+                photo,
+                side,
+                steps: LONG_STEPS_FACTOR * config.steps,
+                ..config.clone()
+            };
+            jobs.push((job.clone(), "l0onie"));
+            jobs.push((job, "coin"));
+        }
+        for (photo, side) in pictures() {
+            let picture = L0onieConfig {
+                photo,
+                side,
+                ..config.clone()
+            };
+            jobs.push((picture.clone(), "coin"));
+            for wide_width in FULL_WIDTHS {
+                let job = L0onieConfig {
+                    wide_width,
+                    ..picture.clone()
+                };
+                jobs.push((job, "l0onie"));
+            }
+            let control = L0onieConfig {
+                wide_width: FULL_WIDTHS[0],
+                ..picture
+            };
+            jobs.push((control, "l0onie_mask_free"));
+        }
+    } else {
+        for method in ["coin", "l0onie", "wide_dense"] {
+            jobs.push((config.clone(), method));
+        }
+    }
+    let mut images = Vec::new();
+    for (job, _) in &jobs {
+        if !images.iter().any(|(p, s, _)| (*p, *s) == (job.photo, job.side)) {
+            images.push((job.photo, job.side, job.photo.read(job.side)?));
+        }
+    }
+    let image = |job: &L0onieConfig| {
+        &images
+            .iter()
+            .find(|(p, s, _)| (*p, *s) == (job.photo, job.side))
+            .expect("every job's image was read")
+            .2
+    };
+    let mut rows = crate::parallel::run_jobs(&jobs, threads, |(job, m)| fit(image(job), job, m), |_| done())
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let key = |r: &L0onieRow| (r.photo, r.side, r.steps);
+    let coin: Vec<_> = rows
+        .iter()
+        .filter(|r| r.method == "coin")
+        .map(|r| (key(r), r.psnr))
+        .collect();
+    for row in rows.iter_mut().filter(|r| r.method != "coin") {
+        row.vs_coin_db = coin
+            .iter()
+            .find(|(k, _)| *k == key(row))
+            .map(|(_, psnr)| row.psnr - psnr);
+    }
+    // Grouped by picture, COIN first in each group.
+    rows.sort_by_key(|r| (key(r), r.method != "coin"));
+    Ok(rows)
 }
 
 /// Renders the comparison.
 pub fn render(rows: &[L0onieRow]) -> String {
     use crate::table::Table;
-    let side = rows.first().map(|r| r.side).unwrap_or(0);
     let mut table = Table::new(
-        format!(
-            "L0onie: a {side}x{side} photograph stored as a SIREN, the wide network pruned to COIN's size by a constraint"
-        ),
+        "L0onie: a photograph stored as a SIREN, the wide network pruned by a constraint to at most COIN's stored size (16 bits per kept parameter plus the mask)",
         &[
+            "photo",
+            "side",
+            "steps",
             "network",
             "width",
             "parameters kept",
             "of",
+            "mask bits",
             "bits per pixel",
-            "with mask",
+            "within COIN's",
             "PSNR dB",
+            "vs COIN dB",
             "seconds",
         ],
     );
     for r in rows {
         table.row(vec![
+            r.photo.id().to_string(),
+            r.side.to_string(),
+            r.steps.to_string(),
             r.method.to_string(),
             r.width.to_string(),
             r.parameters.to_string(),
             r.parameters_total.to_string(),
+            r.mask_bits.to_string(),
             format!("{:.3}", r.bpp),
-            r.bpp_with_mask.map(|b| format!("{b:.3}")).unwrap_or_else(|| "-".into()),
+            if r.within_coin_size { "yes" } else { "no" }.to_string(),
             format!("{:.2}", r.psnr),
+            r.vs_coin_db.map(|d| format!("{d:+.2}")).unwrap_or_else(|| "-".into()),
             format!("{:.1}", r.seconds),
         ]);
     }
@@ -423,31 +688,66 @@ impl Experiment for L0onieExperiment {
     }
 
     fn data_needed(&self, _quick: bool) -> Vec<DataSet> {
-        vec![DataSet::Astronaut]
+        Photo::ALL.map(Photo::data_set).to_vec()
+    }
+
+    fn full(&self) -> Option<&'static str> {
+        Some(
+            "a sweep of L0onie's width (36, 48, 64) against COIN on two photographs (the astronaut, Chelsea the cat) at 64x64 and 128x128",
+        )
     }
 
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
-        if options.is_missing(DataSet::Astronaut) {
-            let reason = DataSet::Astronaut.missing_message();
-            return Ok(Outcome::skipped("l0onie", "L0onie", &reason));
+        if let Some(set) = Photo::ALL
+            .map(Photo::data_set)
+            .into_iter()
+            .find(|&s| options.is_missing(s))
+        {
+            return Ok(Outcome::skipped("l0onie", "L0onie", &set.missing_message()));
         }
         let config = config(options);
-        let bar = options.progress_bar(3, "l0onie");
-        let rows = reproduce(&config, options.threads, || bar.inc(1))?;
+        let jobs = if options.full {
+            Photo::ALL.len() * FULL_SIDES.len() * (4 + FULL_WIDTHS.len())
+        } else {
+            3
+        };
+        let bar = options.progress_bar(jobs, "l0onie");
+        let rows = reproduce(&config, options.full, options.threads, || bar.inc(1))?;
         bar.finish_and_clear();
         let text = render(&rows);
         let models = rows
             .iter()
-            .filter_map(|r| r.model.clone().map(|model| (r.method, model)))
-            .map(|(method, model)| SavedModel::new(method, &method, move |dir| saved::write_record(dir, model)))
+            .filter_map(|r| r.model.clone().map(|model| (r, model)))
+            .map(|(r, model)| {
+                let network = SavedNetwork {
+                    photo: r.photo,
+                    side: r.side,
+                    width: r.width,
+                    steps: r.steps,
+                };
+                let run = if options.full {
+                    format!("{}-{}-{}-w{}-{}steps", r.method, r.photo.id(), r.side, r.width, r.steps)
+                } else {
+                    r.method.to_string()
+                };
+                SavedModel::new(run, &network, move |dir| saved::write_record(dir, model))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Outcome::rows(&rows, text)?.with_models(models))
     }
 
-    /// The parameters the deterministic gates keep (and every bias) against
-    /// COIN's count: exact, a property of the network alone.
+    /// The stored bits of the pruned network (16 per kept parameter, every
+    /// bias, and the mask) against COIN's: exact, a property of the network
+    /// alone.
     fn audit(&self, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit> {
-        let config = config(&saved.options()?);
+        let network: SavedNetwork = saved.detail()?;
+        let config = L0onieConfig {
+            photo: network.photo,
+            side: network.side,
+            wide_width: network.width,
+            steps: network.steps,
+            ..config(&saved.options()?)
+        };
         let device = config.device.device()?;
         let fresh = Siren::new(
             &config.widths(config.wide_width),
@@ -460,16 +760,25 @@ impl Experiment for L0onieExperiment {
             .layers
             .iter()
             .map(L0Linear::deterministic_nonzero)
-            .sum::<Result<usize, _>>()?
-            + model.biases();
+            .sum::<Result<usize, _>>()?;
+        let bits = 16 * (kept + model.biases()) + mask_bits(model.weights(), kept);
         let mut audit = Audit::new(CONFIDENCE)?;
         audit.push(
-            &Requirement::at_most("parameters kept", budget(&config, &device) as f64),
+            &Requirement::at_most("stored bits", (16 * budget(&config, &device)) as f64),
             "model",
-            &Evidence::Exact(kept as f64),
+            &Evidence::Exact(bits as f64),
         )?;
         Ok(audit)
     }
+}
+
+/// What tells a saved network apart: its picture, its width and its steps.
+#[derive(Serialize, Deserialize)]
+struct SavedNetwork {
+    photo: Photo,
+    side: usize,
+    width: usize,
+    steps: usize,
 }
 
 /// The settings `options` ask for.
@@ -484,4 +793,99 @@ fn config(options: &RunOptions) -> L0onieConfig {
         config.steps = steps;
     }
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mask_costs_the_count_and_the_rank_of_the_kept_set() {
+        // n = 4, k = 2: k in ⌈log2 5⌉ = 3 bits, one of C(4, 2) = 6 sets in 3.
+        assert_eq!(mask_bits(4, 2), 3 + 3);
+        // n = 8, k = 1: ⌈log2 9⌉ = 4, C(8, 1) = 8 exactly 3 bits.
+        assert_eq!(mask_bits(8, 1), 4 + 3);
+        assert_eq!(mask_bits(8, 7), 4 + 3);
+        // Nothing or everything kept: one set, only the count.
+        assert_eq!((mask_bits(8, 0), mask_bits(8, 8)), (4, 4));
+        // C(64, 32) = 1,832,624,140,942,590,534 = 2^60.67: 61 bits, and
+        // ⌈log2 65⌉ = 7.
+        assert_eq!(mask_bits(64, 32), 7 + 61);
+        // More kept than there are: as if all.
+        assert_eq!(mask_bits(8, 9), 4);
+    }
+
+    #[test]
+    fn the_budget_keeps_the_most_weights_whose_parameters_and_mask_fit() {
+        // 160 bits, 2 biases, 8 gated weights: 7 kept cost 16·9 + 4 + 3 =
+        // 151 bits; all 8 cost 16·10 + 4 = 164.
+        assert_eq!(kept_weight_budget(160, 2, 8), 7);
+        assert_eq!(kept_weight_budget(164, 2, 8), 8);
+        // Not even the biases fit.
+        assert_eq!(kept_weight_budget(16, 2, 8), 0);
+        // COIN's 1,795 parameters against the width-48 SIREN (4,848 gated
+        // weights, 147 biases): 1,385 weights, whose mask takes 4,191 bits.
+        let k = kept_weight_budget(16 * 1795, 147, 4848);
+        assert_eq!((k, mask_bits(4848, k)), (1385, 4191));
+        assert!(16 * (k + 1 + 147) + mask_bits(4848, k + 1) > 16 * 1795);
+    }
+
+    #[test]
+    fn filling_the_budget_opens_the_dropped_gates_closest_to_open() {
+        let config = L0onieConfig {
+            hidden_layers: 1,
+            wide_width: 3,
+            ..L0onieConfig::quick()
+        };
+        let device = config.device.device().unwrap().autodiff();
+        let mut model = Siren::new(&config.widths(3), &config, &device, &mut SplitMix64::new(0));
+        // log α per layer (2x3, then 3x3); open where log α > ln(1/11) ≈ -2.4.
+        let log_alphas: [Vec<f32>; 2] = [
+            vec![-5.0, -4.0, 3.0, -3.0, -6.0, -7.0],
+            vec![2.0, -1.0, -8.0, -9.0, -2.5, -10.0, -11.0, -12.0, -13.0],
+        ];
+        model.layers = model
+            .layers
+            .into_iter()
+            .zip(&log_alphas)
+            .map(|(mut layer, values)| {
+                let theta: Vec<f32> = values.iter().map(|a| a / layer.gate_scale as f32).collect();
+                let shape = layer.gate_shape();
+                layer.gate = layer
+                    .gate
+                    .map(|_| Tensor::from_data(TensorData::new(theta, shape), &device).require_grad());
+                layer
+            })
+            .collect();
+        let kept = |m: &Siren| {
+            m.layers
+                .iter()
+                .map(|l| l.deterministic_nonzero().unwrap())
+                .sum::<usize>()
+        };
+        assert_eq!(kept(&model), 3);
+        let filled = fill_to_budget(model, 5).unwrap();
+        assert_eq!(kept(&filled), 5);
+        assert!(filled.layers.iter().all(|l| l.gate.val().is_require_grad()));
+        let after: Vec<Vec<f32>> = filled
+            .layers
+            .iter()
+            .map(|l| l.log_alpha().into_data().try_into_vec_as::<f32>().unwrap())
+            .collect();
+        // The two dropped gates with the largest log α (-2.5, then -3) open at 3.
+        let mut expected = log_alphas.clone();
+        expected[1][4] = 3.0;
+        expected[0][3] = 3.0;
+        for (a, e) in after.iter().flatten().zip(expected.iter().flatten()) {
+            assert!((a - e).abs() < 1e-5, "{after:?} vs {expected:?}");
+        }
+        // Nothing to open: unchanged.
+        assert_eq!(kept(&fill_to_budget(filled, 2).unwrap()), 5);
+    }
+
+    #[test]
+    fn an_image_side_must_divide_the_photographs_square() {
+        let e = Photo::Chelsea.read(100).unwrap_err().to_string();
+        assert!(e.contains("side of 100 does not divide 256"), "{e}");
+    }
 }
