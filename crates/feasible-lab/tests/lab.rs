@@ -1738,7 +1738,7 @@ fn list_help_and_the_checks_cover_every_registered_experiment() {
             let e = refused(&mut feasible(), &["reproduce", name, "--full"]);
             assert!(
                 e.contains(&format!(
-                    "--full: `{name}` has no longer version; --full is accepted by: feasible-learning, sparsity, sparsity-lenet, balancing-act"
+                    "--full: `{name}` has no longer version; --full is accepted by: feasible-learning, sparsity, sparsity-lenet, l0onie, balancing-act"
                 )),
                 "{e}"
             );
