@@ -55,7 +55,7 @@ use serde::{Deserialize, Serialize};
 use super::registry::{Experiment, Outcome, RunOptions, StepsOption};
 use super::saved::{self, CONFIDENCE, SavedModel, SavedRun};
 use crate::audit::{Audit, Evidence, Requirement};
-use crate::data::image::{self, Image};
+use crate::data::image::Image;
 use crate::data::sets::DataSet;
 use crate::device::DeviceSpec;
 
@@ -89,10 +89,7 @@ impl Photo {
 
     /// Its name in tables and run names.
     pub fn id(self) -> &'static str {
-        match self {
-            Photo::Astronaut => "astronaut",
-            Photo::Chelsea => "chelsea",
-        }
+        self.data_set().id()
     }
 
     /// The data set that holds it.
@@ -119,10 +116,7 @@ impl Photo {
             side > 0 && square.is_multiple_of(side),
             "an image side of {side} does not divide {square}, the side of the photograph's square"
         );
-        let path = match self {
-            Photo::Astronaut => image::astronaut_path(),
-            Photo::Chelsea => image::chelsea_path(),
-        };
+        let path = self.data_set().location();
         let photo = Image::read_png(&path)?.center_crop(square);
         anyhow::ensure!(
             photo.width == square && photo.height == square,
@@ -323,7 +317,8 @@ fn grid(image: &Image, device: &Device) -> (Tensor<2>, Tensor<2>) {
     )
 }
 
-/// Fits one network to `image`: `coin`, `l0onie` or `wide_dense`.
+/// Fits one network to `image`: `coin`, `l0onie`, `l0onie_mask_free` or
+/// `wide_dense` (see [`L0onieRow::method`]).
 pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow::Result<L0onieRow> {
     let device = config.device.device()?.autodiff();
     let (coords, rgb) = grid(image, &device);
@@ -337,10 +332,11 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     let mut model = Siren::new(&config.widths(width), config, &device, &mut rng);
     let gated = method.starts_with("l0onie");
     let n = model.weights();
+    let coin_parameters = budget(config, &device);
     let kept_budget = if method == "l0onie_mask_free" {
-        budget(config, &device).saturating_sub(model.biases())
+        coin_parameters.saturating_sub(model.biases())
     } else {
-        kept_weight_budget(16 * budget(config, &device), model.biases(), n)
+        kept_weight_budget(16 * coin_parameters, model.biases(), n)
     };
     let target = kept_budget as f64 / n as f64;
     let formulation: Formulation = if gated {
@@ -447,7 +443,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
         vs_coin_db: None,
         bits,
         mask_bits: mask,
-        within_coin_size: bits <= 16 * budget(config, &device),
+        within_coin_size: bits <= 16 * coin_parameters,
         bpp: bits as f64 / pixels as f64,
         parameters,
         parameters_total: inference.weights() + inference.biases(),
