@@ -24,21 +24,26 @@
 //! COIN width 28 (1,795 parameters), L0onie width 36 (2,883 parameters, its
 //! 2,772 weights gated; the best width of the `--full` sweep); Adam with
 //! step 1e-3, full batch of all pixels, 3,000 steps (`--quick`: 2,000). The
-//! constraint: gradient ascent (step 0.01) with dual restarts; gate scale
-//! 10. From the first step of the second half at which the constraint
+//! constraint: gradient ascent (step 0.001) with dual restarts; gate scale
+//! 20. From the first step of the last quarter at which the constraint
 //! holds, the weights are fine-tuned with the deterministic gates (the mask
 //! fixed): sampled gates perturb every weight multiplicatively, and a sine
 //! network with ω0 = 30 fits poorly under that noise (without the
 //! fine-tuning the gated network stayed 4 dB below COIN in our runs). At
 //! that point the deterministic gates keep at most the budget, usually
 //! less; the dropped gates closest to open are opened until the budget is
-//! used (`fill_to_budget`), since the fine-tuning can only close gates. A
-//! third row, the wide network without gates, shows the quality its larger
-//! size buys. `--full` sweeps L0onie's width ([`FULL_WIDTHS`]) on two
-//! photographs (the astronaut and Chelsea the cat, its central 256x256) at
-//! two sizes ([`FULL_SIDES`]), with a control at width 36 whose constraint
-//! ignores the mask (`l0onie_mask_free`: COIN's parameter count), each
-//! against COIN on the same picture.
+//! used (`fill_to_budget`), since the fine-tuning can only close gates.
+//! The small dual step lets the multiplier rise slowly, so the network
+//! prunes gradually while it fits; stop 21's dynamics ([`EARLIER_DYNAMICS`]:
+//! dual step 0.01, gate scale 10, fine-tuning the last half) ended 0.5–1.9
+//! dB lower in `--full`'s first seed. A third row, the
+//! wide network without gates, shows the quality its larger size buys.
+//! `--full` runs on two photographs (the astronaut and Chelsea the cat, its
+//! central 256x256) at two sizes ([`FULL_SIDES`]): COIN and L0onie with
+//! three seeds ([`FULL_SEEDS`]), and with the first seed L0onie at width
+//! [`NARROW_WIDTH`], with [`EARLIER_DYNAMICS`], and a control whose
+//! constraint ignores the mask (`l0onie_mask_free`: COIN's parameter
+//! count), each against COIN on the same picture with the same seed.
 
 use std::path::Path;
 use std::time::Instant;
@@ -62,14 +67,25 @@ use crate::device::DeviceSpec;
 /// The constraint's name.
 pub const CONSTRAINT: &str = "density";
 
-/// L0onie's widths in the `--full` sweep.
-pub const FULL_WIDTHS: [usize; 3] = [36, 48, 64];
+/// The narrower L0onie width of the `--full` sweep (a smaller mask).
+pub const NARROW_WIDTH: usize = 32;
+
+/// The seeds of COIN and L0onie in the `--full` sweep.
+pub const FULL_SEEDS: [u64; 3] = [0, 1, 2];
+
+/// The constrained training's dynamics of stop 21 (`--full` compares):
+/// dual step 0.01, gate scale 10, fine-tuning the last half of the steps.
+pub const EARLIER_DYNAMICS: Dynamics = Dynamics {
+    dual_lr: 0.01,
+    gate_scale: 10.0,
+    finetune_fraction: 0.5,
+};
 
 /// The image sides of the `--full` sweep.
 pub const FULL_SIDES: [usize; 2] = [64, 128];
 
-/// `--full` also trains COIN and L0onie at the default width with this
-/// many times the steps, on every picture of the sweep.
+/// `--full` also trains COIN and L0onie (first seed, default width) with
+/// this many times the steps on the 64x64 pictures.
 pub const LONG_STEPS_FACTOR: usize = 4;
 
 /// A photograph of scikit-image's data (the PyPI wheel
@@ -148,14 +164,8 @@ pub struct L0onieConfig {
     pub lr: f64,
     /// Full-batch steps.
     pub steps: usize,
-    /// Gradient ascent's step.
-    pub dual_lr: f64,
-    /// The gates' parameter scale.
-    pub gate_scale: f64,
-    /// The last fraction of the steps trains the weights with the
-    /// deterministic gates (the mask fixed, the constraint's updates off),
-    /// from the first step of that part at which the constraint holds.
-    pub finetune_fraction: f64,
+    /// The constrained training's dynamics.
+    pub dynamics: Dynamics,
     /// Seed of the initialisation and the gate noise.
     pub seed: u64,
     /// The device it computes on (`--device`; flex, the CPU, by default).
@@ -175,9 +185,11 @@ impl L0onieConfig {
             omega: 30.0,
             lr: 1e-3,
             steps: 3000,
-            dual_lr: 0.01,
-            gate_scale: 10.0,
-            finetune_fraction: 0.5,
+            dynamics: Dynamics {
+                dual_lr: 0.001,
+                gate_scale: 20.0,
+                finetune_fraction: 0.75,
+            },
             seed: 0,
         }
     }
@@ -197,6 +209,19 @@ impl L0onieConfig {
             .chain(std::iter::once(3))
             .collect()
     }
+}
+
+/// How the gated network is trained under its constraint.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dynamics {
+    /// Gradient ascent's step on the multiplier.
+    pub dual_lr: f64,
+    /// The gates' parameter scale (`log α = scale · θ`).
+    pub gate_scale: f64,
+    /// The last fraction of the steps trains the weights with the
+    /// deterministic gates (the mask fixed, the constraint's updates off),
+    /// from the first step of that part at which the constraint holds.
+    pub finetune_fraction: f64,
 }
 
 /// A SIREN on L0-gated layers: `sin(ω0 (x W + b))` for every layer but the
@@ -223,7 +248,7 @@ impl Siren {
                 };
                 L0LinearConfig::new(w[0], w[1])
                     .with_granularity(Granularity::Weights)
-                    .with_gate_scale(config.gate_scale)
+                    .with_gate_scale(config.dynamics.gate_scale)
                     .with_weight_bound(bound)
                     .init(device, rng)
             })
@@ -269,10 +294,15 @@ pub struct L0onieRow {
     pub method: &'static str,
     /// Hidden width.
     pub width: usize,
+    /// Seed of the initialisation and the gate noise.
+    pub seed: u64,
+    /// The constrained training's dynamics (gated networks only).
+    pub dynamics: Option<Dynamics>,
     /// Peak signal-to-noise ratio, dB, of the reconstruction (deterministic
     /// gates for L0onie).
     pub psnr: f64,
-    /// PSNR minus COIN's on the same picture (not for COIN itself).
+    /// PSNR minus COIN's on the same picture with the same steps and seed
+    /// (not for COIN itself).
     pub vs_coin_db: Option<f64>,
     /// Stored size, bits: 16 per kept parameter, plus the mask
     /// ([`mask_bits`], L0onie only).
@@ -340,7 +370,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     };
     let target = kept_budget as f64 / n as f64;
     let formulation: Formulation = if gated {
-        Formulation::lagrangian(GradientAscent::new(config.dual_lr))
+        Formulation::lagrangian(GradientAscent::new(config.dynamics.dual_lr))
             .with_restart_on_feasible()
             .into()
     } else {
@@ -364,7 +394,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     let id = trainer.id(CONSTRAINT)?;
     let mut noise = SplitMix64::new(config.seed ^ 0x10);
     let start = Instant::now();
-    let finetune_from = (config.steps as f64 * (1.0 - config.finetune_fraction)) as usize;
+    let finetune_from = (config.steps as f64 * (1.0 - config.dynamics.finetune_fraction)) as usize;
     // The mask is fixed once the second part of the budget has begun *and*
     // the deterministic density meets the target; until then the
     // constraint keeps working.
@@ -439,6 +469,8 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
         photo: config.photo,
         method,
         width,
+        seed: config.seed,
+        dynamics: gated.then_some(config.dynamics),
         psnr: -10.0 * mse.max(1e-12).log10(),
         vs_coin_db: None,
         bits,
@@ -534,62 +566,23 @@ pub fn kept_weight_budget(bits: usize, biases: usize, n: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// The three networks on the photograph (`--full`: COIN and L0onie at each
-/// of [`FULL_WIDTHS`], with the mask-free control, on both photographs at
-/// both [`FULL_SIDES`]; and COIN and L0onie at the default width with
-/// [`LONG_STEPS_FACTOR`] times the steps), each against COIN on the same
-/// picture with the same steps.
+/// The three networks on the photograph, or (`--full`) [`full_jobs`],
+/// each gated network against COIN on the same picture with the same steps
+/// and seed.
 pub fn reproduce(
     config: &L0onieConfig,
     full: bool,
     threads: usize,
     done: impl Fn() + Sync,
 ) -> anyhow::Result<Vec<L0onieRow>> {
-    let mut jobs: Vec<(L0onieConfig, &'static str)> = Vec::new();
-    if full {
-        let pictures = || {
-            FULL_SIDES
-                .into_iter()
-                .flat_map(|side| Photo::ALL.map(|photo| (photo, side)))
-        };
-        // The longest first: the jobs are taken in order.
-        let mut long: Vec<(usize, Photo)> = pictures().map(|(photo, side)| (side, photo)).collect();
-        long.sort_by(|a, b| b.cmp(a));
-        for (side, photo) in long {
-            let job = L0onieConfig {
-                photo,
-                side,
-                steps: LONG_STEPS_FACTOR * config.steps,
-                ..config.clone()
-            };
-            jobs.push((job.clone(), "l0onie"));
-            jobs.push((job, "coin"));
-        }
-        for (photo, side) in pictures() {
-            let picture = L0onieConfig {
-                photo,
-                side,
-                ..config.clone()
-            };
-            jobs.push((picture.clone(), "coin"));
-            for wide_width in FULL_WIDTHS {
-                let job = L0onieConfig {
-                    wide_width,
-                    ..picture.clone()
-                };
-                jobs.push((job, "l0onie"));
-            }
-            let control = L0onieConfig {
-                wide_width: FULL_WIDTHS[0],
-                ..picture
-            };
-            jobs.push((control, "l0onie_mask_free"));
-        }
+    let jobs = if full {
+        full_jobs(config)
     } else {
-        for method in ["coin", "l0onie", "wide_dense"] {
-            jobs.push((config.clone(), method));
-        }
-    }
+        ["coin", "l0onie", "wide_dense"]
+            .into_iter()
+            .map(|method| (config.clone(), method))
+            .collect()
+    };
     let mut images = Vec::new();
     for (job, _) in &jobs {
         if !images.iter().any(|(p, s, _)| (*p, *s) == (job.photo, job.side)) {
@@ -606,7 +599,7 @@ pub fn reproduce(
     let mut rows = crate::parallel::run_jobs(&jobs, threads, |(job, m)| fit(image(job), job, m), |_| done())
         .into_iter()
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let key = |r: &L0onieRow| (r.photo, r.side, r.steps);
+    let key = |r: &L0onieRow| (r.photo, r.side, r.steps, r.seed);
     let coin: Vec<_> = rows
         .iter()
         .filter(|r| r.method == "coin")
@@ -623,6 +616,49 @@ pub fn reproduce(
     Ok(rows)
 }
 
+/// `--full`'s trainings, the longest first (they are taken in order): on
+/// both photographs at both [`FULL_SIDES`], COIN and L0onie with each of
+/// [`FULL_SEEDS`]; with the first seed, L0onie at [`NARROW_WIDTH`], with
+/// [`EARLIER_DYNAMICS`], and the mask-free control; and on the 64x64
+/// pictures COIN and L0onie with [`LONG_STEPS_FACTOR`] times the steps.
+pub fn full_jobs(config: &L0onieConfig) -> Vec<(L0onieConfig, &'static str)> {
+    let mut jobs = Vec::new();
+    for side in FULL_SIDES.into_iter().rev() {
+        for photo in Photo::ALL {
+            let picture = L0onieConfig {
+                photo,
+                side,
+                ..config.clone()
+            };
+            if side == FULL_SIDES[0] {
+                let long = L0onieConfig {
+                    steps: LONG_STEPS_FACTOR * config.steps,
+                    ..picture.clone()
+                };
+                jobs.splice(0..0, [(long.clone(), "l0onie"), (long, "coin")]);
+            }
+            for seed in FULL_SEEDS {
+                let seeded = L0onieConfig {
+                    seed,
+                    ..picture.clone()
+                };
+                jobs.push((seeded.clone(), "l0onie"));
+                jobs.push((seeded, "coin"));
+            }
+            let narrow = L0onieConfig {
+                wide_width: NARROW_WIDTH,
+                ..picture.clone()
+            };
+            let earlier = L0onieConfig {
+                dynamics: EARLIER_DYNAMICS,
+                ..picture.clone()
+            };
+            jobs.extend([(narrow, "l0onie"), (earlier, "l0onie"), (picture, "l0onie_mask_free")]);
+        }
+    }
+    jobs
+}
+
 /// Renders the comparison.
 pub fn render(rows: &[L0onieRow]) -> String {
     use crate::table::Table;
@@ -634,6 +670,10 @@ pub fn render(rows: &[L0onieRow]) -> String {
             "steps",
             "network",
             "width",
+            "seed",
+            "dual step",
+            "gate scale",
+            "fine-tuned",
             "parameters kept",
             "of",
             "mask bits",
@@ -645,12 +685,17 @@ pub fn render(rows: &[L0onieRow]) -> String {
         ],
     );
     for r in rows {
+        let dynamics = |f: fn(&Dynamics) -> f64| r.dynamics.as_ref().map_or_else(|| "-".into(), |d| f(d).to_string());
         table.row(vec![
             r.photo.id().to_string(),
             r.side.to_string(),
             r.steps.to_string(),
             r.method.to_string(),
             r.width.to_string(),
+            r.seed.to_string(),
+            dynamics(|d| d.dual_lr),
+            dynamics(|d| d.gate_scale),
+            dynamics(|d| d.finetune_fraction),
             r.parameters.to_string(),
             r.parameters_total.to_string(),
             r.mask_bits.to_string(),
@@ -661,7 +706,110 @@ pub fn render(rows: &[L0onieRow]) -> String {
             format!("{:.1}", r.seconds),
         ]);
     }
-    table.to_string()
+    let means = seed_means(rows);
+    if means.is_empty() {
+        return table.to_string();
+    }
+    let mut summary = Table::new(
+        "Over seeds: L0onie minus COIN on the same picture, steps and seed",
+        &[
+            "photo",
+            "side",
+            "steps",
+            "width",
+            "seeds",
+            "COIN dB",
+            "L0onie dB",
+            "mean vs COIN dB",
+            "lowest",
+            "highest",
+        ],
+    );
+    for m in &means {
+        summary.row(vec![
+            m.photo.id().to_string(),
+            m.side.to_string(),
+            m.steps.to_string(),
+            m.width.to_string(),
+            m.seeds.to_string(),
+            format!("{:.2}", m.coin_psnr),
+            format!("{:.2}", m.l0onie_psnr),
+            format!("{:+.2}", m.vs_coin_db),
+            format!("{:+.2}", m.lowest_vs_coin_db),
+            format!("{:+.2}", m.highest_vs_coin_db),
+        ]);
+    }
+    format!("{table}\n{summary}")
+}
+
+/// L0onie against COIN over the seeds of one picture, steps, width and
+/// dynamics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedMean {
+    /// The photograph.
+    pub photo: Photo,
+    /// Image side.
+    pub side: usize,
+    /// Training steps.
+    pub steps: usize,
+    /// L0onie's width.
+    pub width: usize,
+    /// Seeds with both a COIN and an L0onie row.
+    pub seeds: usize,
+    /// COIN's mean PSNR over them, dB.
+    pub coin_psnr: f64,
+    /// L0onie's mean PSNR, dB.
+    pub l0onie_psnr: f64,
+    /// The mean of L0onie minus COIN, seed by seed, dB.
+    pub vs_coin_db: f64,
+    /// The lowest of the differences.
+    pub lowest_vs_coin_db: f64,
+    /// The highest.
+    pub highest_vs_coin_db: f64,
+}
+
+/// For every group of `l0onie` rows (same picture, steps, width and
+/// dynamics) with more than one seed, the means over the seeds that also
+/// have a COIN row, in the order the groups first appear.
+pub fn seed_means(rows: &[L0onieRow]) -> Vec<SeedMean> {
+    let group = |r: &L0onieRow| (r.photo, r.side, r.steps, r.width, r.dynamics);
+    let mut groups: Vec<_> = Vec::new();
+    for r in rows.iter().filter(|r| r.method == "l0onie") {
+        if !groups.contains(&group(r)) {
+            groups.push(group(r));
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|g| {
+            let pairs: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.method == "l0onie" && group(r) == g)
+                .filter_map(|r| {
+                    let coin = rows.iter().find(|c| {
+                        c.method == "coin" && (c.photo, c.side, c.steps, c.seed) == (r.photo, r.side, r.steps, r.seed)
+                    })?;
+                    Some((coin.psnr, r.psnr))
+                })
+                .collect();
+            (pairs.len() > 1).then(|| {
+                let n = pairs.len() as f64;
+                let differences = pairs.iter().map(|(c, l)| l - c);
+                SeedMean {
+                    photo: g.0,
+                    side: g.1,
+                    steps: g.2,
+                    width: g.3,
+                    seeds: pairs.len(),
+                    coin_psnr: pairs.iter().map(|p| p.0).sum::<f64>() / n,
+                    l0onie_psnr: pairs.iter().map(|p| p.1).sum::<f64>() / n,
+                    vs_coin_db: differences.clone().sum::<f64>() / n,
+                    lowest_vs_coin_db: differences.clone().fold(f64::INFINITY, f64::min),
+                    highest_vs_coin_db: differences.fold(f64::NEG_INFINITY, f64::max),
+                }
+            })
+        })
+        .collect()
 }
 
 /// The L0onie experiment in the registry.
@@ -689,7 +837,7 @@ impl Experiment for L0onieExperiment {
 
     fn full(&self) -> Option<&'static str> {
         Some(
-            "a sweep of L0onie's width (36, 48, 64) against COIN on two photographs (the astronaut, Chelsea the cat) at 64x64 and 128x128",
+            "COIN and L0onie over three seeds on two photographs (the astronaut, Chelsea the cat) at 64x64 and 128x128, with L0onie's narrower width, stop 21's dynamics, a mask-free control, and 4x the steps at 64x64",
         )
     }
 
@@ -702,11 +850,7 @@ impl Experiment for L0onieExperiment {
             return Ok(Outcome::skipped("l0onie", "L0onie", &set.missing_message()));
         }
         let config = config(options);
-        let jobs = if options.full {
-            Photo::ALL.len() * FULL_SIDES.len() * (4 + FULL_WIDTHS.len())
-        } else {
-            3
-        };
+        let jobs = if options.full { full_jobs(&config).len() } else { 3 };
         let bar = options.progress_bar(jobs, "l0onie");
         let rows = reproduce(&config, options.full, options.threads, || bar.inc(1))?;
         bar.finish_and_clear();
@@ -720,9 +864,23 @@ impl Experiment for L0onieExperiment {
                     side: r.side,
                     width: r.width,
                     steps: r.steps,
+                    seed: r.seed,
+                    dynamics: r.dynamics.unwrap_or(config.dynamics),
                 };
                 let run = if options.full {
-                    format!("{}-{}-{}-w{}-{}steps", r.method, r.photo.id(), r.side, r.width, r.steps)
+                    let d = network.dynamics;
+                    format!(
+                        "{}-{}-{}-w{}-{}steps-seed{}-dual{}-gates{}-finetune{}",
+                        r.method,
+                        r.photo.id(),
+                        r.side,
+                        r.width,
+                        r.steps,
+                        r.seed,
+                        d.dual_lr,
+                        d.gate_scale,
+                        d.finetune_fraction
+                    )
                 } else {
                     r.method.to_string()
                 };
@@ -742,6 +900,8 @@ impl Experiment for L0onieExperiment {
             side: network.side,
             wide_width: network.width,
             steps: network.steps,
+            seed: network.seed,
+            dynamics: network.dynamics,
             ..config(&saved.options()?)
         };
         let device = config.device.device()?;
@@ -768,13 +928,16 @@ impl Experiment for L0onieExperiment {
     }
 }
 
-/// What tells a saved network apart: its picture, its width and its steps.
+/// What tells a saved network apart: its picture, width, steps, seed and
+/// dynamics (the gate scale reads its gates).
 #[derive(Serialize, Deserialize)]
 struct SavedNetwork {
     photo: Photo,
     side: usize,
     width: usize,
     steps: usize,
+    seed: u64,
+    dynamics: Dynamics,
 }
 
 /// The settings `options` ask for.
@@ -877,6 +1040,94 @@ mod tests {
         }
         // Nothing to open: unchanged.
         assert_eq!(kept(&fill_to_budget(filled, 2).unwrap()), 5);
+    }
+
+    #[test]
+    fn the_full_sweep_trains_both_networks_with_every_seed_on_every_picture() {
+        let config = L0onieConfig::full();
+        let jobs = full_jobs(&config);
+        // 4 pictures × (3 seeds × 2 networks + narrow + earlier + control),
+        // and COIN and L0onie with 4× the steps on the two 64x64 pictures.
+        assert_eq!(jobs.len(), 4 * 9 + 2 * 2);
+        // The long trainings first, then the 128x128 pictures.
+        assert!(jobs[..4].iter().all(|(j, _)| j.steps == 12_000 && j.side == 64));
+        assert!(jobs[4..22].iter().all(|(j, _)| j.steps == 3000 && j.side == 128));
+        for photo in Photo::ALL {
+            for side in FULL_SIDES {
+                let here: Vec<_> = jobs
+                    .iter()
+                    .filter(|(j, _)| (j.photo, j.side, j.steps) == (photo, side, 3000))
+                    .collect();
+                for seed in FULL_SEEDS {
+                    for method in ["coin", "l0onie"] {
+                        let n = here
+                            .iter()
+                            .filter(|(j, m)| {
+                                (j.seed, *m, j.wide_width, j.dynamics) == (seed, method, 36, config.dynamics)
+                            })
+                            .count();
+                        assert_eq!(n, 1, "{photo:?} {side} seed {seed} {method}");
+                    }
+                }
+                let variant = |width, dynamics, method| {
+                    here.iter()
+                        .any(|(j, m)| (j.seed, j.wide_width, j.dynamics, *m) == (0, width, dynamics, method))
+                };
+                assert!(variant(NARROW_WIDTH, config.dynamics, "l0onie"));
+                assert!(variant(36, EARLIER_DYNAMICS, "l0onie"));
+                assert!(variant(36, config.dynamics, "l0onie_mask_free"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_seed_means_pair_each_l0onie_run_with_coin_of_the_same_seed() {
+        let row = |method, seed, psnr| L0onieRow {
+            experiment: "l0onie",
+            photo: Photo::Chelsea,
+            method,
+            width: if method == "coin" { 28 } else { 36 },
+            seed,
+            dynamics: (method != "coin").then_some(L0onieConfig::full().dynamics),
+            psnr,
+            vs_coin_db: None,
+            bits: 0,
+            mask_bits: 0,
+            within_coin_size: true,
+            bpp: 0.0,
+            parameters: 0,
+            parameters_total: 0,
+            side: 64,
+            steps: 3000,
+            seconds: 0.0,
+            model: None,
+        };
+        let mut rows = vec![
+            row("coin", 0, 30.0),
+            row("l0onie", 0, 30.5),
+            row("coin", 1, 31.0),
+            row("l0onie", 1, 30.75),
+            // No COIN with seed 2: left out.
+            row("l0onie", 2, 40.0),
+        ];
+        let means = seed_means(&rows);
+        assert_eq!(means.len(), 1);
+        let m = &means[0];
+        assert_eq!(
+            (m.photo, m.side, m.steps, m.width, m.seeds),
+            (Photo::Chelsea, 64, 3000, 36, 2)
+        );
+        // COIN (30 + 31) / 2, L0onie (30.5 + 30.75) / 2, differences +0.5
+        // and -0.25.
+        assert_eq!((m.coin_psnr, m.l0onie_psnr), (30.5, 30.625));
+        assert_eq!(
+            (m.vs_coin_db, m.lowest_vs_coin_db, m.highest_vs_coin_db),
+            (0.125, -0.25, 0.5)
+        );
+        // One seed: no mean.
+        rows.truncate(2);
+        assert!(seed_means(&rows).is_empty());
+        assert!(!render(&rows).contains("Over seeds"));
     }
 
     #[test]
