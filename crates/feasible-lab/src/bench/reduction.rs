@@ -8,7 +8,8 @@
 //! 2. [`Constraints::measure`]: the shard's statistics read back;
 //! 3. **statistics**: serialized with MessagePack (`rmp-serde`; what
 //!    crosses processes or nodes; the example writes JSON, which took
-//!    three times as long here with a per-sample constraint), all-gathered ([`HostCollective`]: a mutex and a condition
+//!    three times as long here with a per-sample constraint),
+//!    all-gathered ([`HostCollective`]: a mutex and a condition
 //!    variable among threads), deserialized and reduced
 //!    ([`ConstraintStatistics::reduce`]), each timed apart;
 //! 4. **dual step**: [`Constraints::lagrangian_reduced`] (the dual update

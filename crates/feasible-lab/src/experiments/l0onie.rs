@@ -22,7 +22,8 @@
 //! the scikit-image wheel) shrunk by block averaging to 128x128 (`--quick`:
 //! 64x64); SIRENs with 3 hidden layers, ω0 = 30 and SIREN's initialisation;
 //! COIN width 28 (1,795 parameters), L0onie width 36 (2,883 parameters, its
-//! 2,772 weights gated; the best width of the `--full` sweep); Adam with
+//! 2,772 weights gated; the best of widths 36, 48 and 64 in stop 21's
+//! sweep; `--full` compares [`NARROW_WIDTH`]); Adam with
 //! step 1e-3, full batch of all pixels, 3,000 steps (`--quick`: 2,000). The
 //! constraint: gradient ascent (step 0.001) with dual restarts; gate scale
 //! 20. From the first step of the last quarter at which the constraint
@@ -45,6 +46,8 @@
 //! constraint ignores the mask (`l0onie_mask_free`: COIN's parameter
 //! count), each against COIN on the same picture with the same seed.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::Path;
 use std::time::Instant;
 
@@ -566,39 +569,49 @@ pub fn kept_weight_budget(bits: usize, biases: usize, n: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// The three networks on the photograph, or (`--full`) [`full_jobs`],
-/// each gated network against COIN on the same picture with the same steps
-/// and seed.
-pub fn reproduce(
-    config: &L0onieConfig,
-    full: bool,
-    threads: usize,
-    done: impl Fn() + Sync,
-) -> anyhow::Result<Vec<L0onieRow>> {
-    let jobs = if full {
+/// The trainings of a run: the three networks on the photograph, or
+/// (`--full`) [`full_jobs`].
+pub fn jobs(config: &L0onieConfig, full: bool) -> Vec<(L0onieConfig, &'static str)> {
+    if full {
         full_jobs(config)
     } else {
         ["coin", "l0onie", "wide_dense"]
             .into_iter()
             .map(|method| (config.clone(), method))
             .collect()
-    };
-    let mut images = Vec::new();
-    for (job, _) in &jobs {
-        if !images.iter().any(|(p, s, _)| (*p, *s) == (job.photo, job.side)) {
-            images.push((job.photo, job.side, job.photo.read(job.side)?));
+    }
+}
+
+/// Runs `jobs` (see [`jobs`]), each picture read once, and sets each
+/// row's [`L0onieRow::vs_coin_db`] against COIN on the same picture with
+/// the same steps and seed.
+pub fn reproduce(
+    jobs: &[(L0onieConfig, &'static str)],
+    threads: usize,
+    done: impl Fn() + Sync,
+) -> anyhow::Result<Vec<L0onieRow>> {
+    let mut images = BTreeMap::new();
+    for (job, _) in jobs {
+        if let Entry::Vacant(slot) = images.entry((job.photo, job.side)) {
+            slot.insert(job.photo.read(job.side)?);
         }
     }
-    let image = |job: &L0onieConfig| {
-        &images
-            .iter()
-            .find(|(p, s, _)| (*p, *s) == (job.photo, job.side))
-            .expect("every job's image was read")
-            .2
-    };
-    let mut rows = crate::parallel::run_jobs(&jobs, threads, |(job, m)| fit(image(job), job, m), |_| done())
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut rows = crate::parallel::run_jobs(
+        jobs,
+        threads,
+        |(job, m)| fit(&images[&(job.photo, job.side)], job, m),
+        |_| done(),
+    )
+    .into_iter()
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    compare_with_coin(&mut rows);
+    Ok(rows)
+}
+
+/// Sets each row's [`L0onieRow::vs_coin_db`] against COIN on the same
+/// picture with the same steps and seed (none where there is no such
+/// COIN), and sorts the rows by picture, steps and seed, COIN first.
+pub fn compare_with_coin(rows: &mut [L0onieRow]) {
     let key = |r: &L0onieRow| (r.photo, r.side, r.steps, r.seed);
     let coin: Vec<_> = rows
         .iter()
@@ -611,9 +624,7 @@ pub fn reproduce(
             .find(|(k, _)| *k == key(row))
             .map(|(_, psnr)| row.psnr - psnr);
     }
-    // Grouped by picture, COIN first in each group.
     rows.sort_by_key(|r| (key(r), r.method != "coin"));
-    Ok(rows)
 }
 
 /// `--full`'s trainings, the longest first (they are taken in order): on
@@ -769,8 +780,9 @@ pub struct SeedMean {
 }
 
 /// For every group of `l0onie` rows (same picture, steps, width and
-/// dynamics) with more than one seed, the means over the seeds that also
-/// have a COIN row, in the order the groups first appear.
+/// dynamics) with more than one seed, the means over the seeds compared
+/// with COIN (those with [`L0onieRow::vs_coin_db`], set by [`reproduce`]),
+/// in the order the groups first appear.
 pub fn seed_means(rows: &[L0onieRow]) -> Vec<SeedMean> {
     let group = |r: &L0onieRow| (r.photo, r.side, r.steps, r.width, r.dynamics);
     let mut groups: Vec<_> = Vec::new();
@@ -785,12 +797,7 @@ pub fn seed_means(rows: &[L0onieRow]) -> Vec<SeedMean> {
             let pairs: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|r| r.method == "l0onie" && group(r) == g)
-                .filter_map(|r| {
-                    let coin = rows.iter().find(|c| {
-                        c.method == "coin" && (c.photo, c.side, c.steps, c.seed) == (r.photo, r.side, r.steps, r.seed)
-                    })?;
-                    Some((coin.psnr, r.psnr))
-                })
+                .filter_map(|r| r.vs_coin_db.map(|d| (r.psnr - d, r.psnr)))
                 .collect();
             (pairs.len() > 1).then(|| {
                 let n = pairs.len() as f64;
@@ -842,17 +849,17 @@ impl Experiment for L0onieExperiment {
     }
 
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
-        if let Some(set) = Photo::ALL
-            .map(Photo::data_set)
+        if let Some(set) = self
+            .data_needed(options.quick)
             .into_iter()
             .find(|&s| options.is_missing(s))
         {
             return Ok(Outcome::skipped("l0onie", "L0onie", &set.missing_message()));
         }
         let config = config(options);
-        let jobs = if options.full { full_jobs(&config).len() } else { 3 };
-        let bar = options.progress_bar(jobs, "l0onie");
-        let rows = reproduce(&config, options.full, options.threads, || bar.inc(1))?;
+        let jobs = jobs(&config, options.full);
+        let bar = options.progress_bar(jobs.len(), "l0onie");
+        let rows = reproduce(&jobs, options.threads, || bar.inc(1))?;
         bar.finish_and_clear();
         let text = render(&rows);
         let models = rows
@@ -1110,6 +1117,7 @@ mod tests {
             // No COIN with seed 2: left out.
             row("l0onie", 2, 40.0),
         ];
+        compare_with_coin(&mut rows);
         let means = seed_means(&rows);
         assert_eq!(means.len(), 1);
         let m = &means[0];
