@@ -176,7 +176,7 @@ fn worker(
         // What crosses the wire: the shard's statistics, as JSON.
         let wire = serde_json::to_string(part.statistics()).expect("statistics serialize");
         bytes += wire.len();
-        let gathered = statistics.all_gather(rank, wire);
+        let gathered = statistics.all_gather(rank, wire)?;
         let parts: Vec<ConstraintStatistics> = gathered
             .iter()
             .map(|s| serde_json::from_str(s).expect("statistics deserialize"))
@@ -187,8 +187,8 @@ fn worker(
             Some(objective) => GradientsParams::from_grads(objective.backward(), &model),
             None => GradientsParams::new(),
         };
-        let all = gradients.all_gather(rank, HostGradients::new(&model, &local));
-        let summed = sum_gradients(&model, &local, &all);
+        let all = gradients.all_gather(rank, HostGradients::new(&model, &local))?;
+        let summed = sum_gradients(&model, &local, &all)?;
         model = optimizer.step(LR, model, summed);
         pending.commit()?;
         trace.push((multipliers(&constraints), model.parameters()));

@@ -34,7 +34,10 @@
 use std::fmt;
 
 use burn::tensor::{Tensor, TensorData, Transaction};
-use feasible::{ConstrainedOptimizer, ConstraintId, Measurement, Measurements, PendingStep, PrimalWeights, StepReport};
+use feasible::{
+    ConstrainedOptimizer, ConstraintId, FeasibleError, Measurement, Measurements, PendingStep, PrimalWeights,
+    StepReport, ValueKind,
+};
 
 use crate::error::{Error, Result};
 use crate::evaluation::{ConstraintTensors, Evaluation, Key, Strict};
@@ -557,6 +560,47 @@ pub(crate) fn read(
     evaluations: &[&Evaluation],
     check_tracked: bool,
 ) -> Result<Vec<HostValues>> {
+    // Each part's ids must match its own values: the core sees the parts
+    // concatenated, where two wrong counts can add up to the right total.
+    // And a part's tensors must share a device, or the objective that adds
+    // them cannot be built.
+    for evaluation in evaluations {
+        let mut device = evaluation.loss.as_ref().map(Tensor::device);
+        for (key, c) in &evaluation.constraints {
+            let found = c.value.device();
+            match &device {
+                Some(expected) if *expected != found => {
+                    return Err(Error::DeviceMismatch {
+                        constraint: name_of(names, key),
+                        expected: format!("{expected:?}"),
+                        found: format!("{found:?}"),
+                    });
+                }
+                Some(_) => {}
+                None => device = Some(found),
+            }
+            let Some(ids) = &c.indices else { continue };
+            let strict = match &c.strict {
+                Some(Strict::Tensor(t)) => Some(t.dims()[0]),
+                Some(Strict::Host(values)) => Some(values.len()),
+                None => None,
+            };
+            let mismatch = [
+                (ValueKind::Differentiable, Some(c.value.dims()[0])),
+                (ValueKind::Strict, strict),
+            ]
+            .into_iter()
+            .find_map(|(kind, n)| n.filter(|n| *n != ids.len()).map(|n| (kind, n)));
+            if let Some((kind, values)) = mismatch {
+                return Err(Error::Core(FeasibleError::IdsValuesMismatch {
+                    constraint: name_of(names, key),
+                    ids: ids.len(),
+                    values,
+                    kind,
+                }));
+            }
+        }
+    }
     if check_tracked {
         for evaluation in evaluations {
             if evaluation.loss.as_ref().is_some_and(|loss| !loss.is_tracked()) {

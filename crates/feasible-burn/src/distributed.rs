@@ -96,16 +96,19 @@ impl<T> HostCollective<T> {
     }
 
     /// Gives `value` as worker `rank`'s and waits for every worker's, in
-    /// rank order. Every worker must call it once per round.
-    ///
-    /// # Panics
-    ///
-    /// If `rank` is not below the number of workers or gave twice in a round.
-    pub fn all_gather(&self, rank: usize, value: T) -> Arc<Vec<T>> {
+    /// rank order. Every worker must call it once per round. Refused
+    /// ([`Error::Collective`](crate::Error::Collective)), without waiting
+    /// and without changing the round: a rank not below the number of
+    /// workers, a rank that already gave in this round.
+    pub fn all_gather(&self, rank: usize, value: T) -> crate::Result<Arc<Vec<T>>> {
         let shared = &*self.shared;
         let mut round = shared.round.lock().unwrap_or_else(PoisonError::into_inner);
-        assert!(rank < shared.workers, "rank {rank} of {} workers", shared.workers);
-        assert!(round.slots[rank].is_none(), "rank {rank} gave twice in one round");
+        let refused = |reason: String| Err(crate::Error::Collective { reason });
+        match round.slots.get(rank) {
+            None => return refused(format!("rank {rank} of {} workers", shared.workers)),
+            Some(Some(_)) => return refused(format!("rank {rank} gave twice in one round")),
+            Some(None) => {}
+        }
         round.slots[rank] = Some(value);
         round.arrived += 1;
         if round.arrived == shared.workers {
@@ -115,7 +118,7 @@ impl<T> HostCollective<T> {
             round.arrived = 0;
             round.generation += 1;
             shared.done.notify_all();
-            return values;
+            return Ok(values);
         }
         // The result is replaced only when the next round completes, which
         // needs this worker too: it is still this round's when we wake.
@@ -123,10 +126,9 @@ impl<T> HostCollective<T> {
         while round.generation == generation {
             round = shared.done.wait(round).unwrap_or_else(PoisonError::into_inner);
         }
-        match &round.result {
-            Some(values) => Arc::clone(values),
-            None => unreachable!("a completed round has a result"),
-        }
+        round.result.clone().ok_or_else(|| crate::Error::Collective {
+            reason: "a completed round has no result".to_string(),
+        })
     }
 }
 
@@ -163,26 +165,47 @@ impl HostGradients {
 /// among them), as gradients of this worker's `model` on the device of its
 /// own gradients `local`. Every worker adds the same numbers in the same
 /// order, so every replica takes the same primal step, bit for bit. A
-/// parameter without a gradient anywhere has none.
-pub fn sum_gradients<M: Module>(model: &M, local: &GradientsParams, all: &[HostGradients]) -> GradientsParams {
+/// parameter without a gradient anywhere has none. Gradients that do not
+/// fit `model` (another number of parameters, a gradient of another shape)
+/// are refused ([`Error::Collective`](crate::Error::Collective)).
+pub fn sum_gradients<M: Module>(
+    model: &M,
+    local: &GradientsParams,
+    all: &[HostGradients],
+) -> crate::Result<GradientsParams> {
     struct Summer<'a> {
         local: &'a GradientsParams,
         all: &'a [HostGradients],
         index: usize,
         sum: GradientsParams,
+        misfit: Option<String>,
     }
     impl ModuleVisitor for Summer<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let index = self.index;
             self.index += 1;
+            let shape = param.shape();
+            let parts: Vec<TensorData> = self
+                .all
+                .iter()
+                .filter_map(|part| part.grads.get(index).cloned().flatten())
+                .collect();
+            if let Some(bad) = parts.iter().find(|data| *data.shape() != shape) {
+                self.misfit.get_or_insert_with(|| {
+                    format!(
+                        "parameter {index} has shape {:?}, a gradient shape {:?}",
+                        shape.dims::<D>(),
+                        bad.shape()
+                    )
+                });
+                return;
+            }
             let device = match self.local.get::<D>(param.id) {
                 Some(grad) => grad.device(),
                 None => param.val().without_autodiff().device(),
             };
-            let sum = self
-                .all
-                .iter()
-                .filter_map(|part| part.grads.get(index).cloned().flatten())
+            let sum = parts
+                .into_iter()
                 .map(|data| Tensor::<D>::from_data(data, &device))
                 .reduce(|a, b| a + b);
             if let Some(sum) = sum {
@@ -195,7 +218,20 @@ pub fn sum_gradients<M: Module>(model: &M, local: &GradientsParams, all: &[HostG
         all,
         index: 0,
         sum: GradientsParams::new(),
+        misfit: None,
     };
     model.visit(&mut summer);
-    summer.sum
+    if let Some(part) = all.iter().find(|part| part.grads.len() != summer.index) {
+        summer.misfit.get_or_insert_with(|| {
+            format!(
+                "the model has {} parameters, a worker's gradients {}",
+                summer.index,
+                part.grads.len()
+            )
+        });
+    }
+    match summer.misfit {
+        Some(reason) => Err(crate::Error::Collective { reason }),
+        None => Ok(summer.sum),
+    }
 }

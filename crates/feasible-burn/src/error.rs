@@ -170,6 +170,48 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A layer's setting out of range (a size of zero, a drop rate outside
+    /// `(0, 1)`, a scale or bound that is not a positive finite number).
+    #[error("{layer}: {setting} = {value} is invalid: {expected}")]
+    LayerSetting {
+        /// The layer's kind (`L0Linear`, `L0Conv2d`).
+        layer: &'static str,
+        /// The setting.
+        setting: &'static str,
+        /// Its value, as written.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A tensor given to a layer's forward pass has a shape it cannot take.
+    #[error("{layer}: the {what} has shape {found:?}, expected {expected}")]
+    LayerInput {
+        /// The layer's kind (`L0Linear`, `L0Conv2d`).
+        layer: &'static str,
+        /// Which tensor (the input, the gates' noise).
+        what: &'static str,
+        /// The shape the layer takes, in words (`[n, 784]`).
+        expected: String,
+        /// The shape given.
+        found: Vec<usize>,
+    },
+    /// A collective's worker gave what does not fit: a rank outside the
+    /// workers, a second value in one round, gradients of another model.
+    #[error("collective: {reason}")]
+    Collective {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Tensors of one step on different devices.
+    #[error("constraint `{constraint}`: its value is on {found}, the step's other tensors on {expected}")]
+    DeviceMismatch {
+        /// The constraint.
+        constraint: String,
+        /// The device of the step's first tensor.
+        expected: String,
+        /// The constraint value's device.
+        found: String,
+    },
     /// A primal hyperparameter out of range.
     #[error("primal learning rate = {value} is invalid: must be a finite number >= 0")]
     InvalidLearningRate {

@@ -80,7 +80,9 @@ impl<N: MultiplierNet> ImplicitMultipliers<N> {
 
     /// One step of ascent on `mean_i λ_θ(x_i) g_i`, `g_i` the strict
     /// violation of row `i` of `features`. Refuses, changing nothing,
-    /// violations whose count is not the rows' or that are not finite.
+    /// violations whose count is not the rows' or that are not finite, a
+    /// network that returns another count of multipliers or one off the
+    /// autodiff graph.
     pub fn ascend(&mut self, features: Tensor<2>, violations: &[f64]) -> Result<()> {
         let rows = features.dims()[0];
         if violations.len() != rows {
@@ -98,6 +100,21 @@ impl<N: MultiplierNet> ImplicitMultipliers<N> {
         }
         let device = features.device();
         let lambda = softplus(self.net.forward(features), 1.0);
+        if lambda.dims()[0] != rows {
+            return Err(Error::ImplicitMultipliers {
+                reason: format!(
+                    "the multiplier network returned {} multipliers for a batch of {rows} samples",
+                    lambda.dims()[0]
+                ),
+            });
+        }
+        if !lambda.is_tracked() {
+            return Err(Error::ImplicitMultipliers {
+                reason: "the multiplier network's output is not tracked by autodiff: build it on an autodiff \
+                         device (e.g. `Device::flex().autodiff()`)"
+                    .to_string(),
+            });
+        }
         let g = Tensor::<1>::from_data(
             TensorData::new(violations.iter().map(|g| *g as f32).collect::<Vec<f32>>(), [rows]),
             (&device, lambda.dtype()),

@@ -243,6 +243,11 @@ impl LearnerConstraints {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Result<M, LearnerError> {
+        // Refused before the primal step, so burn's optimizer state is
+        // untouched when there is nothing to commit.
+        if self.lock().pending.is_none() {
+            return Err(LearnerError::NothingToCommit);
+        }
         let model = optim.step(lr, model, grads);
         self.commit()?;
         Ok(model)

@@ -22,8 +22,13 @@ use feasible::{Measurement, Measurements};
 use crate::error::{Error, Result};
 
 /// The statistics of one or more parts of a global batch (see the module
-/// documentation).
+/// documentation). Deserializing checks that the parts fit together (as
+/// many sample counts as ranks, each count a finite number > 0, ranks
+/// ascending without repeats, an indexed constraint's ids, values and
+/// per-part lengths adding up), so statistics received from another
+/// process are refused with an error rather than trusted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Unchecked")]
 pub struct ConstraintStatistics {
     /// The ranks of the parts combined here, ascending.
     pub(crate) ranks: Vec<usize>,
@@ -61,6 +66,80 @@ pub(crate) enum Sums {
 
 fn mismatch(reason: String) -> Error {
     Error::Statistics { reason }
+}
+
+/// [`ConstraintStatistics`] as read, before [`TryFrom`] checks it.
+#[derive(Deserialize)]
+struct Unchecked {
+    ranks: Vec<usize>,
+    samples: Vec<f64>,
+    loss: Option<f64>,
+    constraints: Vec<ConstraintSums>,
+}
+
+impl TryFrom<Unchecked> for ConstraintStatistics {
+    type Error = Error;
+
+    fn try_from(u: Unchecked) -> Result<Self> {
+        if u.ranks.len() != u.samples.len() || u.ranks.is_empty() {
+            return Err(mismatch(format!(
+                "{} ranks with {} sample counts (one count per rank, at least one)",
+                u.ranks.len(),
+                u.samples.len()
+            )));
+        }
+        if u.ranks.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(mismatch(format!(
+                "the ranks {:?} are not ascending without repeats",
+                u.ranks
+            )));
+        }
+        for samples in &u.samples {
+            Self::check_samples(*samples)?;
+        }
+        for c in &u.constraints {
+            let (values, strict) = match &c.sums {
+                Sums::Dense { value, strict } => (value.len(), strict.as_ref().map(Vec::len)),
+                Sums::Indexed {
+                    ids,
+                    value,
+                    strict,
+                    lengths,
+                } => {
+                    if lengths.len() != u.ranks.len() || lengths.iter().sum::<usize>() != value.len() {
+                        return Err(mismatch(format!(
+                            "constraint `{}`: per-part lengths {lengths:?} do not add up to its {} values over {} parts",
+                            c.name,
+                            value.len(),
+                            u.ranks.len()
+                        )));
+                    }
+                    if ids.len() != value.len() {
+                        return Err(mismatch(format!(
+                            "constraint `{}`: {} ids with {} values",
+                            c.name,
+                            ids.len(),
+                            value.len()
+                        )));
+                    }
+                    (value.len(), strict.as_ref().map(Vec::len))
+                }
+            };
+            if strict.is_some_and(|n| n != values) {
+                return Err(mismatch(format!(
+                    "constraint `{}`: {} strict values with {values} values",
+                    c.name,
+                    strict.unwrap_or(0)
+                )));
+            }
+        }
+        Ok(ConstraintStatistics {
+            ranks: u.ranks,
+            samples: u.samples,
+            loss: u.loss,
+            constraints: u.constraints,
+        })
+    }
 }
 
 impl ConstraintStatistics {
@@ -243,7 +322,11 @@ impl ConstraintStatistics {
             .iter()
             .position(|r| *r == rank)
             .ok_or_else(|| mismatch(format!("the part of rank {rank} is not among the reduced parts")))?;
-        Ok((self.samples[position] / self.samples(), position))
+        let samples = self
+            .samples
+            .get(position)
+            .ok_or_else(|| mismatch(format!("the part of rank {rank} has no sample count")))?;
+        Ok((samples / self.samples(), position))
     }
 
     /// The offset of the `position`-th part's values of the indexed
@@ -253,7 +336,7 @@ impl ConstraintStatistics {
             .iter()
             .find(|c| c.name == name)
             .and_then(|c| match &c.sums {
-                Sums::Indexed { lengths, .. } => Some(lengths[..position].iter().sum()),
+                Sums::Indexed { lengths, .. } => Some(lengths.iter().take(position).sum()),
                 Sums::Dense { .. } => None,
             })
     }

@@ -654,7 +654,7 @@ pub fn sparsity_run(
         |i, o| L0LinearConfig::new(i, o).with_gate_scale(5.0),
         &device,
         0,
-    );
+    )?;
     // PyTorch's Adam defaults, as the sparsity experiment (controlled-sparsity
     // paper, Gallego-Posada et al. 2022).
     let adam = AdamConfig::new()
@@ -684,7 +684,7 @@ pub fn sparsity_run(
         let (x, y) = &batches[t % batches.len()];
         let (x, y) = (features(x, 784, &device), labels(y, &device));
         let modes = model.sample_gates(&mut rng, &device);
-        let loss = log_softmax(model.forward(x, &modes), 1)
+        let loss = log_softmax(model.forward(x, &modes)?, 1)
             .gather(1, y)
             .reshape([BATCH])
             .mean()

@@ -467,8 +467,8 @@ fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image(
     let config = L0onieConfig::quick();
     let small = config.photo.read(config.side).unwrap();
     assert_eq!(small, photo.shrink(8));
-    let coin = l0onie::fit(&small, &config, "coin").unwrap();
-    let pruned = l0onie::fit(&small, &config, "l0onie").unwrap();
+    let coin = l0onie::fit(&small, &config, l0onie::Method::Coin).unwrap();
+    let pruned = l0onie::fit(&small, &config, l0onie::Method::L0onie).unwrap();
     // The constraint: at most COIN's stored size, the mask counted.
     assert_eq!(coin.bits, 16 * 1795);
     // Width 36: 2,772 gated weights, 111 biases.

@@ -72,6 +72,17 @@ pub enum FeasibleError {
         /// The declared number of entries.
         entries: usize,
     },
+    /// An entry id past the end of a per-entry state container (a dual
+    /// optimizer's state, a smoothed violation): nothing was read or written.
+    #[error("{what}: entry {index} is out of range (it has {entries} entries)")]
+    EntryOutOfRange {
+        /// The container (`the per-entry state ["xi", "started"]`).
+        what: String,
+        /// The offending id.
+        index: usize,
+        /// The number of entries it has.
+        entries: usize,
+    },
     /// An indexed constraint was measured without sample ids, or a dense one with them.
     #[error("constraint `{constraint}`: {reason}")]
     Indexing {

@@ -92,15 +92,6 @@ impl Bounds {
     }
 }
 
-/// Adds `steps` to `multipliers` and, for an inequality, projects every entry
-/// onto `λ >= 0`: `λ ← max(0, λ + step)`.
-pub fn ascend(multipliers: &mut [f64], steps: &[f64], inequality: bool) {
-    debug_assert_eq!(multipliers.len(), steps.len());
-    for (m, s) in multipliers.iter_mut().zip(steps) {
-        *m = ascend_one(*m, *s, inequality);
-    }
-}
-
 /// One entry: `λ + step`, projected onto `λ >= 0` for an inequality.
 pub fn ascend_one(multiplier: f64, step: f64, inequality: bool) -> f64 {
     Bounds::new(inequality).project(multiplier + step)
@@ -115,6 +106,15 @@ pub fn project_nonnegative(value: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Adds `steps` to `multipliers` and, for an inequality, projects every
+    /// entry onto `λ >= 0`: `λ ← max(0, λ + step)`.
+    fn ascend(multipliers: &mut [f64], steps: &[f64], inequality: bool) {
+        assert_eq!(multipliers.len(), steps.len());
+        for (m, s) in multipliers.iter_mut().zip(steps) {
+            *m = ascend_one(*m, *s, inequality);
+        }
+    }
 
     #[test]
     fn inequality_multipliers_are_projected_after_the_step() {

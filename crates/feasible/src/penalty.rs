@@ -312,8 +312,9 @@ impl Penalty {
     }
 }
 
-/// The coefficient of `entry` in `values` (one shared value, or one per entry).
-pub fn coefficient(values: &[f64], entry: usize) -> f64 {
+/// The coefficient of `entry` in `values` (one shared value, or one per
+/// entry: `entry < values.len()`).
+pub(crate) fn coefficient(values: &[f64], entry: usize) -> f64 {
     if values.len() == 1 { values[0] } else { values[entry] }
 }
 

@@ -6,8 +6,8 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::GatedLayer;
 use super::l0_linear::GateMode;
-use super::{GatedLayer, hard_concrete};
 use crate::random::Draw;
 
 /// Settings of an [`L0Conv2d`].
@@ -63,17 +63,26 @@ impl L0Conv2dConfig {
     /// The layer, weights and biases uniform in `±1/√(inputs·kh·kw)` (the
     /// bound of burn's and PyTorch's `Conv2d`) drawn from `rng`, gates at the
     /// initial drop rate.
-    pub fn init<R: rand::Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> L0Conv2d {
+    ///
+    /// Refused ([`Error::LayerSetting`](crate::Error::LayerSetting)), with
+    /// nothing drawn from `rng`: a zero number of channels or kernel side,
+    /// an initial drop rate outside `(0, 1)`, a gate scale that is not a
+    /// positive finite number.
+    pub fn init<R: rand::Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> crate::Result<L0Conv2d> {
         let [kh, kw] = self.kernel;
+        super::nonzero(LAYER, "inputs", self.inputs)?;
+        super::nonzero(LAYER, "outputs", self.outputs)?;
+        super::nonzero(LAYER, "kernel height", kh)?;
+        super::nonzero(LAYER, "kernel width", kw)?;
+        let theta = super::initial_gate(LAYER, self.initial_drop_rate, self.gate_scale)?;
         let fan_in = self.inputs * kh * kw;
-        let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+        let bound = 1.0 / (fan_in as f64).sqrt();
         let mut uniform = |n: usize| -> Vec<f32> {
             (0..n)
                 .map(|_| ((2.0 * rng.uniform_open() - 1.0) * bound) as f32)
                 .collect()
         };
-        let (theta, scale) = super::initial_gate(self.initial_drop_rate, self.gate_scale);
-        L0Conv2d {
+        Ok(L0Conv2d {
             weight: Param::from_tensor(Tensor::from_data(
                 TensorData::new(uniform(self.outputs * fan_in), [self.outputs, self.inputs, kh, kw]),
                 device,
@@ -86,11 +95,14 @@ impl L0Conv2dConfig {
                 TensorData::new(vec![theta; self.outputs], [self.outputs, 1]),
                 device,
             )),
-            gate_scale: scale,
+            gate_scale: self.gate_scale,
             padding: self.padding,
-        }
+        })
     }
 }
+
+/// The layer's name in errors.
+const LAYER: &str = "L0Conv2d";
 
 /// `y_c = z_c (W_c ⋆ x + b_c)` for each output channel `c`, with one L0
 /// gate `z_c` per channel: a dropped gate removes the channel's weights and
@@ -142,16 +154,35 @@ impl L0Conv2d {
         Tensor::from_data(TensorData::new(u, [outputs, 1]), device)
     }
 
-    /// The forward pass `[n, inputs, h, w] → [n, outputs, h', w']`.
-    pub fn forward(&self, x: Tensor<4>, mode: &GateMode) -> Tensor<4> {
-        let gates = match mode {
-            GateMode::Sample(noise) => hard_concrete::sample(self.log_alpha(), noise.clone()),
-            GateMode::Deterministic => hard_concrete::deterministic(self.log_alpha()),
-        };
-        let [outputs, ..] = self.shape();
+    /// The forward pass `[n, inputs, h, w] → [n, outputs, h', w']`. Refused
+    /// ([`Error::LayerInput`](crate::Error::LayerInput)): an input without
+    /// `inputs` channels or smaller than the kernel (with its padding),
+    /// sampling noise not of the gates' shape.
+    pub fn forward(&self, x: Tensor<4>, mode: &GateMode) -> crate::Result<Tensor<4>> {
+        let [outputs, inputs, kh, kw] = self.shape();
+        let [_, channels, h, w] = x.dims();
+        let [ph, pw] = self.padding;
+        if channels != inputs || h + 2 * ph < kh || w + 2 * pw < kw {
+            return Err(crate::Error::LayerInput {
+                layer: LAYER,
+                what: "input",
+                expected: format!(
+                    "[n, {inputs}, h, w] with h + {} >= {kh} and w + {} >= {kw}",
+                    2 * ph,
+                    2 * pw
+                ),
+                found: x.dims().to_vec(),
+            });
+        }
+        let gates = super::gates(LAYER, self.log_alpha(), mode)?;
         let weight = self.weight.val() * gates.clone().reshape([outputs, 1, 1, 1]);
         let bias = self.bias.val() * gates.reshape([outputs]);
-        conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], self.padding, [1, 1], 1))
+        Ok(conv2d(
+            x,
+            weight,
+            Some(bias),
+            ConvOptions::new([1, 1], self.padding, [1, 1], 1),
+        ))
     }
 }
 

@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::{GatedLayer, hard_concrete};
+use super::GatedLayer;
 use crate::random::Draw;
 
 /// What one gate switches off.
@@ -98,7 +98,18 @@ impl L0LinearConfig {
 
     /// The layer, weights and biases uniform in `±1/√inputs` (or weights in
     /// `±weight_bound`) drawn from `rng`, gates at the initial drop rate.
-    pub fn init<R: rand::Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> L0Linear {
+    ///
+    /// Refused ([`Error::LayerSetting`](crate::Error::LayerSetting)), with
+    /// nothing drawn from `rng`: `inputs` or `outputs` zero, an initial drop
+    /// rate outside `(0, 1)`, a gate scale or weight bound that is not a
+    /// positive finite number.
+    pub fn init<R: rand::Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> crate::Result<L0Linear> {
+        super::nonzero(LAYER, "inputs", self.inputs)?;
+        super::nonzero(LAYER, "outputs", self.outputs)?;
+        if let Some(bound) = self.weight_bound {
+            super::positive_finite(LAYER, "weight_bound", bound)?;
+        }
+        let theta = super::initial_gate(LAYER, self.initial_drop_rate, self.gate_scale)?;
         let bias_bound = 1.0 / (self.inputs as f64).sqrt();
         let weight_bound = self.weight_bound.unwrap_or(bias_bound);
         let mut uniform = |n: usize, bound: f64| -> Vec<f32> {
@@ -107,8 +118,7 @@ impl L0LinearConfig {
                 .collect()
         };
         let [gi, go] = self.gate_shape();
-        let (theta, scale) = super::initial_gate(self.initial_drop_rate, self.gate_scale);
-        L0Linear {
+        Ok(L0Linear {
             weight: Param::from_tensor(Tensor::from_data(
                 TensorData::new(
                     uniform(self.inputs * self.outputs, weight_bound),
@@ -124,10 +134,13 @@ impl L0LinearConfig {
                 TensorData::new(vec![theta; gi * go], [gi, go]),
                 device,
             )),
-            gate_scale: scale,
-        }
+            gate_scale: self.gate_scale,
+        })
     }
 }
+
+/// The layer's name in errors.
+const LAYER: &str = "L0Linear";
 
 /// `y = x (W ⊙ z) + b` with L0 gates `z` on the weights.
 #[derive(Module, Debug)]
@@ -174,20 +187,36 @@ impl L0Linear {
     }
 
     /// The forward pass without gates, `x W + b` (a dense layer; the gates'
-    /// parameters receive no gradient).
-    pub fn forward_ungated(&self, x: Tensor<2>) -> Tensor<2> {
-        let [_, outputs] = self.shape();
-        x.matmul(self.weight.val()) + self.bias.val().reshape([1, outputs])
+    /// parameters receive no gradient). An input without `inputs` columns
+    /// is refused ([`Error::LayerInput`](crate::Error::LayerInput)).
+    pub fn forward_ungated(&self, x: Tensor<2>) -> crate::Result<Tensor<2>> {
+        let [_, outputs] = self.check_input(&x)?;
+        Ok(x.matmul(self.weight.val()) + self.bias.val().reshape([1, outputs]))
     }
 
-    /// The forward pass `[n, inputs] → [n, outputs]`.
-    pub fn forward(&self, x: Tensor<2>, mode: &GateMode) -> Tensor<2> {
-        let gates = match mode {
-            GateMode::Sample(noise) => hard_concrete::sample(self.log_alpha(), noise.clone()),
-            GateMode::Deterministic => hard_concrete::deterministic(self.log_alpha()),
-        };
-        let [_, outputs] = self.shape();
-        x.matmul(self.weight.val() * gates) + self.bias.val().reshape([1, outputs])
+    /// The forward pass `[n, inputs] → [n, outputs]`. Refused
+    /// ([`Error::LayerInput`](crate::Error::LayerInput)): an input without
+    /// `inputs` columns, sampling noise not of the gates' shape.
+    pub fn forward(&self, x: Tensor<2>, mode: &GateMode) -> crate::Result<Tensor<2>> {
+        let [_, outputs] = self.check_input(&x)?;
+        let gates = super::gates(LAYER, self.log_alpha(), mode)?;
+        Ok(x.matmul(self.weight.val() * gates) + self.bias.val().reshape([1, outputs]))
+    }
+
+    /// The layer's shape, after checking that `x` has `inputs` columns.
+    fn check_input(&self, x: &Tensor<2>) -> crate::Result<[usize; 2]> {
+        let shape @ [inputs, _] = self.shape();
+        let found = x.dims();
+        if found[1] == inputs {
+            Ok(shape)
+        } else {
+            Err(crate::Error::LayerInput {
+                layer: LAYER,
+                what: "input",
+                expected: format!("[n, {inputs}]"),
+                found: found.to_vec(),
+            })
+        }
     }
 }
 

@@ -47,18 +47,71 @@ impl<T: GatedLayer + ?Sized> GatedLayer for &T {
     }
 }
 
-/// The gates' starting parameter `θ` for `drop_rate` and the scale used
-/// (`gate_scale`, or 1 where it is not a positive finite number).
-fn initial_gate(drop_rate: f64, gate_scale: f64) -> (f32, f64) {
-    let scale = if gate_scale > 0.0 && gate_scale.is_finite() {
-        gate_scale
+/// The gates' starting parameter `θ` for `drop_rate` and `gate_scale`,
+/// after checking both (`layer` names the layer in the error).
+fn initial_gate(layer: &'static str, drop_rate: f64, gate_scale: f64) -> crate::Result<f32> {
+    if !(drop_rate > 0.0 && drop_rate < 1.0) {
+        return Err(setting_error(
+            layer,
+            "initial_drop_rate",
+            drop_rate,
+            "must be in (0, 1)",
+        ));
+    }
+    positive_finite(layer, "gate_scale", gate_scale)?;
+    Ok((hard_concrete::log_alpha_for_drop_rate(drop_rate) / gate_scale) as f32)
+}
+
+/// `value` of `setting`, refused unless it is a positive finite number.
+fn positive_finite(layer: &'static str, setting: &'static str, value: f64) -> crate::Result<()> {
+    if value > 0.0 && value.is_finite() {
+        Ok(())
     } else {
-        1.0
-    };
-    (
-        (hard_concrete::log_alpha_for_drop_rate(drop_rate) / scale) as f32,
-        scale,
-    )
+        Err(setting_error(layer, setting, value, "must be a positive finite number"))
+    }
+}
+
+/// A size (`inputs`, `outputs`, a kernel's side), refused when zero.
+fn nonzero(layer: &'static str, setting: &'static str, value: usize) -> crate::Result<()> {
+    if value == 0 {
+        Err(setting_error(layer, setting, value, "must be at least 1"))
+    } else {
+        Ok(())
+    }
+}
+
+fn setting_error(
+    layer: &'static str,
+    setting: &'static str,
+    value: impl std::fmt::Display,
+    expected: &'static str,
+) -> crate::Error {
+    crate::Error::LayerSetting {
+        layer,
+        setting,
+        value: value.to_string(),
+        expected,
+    }
+}
+
+/// The gates of `mode` for gates at `log_alpha`: sampled from the mode's
+/// noise, refused unless the noise has the gates' shape, or deterministic.
+fn gates(layer: &'static str, log_alpha: Tensor<2>, mode: &GateMode) -> crate::Result<Tensor<2>> {
+    match mode {
+        GateMode::Sample(noise) => {
+            let (expected, found) = (log_alpha.dims(), noise.dims());
+            if found != expected {
+                return Err(crate::Error::LayerInput {
+                    layer,
+                    what: "gates' noise",
+                    expected: format!("{expected:?} (the gates' shape)"),
+                    found: found.to_vec(),
+                });
+            }
+            Ok(hard_concrete::sample(log_alpha, noise.clone()))
+        }
+        GateMode::Deterministic => Ok(hard_concrete::deterministic(log_alpha)),
+    }
 }
 
 /// The expected number of weights kept by gates at `log_alpha`, each

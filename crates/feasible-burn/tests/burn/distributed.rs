@@ -48,7 +48,7 @@ fn worker(
         let part = constraints
             .measure(evaluation(evaluate(&model, &x, &y), from..to), rank, size as f64)
             .unwrap();
-        let all = statistics.all_gather(rank, part.statistics().clone());
+        let all = statistics.all_gather(rank, part.statistics().clone()).unwrap();
         let global = ConstraintStatistics::reduce(all.iter()).unwrap();
         let (objectives, pending) = constraints.lagrangian_reduced(vec![part], &global).unwrap();
         let Some(objective) = objectives.into_iter().next() else {
@@ -56,14 +56,14 @@ fn worker(
         };
         // Gradients summed across workers, the same primal step everywhere.
         let local = GradientsParams::from_grads(objective.backward(), &model);
-        let all = gradients.all_gather(rank, HostGradients::new(&model, &local));
-        let summed = sum_gradients(&model, &local, &all);
+        let all = gradients.all_gather(rank, HostGradients::new(&model, &local)).unwrap();
+        let summed = sum_gradients(&model, &local, &all).unwrap();
         model = optimizer.step(LR, model, summed);
         if pending.needs_measurement() {
             let part = pending
                 .measure(evaluation(evaluate(&model, &x, &y), from..to), rank, size as f64)
                 .unwrap();
-            let all = statistics.all_gather(rank, part);
+            let all = statistics.all_gather(rank, part).unwrap();
             pending
                 .commit_reduced(&ConstraintStatistics::reduce(all.iter()).unwrap())
                 .unwrap();
@@ -183,4 +183,123 @@ fn statistics_of_parts_that_do_not_fit_are_refused() {
     let error = constraints.lagrangian_reduced(vec![c], &global).unwrap_err();
     assert!(error.to_string().contains("rank 3"), "{error}");
     assert_eq!(constraints.optimizer().steps(), 0);
+}
+
+#[test]
+fn parts_whose_ids_do_not_match_their_own_values_are_refused_even_when_the_totals_do() {
+    // Two parts of the per-sample constraint: 2 values with 3 ids, then
+    // 3 values with 2 ids. Concatenated, 5 ids and 5 values.
+    let device = device();
+    let margins = burn::module::Param::from_tensor(burn::tensor::Tensor::<1>::ones([5], &device)).val();
+    let mut constraints = Constraints::new(constraints(UpdateScheme::Simultaneous));
+    let part = |from: usize, to: usize, ids: std::ops::Range<usize>| {
+        feasible_burn::Evaluation::feasibility().with(
+            "margin",
+            feasible_burn::ConstraintTensors::new(margins.clone().narrow(0, from, to - from))
+                .with_indices(ids.collect::<Vec<_>>()),
+        )
+    };
+    let error = constraints
+        .lagrangian_parts(vec![part(0, 2, 0..3), part(2, 5, 3..5)])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            feasible_burn::Error::Core(feasible::FeasibleError::IdsValuesMismatch { ids: 3, values: 2, .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(constraints.optimizer().steps(), 0);
+}
+
+#[test]
+fn received_statistics_that_do_not_fit_together_are_refused_when_read() {
+    let device = device();
+    let (x, y) = data(&device);
+    let model = Affine::new(&device);
+    let constraints = Constraints::new(constraints(UpdateScheme::Simultaneous));
+    let part = constraints
+        .measure(evaluation(evaluate(&model, &x, &y), 0..N), 0, N as f64)
+        .unwrap();
+    let good = serde_json::to_value(part.statistics()).unwrap();
+    let back: ConstraintStatistics = serde_json::from_value(good.clone()).unwrap();
+    assert_eq!(&back, part.statistics());
+    let broken = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        serde_json::from_value::<ConstraintStatistics>(v)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = broken(&|v| v["samples"] = serde_json::json!([]));
+    assert!(e.contains("1 ranks with 0 sample counts"), "{e}");
+    let e = broken(&|v| {
+        v["ranks"] = serde_json::json!([1, 1]);
+        v["samples"] = serde_json::json!([8.0, 8.0]);
+    });
+    assert!(e.contains("not ascending"), "{e}");
+    let e = broken(&|v| v["samples"] = serde_json::json!([-1.0]));
+    assert!(e.contains("sample count"), "{e}");
+    // The per-sample constraint: one id dropped, then a part's length.
+    let margin = good["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == "margin")
+        .unwrap();
+    let e = broken(&|v| {
+        v["constraints"][margin]["sums"]["Indexed"]["ids"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+    });
+    assert!(e.contains(&format!("{} ids with {N} values", N - 1)), "{e}");
+    let e = broken(&|v| v["constraints"][margin]["sums"]["Indexed"]["lengths"] = serde_json::json!([3]));
+    assert!(e.contains("do not add up"), "{e}");
+}
+
+#[test]
+fn a_collective_refuses_a_rank_outside_its_workers_and_a_second_value_in_a_round() {
+    let collective = HostCollective::<u32>::new(2);
+    let e = collective.all_gather(2, 7).unwrap_err();
+    assert!(matches!(e, feasible_burn::Error::Collective { .. }), "{e}");
+    assert!(e.to_string().contains("rank 2 of 2 workers"), "{e}");
+    // Rank 0 gives twice, from two threads: whichever comes second is
+    // refused at once; the first waits for rank 1.
+    let (sender, results) = std::sync::mpsc::channel();
+    let givers: Vec<_> = [1, 9]
+        .into_iter()
+        .map(|value| {
+            let (collective, sender) = (collective.clone(), sender.clone());
+            thread::spawn(move || sender.send(collective.all_gather(0, value)).unwrap())
+        })
+        .collect();
+    let e = results.recv().unwrap().unwrap_err();
+    assert!(e.to_string().contains("rank 0 gave twice in one round"), "{e}");
+    let round = collective.all_gather(1, 2).unwrap();
+    let waited = results.recv().unwrap().unwrap();
+    assert_eq!(round, waited);
+    assert!(*round == vec![1, 2] || *round == vec![9, 2], "{round:?}");
+    for giver in givers {
+        giver.join().unwrap();
+    }
+}
+
+#[test]
+fn gradients_of_another_model_are_refused() {
+    let device = device();
+    let (x, y) = data(&device);
+    let model = Affine::new(&device);
+    let p = evaluate(&model, &x, &y);
+    let local = GradientsParams::from_grads(p.loss.backward(), &model);
+    let own = HostGradients::new(&model, &local);
+    assert!(sum_gradients(&model, &local, &[own.clone(), own]).is_ok());
+    // A linear map of another width: its gradients do not fit.
+    let wider = burn::nn::LinearConfig::new(3, 1).init(&device);
+    let z = wider.forward(burn::tensor::Tensor::<2>::ones([2, 3], &device)).sum();
+    let foreign = HostGradients::new(&wider, &GradientsParams::from_grads(z.backward(), &wider));
+    let e = sum_gradients(&model, &local, &[foreign]).unwrap_err();
+    assert!(matches!(e, feasible_burn::Error::Collective { .. }), "{e}");
+    assert!(e.to_string().contains("shape"), "{e}");
 }

@@ -92,3 +92,42 @@ fn a_refused_step_changes_nothing() {
     .unwrap_err();
     assert!(matches!(e, Error::InvalidLearningRate { .. }), "{e}");
 }
+
+/// A network that answers one multiplier whatever the batch.
+#[derive(Module, Debug)]
+struct OneAnswer {
+    linear: Linear,
+}
+
+impl MultiplierNet for OneAnswer {
+    fn forward(&self, features: Tensor<2>) -> Tensor<1> {
+        self.linear.forward(features).sum()
+    }
+}
+
+#[test]
+fn a_network_that_does_not_answer_every_sample_or_is_off_the_graph_is_refused() {
+    let linear = LinearConfig::new(2, 1)
+        .with_initializer(Initializer::Constant { value: 0.1 })
+        .init(&device());
+    let mut one = ImplicitMultipliers::new(OneAnswer { linear }, SgdConfig::new().init(), 0.5).unwrap();
+    let e = one.ascend(features(), &[1.0, -1.0]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("returned 1 multipliers for a batch of 2 samples"),
+        "{e}"
+    );
+    // Built without autodiff: nothing to ascend, and nothing changes.
+    let plain = burn::tensor::Device::flex();
+    let net = LinearNet {
+        linear: LinearConfig::new(2, 1)
+            .with_initializer(Initializer::Constant { value: 0.1 })
+            .init(&plain),
+    };
+    let mut m = ImplicitMultipliers::new(net, SgdConfig::new().init(), 0.5).unwrap();
+    let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 2.0], [2, 2]), &plain);
+    let before = m.multipliers(x.clone()).unwrap();
+    let e = m.ascend(x.clone(), &[1.0, -1.0]).unwrap_err();
+    assert!(e.to_string().contains("not tracked by autodiff"), "{e}");
+    assert_eq!(m.multipliers(x).unwrap(), before);
+}

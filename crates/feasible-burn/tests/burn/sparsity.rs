@@ -77,15 +77,16 @@ fn sampled_gates_are_non_zero_as_often_as_the_closed_form_says() {
 fn the_gated_layer_counts_what_its_gates_switch() {
     let device = device();
     let mut rng = SplitMix64::new(1);
-    let units = L0LinearConfig::new(3, 4).init(&device, &mut rng);
+    let units = L0LinearConfig::new(3, 4).init(&device, &mut rng).unwrap();
     let weights = L0LinearConfig::new(3, 4)
         .with_granularity(Granularity::Weights)
-        .init(&device, &mut rng);
+        .init(&device, &mut rng)
+        .unwrap();
     assert_eq!((units.gate_shape(), weights.gate_shape()), ([3, 1], [3, 4]));
     // Dense start: the deterministic gates are all exactly 1, so the layer
     // is a plain linear map.
     let x = constant(&[1.0, -2.0, 0.5], [1, 3], &device);
-    let gated = values(units.forward(x.clone(), &GateMode::Deterministic));
+    let gated = values(units.forward(x.clone(), &GateMode::Deterministic).unwrap());
     let plain = values(x.matmul(units.weight.val()) + units.bias.val().reshape([1, 4]));
     assert_eq!(gated, plain);
     assert_eq!(units.deterministic_nonzero().unwrap(), 12);
@@ -102,7 +103,9 @@ fn the_gated_layer_counts_what_its_gates_switch() {
 #[test]
 fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
     let device = device();
-    let mut conv = L0Conv2dConfig::new(1, 2, [2, 2]).init(&device, &mut SplitMix64::new(2));
+    let mut conv = L0Conv2dConfig::new(1, 2, [2, 2])
+        .init(&device, &mut SplitMix64::new(2))
+        .unwrap();
     // Filters [[1, 2], [3, 4]] and [[-1, 0], [0, 1]], biases 0.5 and -0.25;
     // channel 0 dense (log α = ln 99), channel 1 dropped (log α = -10).
     conv.weight = Param::from_tensor(Tensor::from_data(
@@ -117,17 +120,17 @@ fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
     // By hand, valid cross-correlation of [[1,2,3],[4,5,6],[7,8,9]]:
     // channel 0: 1·1 + 2·2 + 3·4 + 4·5 + 0.5 = 37.5, then 47.5, 67.5, 77.5;
     // channel 1, dropped: exactly 0 (its bias is gated too).
-    let out = values(conv.forward(x.clone(), &GateMode::Deterministic));
+    let out = values(conv.forward(x.clone(), &GateMode::Deterministic).unwrap());
     assert_eq!(out, vec![37.5, 47.5, 67.5, 77.5, 0.0, 0.0, 0.0, 0.0]);
     // Channel 1 on: x[i+1, j+1] - x[i, j] - 0.25 = 3.75 everywhere.
     conv.gate = gates([99f32.ln(), 99f32.ln()]);
-    let out = values(conv.forward(x.clone(), &GateMode::Deterministic));
+    let out = values(conv.forward(x.clone(), &GateMode::Deterministic).unwrap());
     assert_eq!(out[4..], [3.75, 3.75, 3.75, 3.75]);
     // Sampled gates at log α = 0: noise near 1 opens a gate fully, near 0
     // closes it.
     conv.gate = gates([0.0, 0.0]);
     let noise = constant(&[0.999999, 1e-6], [2, 1], &device);
-    let out = values(conv.forward(x, &GateMode::Sample(noise)));
+    let out = values(conv.forward(x, &GateMode::Sample(noise)).unwrap());
     assert_eq!(out, vec![37.5, 47.5, 67.5, 77.5, 0.0, 0.0, 0.0, 0.0]);
     // Counts: a gate switches its channel's 1·2·2 weights.
     conv.gate = gates([99f32.ln(), -10.0]);
@@ -141,7 +144,7 @@ fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
         TensorData::new((1..=9).map(|v| v as f32).collect(), [1, 1, 3, 3]),
         &device,
     );
-    let out = padded.forward(x, &GateMode::Deterministic);
+    let out = padded.forward(x, &GateMode::Deterministic).unwrap();
     assert_eq!(out.dims(), [1, 2, 4, 4]);
     assert_eq!(values(out)[0], 4.5);
     assert_eq!((conv.gated_weights(), conv.deterministic_nonzero().unwrap()), (8, 4));
@@ -150,7 +153,9 @@ fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
     assert!((values(conv.expected_nonzero())[0] - expected).abs() < 1e-5);
     // A density over convolution and linear layers together: 4 of the 8
     // filter weights and all 12 of a dense 3×4 layer's.
-    let linear = L0LinearConfig::new(3, 4).init(&device, &mut SplitMix64::new(3));
+    let linear = L0LinearConfig::new(3, 4)
+        .init(&device, &mut SplitMix64::new(3))
+        .unwrap();
     let layers: [&dyn GatedLayer; 2] = [&conv, &linear];
     assert_eq!(sparsity::deterministic_density(&layers).unwrap(), 16.0 / 20.0);
     assert_eq!(
@@ -160,6 +165,88 @@ fn the_gated_convolution_drops_whole_channels_and_counts_their_filters() {
     let p = hard_concrete::probability_nonzero_f64(99f64.ln());
     let density = values(expected_density(&layers).unwrap())[0];
     assert!((density - (expected + 12.0 * p) / 20.0).abs() < 1e-6);
+}
+
+#[test]
+fn the_gated_layers_refuse_bad_settings_and_misshapen_input_with_typed_errors() {
+    let device = device();
+    let mut rng = SplitMix64::new(4);
+    let before = rng.clone();
+    let refused = |result: feasible_burn::Result<()>| match result {
+        Err(feasible_burn::Error::LayerSetting {
+            layer, setting, value, ..
+        }) => format!("{layer} {setting} {value}"),
+        other => panic!("expected a refused setting, got {other:?}"),
+    };
+    let linear = |config: L0LinearConfig, rng: &mut SplitMix64| config.init(&device, rng).map(|_| ());
+    assert_eq!(
+        refused(linear(L0LinearConfig::new(0, 4), &mut rng)),
+        "L0Linear inputs 0"
+    );
+    assert_eq!(
+        refused(linear(L0LinearConfig::new(3, 0), &mut rng)),
+        "L0Linear outputs 0"
+    );
+    for rate in [0.0, 1.0, f64::NAN] {
+        let config = L0LinearConfig::new(3, 4).with_initial_drop_rate(rate);
+        assert_eq!(
+            refused(linear(config, &mut rng)),
+            format!("L0Linear initial_drop_rate {rate}")
+        );
+    }
+    for scale in [0.0, -1.0, f64::INFINITY] {
+        let config = L0LinearConfig::new(3, 4).with_gate_scale(scale);
+        assert_eq!(
+            refused(linear(config, &mut rng)),
+            format!("L0Linear gate_scale {scale}")
+        );
+    }
+    let config = L0LinearConfig::new(3, 4).with_weight_bound(-0.5);
+    assert_eq!(refused(linear(config, &mut rng)), "L0Linear weight_bound -0.5");
+    let conv = |config: L0Conv2dConfig, rng: &mut SplitMix64| config.init(&device, rng).map(|_| ());
+    assert_eq!(
+        refused(conv(L0Conv2dConfig::new(1, 2, [0, 2]), &mut rng)),
+        "L0Conv2d kernel height 0"
+    );
+    assert_eq!(
+        refused(conv(L0Conv2dConfig::new(0, 2, [2, 2]), &mut rng)),
+        "L0Conv2d inputs 0"
+    );
+    // Nothing was drawn from the generator by a refused layer.
+    assert_eq!(rng, before);
+
+    let wrong = |result: feasible_burn::Result<Vec<usize>>| match result {
+        Err(feasible_burn::Error::LayerInput { layer, what, found, .. }) => format!("{layer} {what} {found:?}"),
+        other => panic!("expected a refused input, got {other:?}"),
+    };
+    let layer = L0LinearConfig::new(3, 4).init(&device, &mut rng).unwrap();
+    let x = constant(&[1.0, 2.0], [1, 2], &device);
+    let dims = |t: Tensor<2>| t.dims().to_vec();
+    assert_eq!(
+        wrong(layer.forward(x.clone(), &GateMode::Deterministic).map(dims)),
+        "L0Linear input [1, 2]"
+    );
+    assert_eq!(wrong(layer.forward_ungated(x).map(dims)), "L0Linear input [1, 2]");
+    let x = constant(&[1.0, 2.0, 3.0], [1, 3], &device);
+    let noise = constant(&[0.5; 4], [4, 1], &device);
+    assert_eq!(
+        wrong(layer.forward(x.clone(), &GateMode::Sample(noise)).map(dims)),
+        "L0Linear gates' noise [4, 1]"
+    );
+    assert_eq!(layer.forward(x, &GateMode::Deterministic).unwrap().dims(), [1, 4]);
+    let conv = L0Conv2dConfig::new(2, 3, [3, 3]).init(&device, &mut rng).unwrap();
+    let image = |shape: [usize; 4]| Tensor::<4>::zeros(shape, &device);
+    let conv_dims = |t: Tensor<4>| t.dims().to_vec();
+    for shape in [[1, 1, 5, 5], [1, 2, 2, 5], [1, 2, 5, 2]] {
+        let found = conv.forward(image(shape), &GateMode::Deterministic).map(conv_dims);
+        assert_eq!(wrong(found), format!("L0Conv2d input {shape:?}"));
+    }
+    let padded = L0Conv2d {
+        padding: [1, 1],
+        ..conv.clone()
+    };
+    let out = padded.forward(image([1, 2, 1, 1]), &GateMode::Deterministic).unwrap();
+    assert_eq!(out.dims(), [1, 3, 1, 1]);
 }
 
 #[test]
@@ -176,7 +263,7 @@ fn a_density_constraint_keeps_the_most_important_units() {
     // saddle well posed, and the density settles.
     let device = device();
     let mut rng = SplitMix64::new(3);
-    let mut layers = vec![L0LinearConfig::new(10, 5).init(&device, &mut rng)];
+    let mut layers = vec![L0LinearConfig::new(10, 5).init(&device, &mut rng).unwrap()];
     let importance = constant(&(1..=10).map(|c| c as f32).collect::<Vec<_>>(), [10, 1], &device);
     let dual =
         ConstrainedOptimizer::builder()
@@ -226,8 +313,14 @@ fn a_layer_wise_density_constraint_has_one_entry_per_layer() {
     let device = device();
     let mut rng = SplitMix64::new(9);
     let mut layers = vec![
-        L0LinearConfig::new(10, 4).with_gate_scale(5.0).init(&device, &mut rng),
-        L0LinearConfig::new(4, 2).with_gate_scale(5.0).init(&device, &mut rng),
+        L0LinearConfig::new(10, 4)
+            .with_gate_scale(5.0)
+            .init(&device, &mut rng)
+            .unwrap(),
+        L0LinearConfig::new(4, 2)
+            .with_gate_scale(5.0)
+            .init(&device, &mut rng)
+            .unwrap(),
     ];
     let p = hard_concrete::probability_nonzero_f64(99f64.ln());
     let densities = values(sparsity::layer_densities(&layers).unwrap());

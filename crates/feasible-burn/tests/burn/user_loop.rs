@@ -70,7 +70,7 @@ pub(crate) fn rows(t: &Tensor<2>, from: usize, to: usize) -> Tensor<2> {
 /// (host), the per-sample margins `(2y - 1) z` and their 0/1 strict values
 /// (margin at least 0.5).
 pub(crate) struct Parts {
-    loss: Tensor<1>,
+    pub(crate) loss: Tensor<1>,
     proxy: Tensor<1>,
     rate: f64,
     margins: Tensor<1>,

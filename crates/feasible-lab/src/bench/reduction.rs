@@ -199,7 +199,7 @@ fn worker(
     for t in 0..warmup + steps {
         let shard = &shards[t % shards.len()];
         let mut phase: Phases = [0.0; PHASES.len()];
-        collectives.barrier.all_gather(rank, ());
+        collectives.barrier.all_gather(rank, ())?;
         let mut clock = Instant::now();
         let mut lap = |k: usize, clock: &mut Instant| {
             phase[k] = clock.elapsed().as_secs_f64();
@@ -209,12 +209,12 @@ fn worker(
         lap(0, &mut clock);
         let part = constraints.measure(evaluation, rank, samples)?;
         lap(1, &mut clock);
-        collectives.barrier.all_gather(rank, ());
+        collectives.barrier.all_gather(rank, ())?;
         clock = Instant::now();
         let wire = rmp_serde::to_vec(part.statistics())?;
         bytes = wire.len();
         lap(2, &mut clock);
-        let gathered = collectives.statistics.all_gather(rank, wire);
+        let gathered = collectives.statistics.all_gather(rank, wire)?;
         lap(3, &mut clock);
         let parts = gathered
             .iter()
@@ -230,10 +230,10 @@ fn worker(
         };
         lap(6, &mut clock);
         let ready = HostGradients::new(&model, &local);
-        collectives.barrier.all_gather(rank, ());
+        collectives.barrier.all_gather(rank, ())?;
         clock = Instant::now();
-        let all = collectives.gradients.all_gather(rank, ready);
-        let summed = sum_gradients(&model, &local, &all);
+        let all = collectives.gradients.all_gather(rank, ready)?;
+        let summed = sum_gradients(&model, &local, &all)?;
         lap(7, &mut clock);
         model = optimizer.step(LR, model, summed);
         lap(8, &mut clock);

@@ -95,9 +95,10 @@ pub fn epoch_batches(n: usize, size: Option<usize>, rng: &mut SplitMix64) -> Vec
 }
 
 /// Per-sample cross-entropy and correctness of a classifier's logits on
-/// host data, evaluated in chunks of 4096 without autodiff.
+/// host data, evaluated in chunks of 4096 without autodiff (an error of
+/// `logits` is returned as it is).
 pub fn evaluate(
-    logits: impl Fn(Tensor<2>) -> Tensor<2>,
+    logits: impl Fn(Tensor<2>) -> anyhow::Result<Tensor<2>>,
     x: &[f32],
     y: &[u8],
     dims: usize,
@@ -106,7 +107,7 @@ pub fn evaluate(
     let device = device.clone().without_autodiff();
     let (mut losses, mut correct) = (Vec::new(), Vec::new());
     for (xs, ys) in x.chunks(4096 * dims).zip(y.chunks(4096)) {
-        let z = logits(features(xs, dims, &device));
+        let z = logits(features(xs, dims, &device))?;
         let loss = burn::tensor::activation::log_softmax(z.clone(), 1)
             .gather(1, labels(ys, &device))
             .neg();

@@ -362,7 +362,7 @@ impl Accuracies {
 /// The model's accuracies on one split (features row-major, labels).
 fn accuracies(model: &Mlp, x: &[f32], y: &[u8], data: &Dataset, device: &Device) -> anyhow::Result<Accuracies> {
     let inference = burn::module::Module::valid(model);
-    let (_, correct) = evaluate(|x| inference.forward(x), x, y, data.dims, device)?;
+    let (_, correct) = evaluate(|x| Ok(inference.forward(x)), x, y, data.dims, device)?;
     Ok(Accuracies::new(&correct, y, data.classes))
 }
 
@@ -944,7 +944,7 @@ impl Experiment for BalancingActExperiment {
             ("train", &data.train_x, &data.train_y),
             ("test", &data.val_x, &data.val_y),
         ] {
-            let (_, correct) = evaluate(|x| model.forward(x), x, y, data.dims, &device)?;
+            let (_, correct) = evaluate(|x| Ok(model.forward(x)), x, y, data.dims, &device)?;
             let dense_shortfalls = accuracies(&dense, x, y, &data, &device)?.shortfalls();
             for (g, dense_shortfall) in dense_shortfalls.into_iter().enumerate() {
                 let count = |inside: bool| {

@@ -401,7 +401,7 @@ pub fn run_one(
     }
     let seconds = start.elapsed().as_secs_f64();
     let inference = model.valid();
-    let logits = |x| inference.forward(x);
+    let logits = |x| Ok(inference.forward(x));
     let (train_loss, train_correct) = evaluate(logits, &data.train_x, &data.train_y, data.dims, &device)?;
     let (val_loss, val_correct) = evaluate(logits, &data.val_x, &data.val_y, data.dims, &device)?;
     let fraction = |v: &[f64]| v.iter().filter(|l| **l <= config.epsilon).count() as f64 / v.len() as f64;
@@ -728,7 +728,7 @@ impl Experiment for FeasibleLearningExperiment {
             ("train", &data.train_x, &data.train_y),
             (held_out, &data.val_x, &data.val_y),
         ] {
-            let (losses, _) = evaluate(|x| model.forward(x), x, y, data.dims, &device)?;
+            let (losses, _) = evaluate(|x| Ok(model.forward(x)), x, y, data.dims, &device)?;
             let within = losses.iter().filter(|l| **l <= config.epsilon).count() as u64;
             audit.push(
                 &requirement,

@@ -237,7 +237,12 @@ pub struct Siren {
 }
 
 impl Siren {
-    fn new(widths: &[usize], config: &L0onieConfig, device: &Device, rng: &mut SplitMix64) -> Self {
+    fn new(
+        widths: &[usize],
+        config: &L0onieConfig,
+        device: &Device,
+        rng: &mut SplitMix64,
+    ) -> feasible_burn::Result<Self> {
         let layers = widths
             .windows(2)
             .enumerate()
@@ -255,22 +260,22 @@ impl Siren {
                     .with_weight_bound(bound)
                     .init(device, rng)
             })
-            .collect();
-        Self {
+            .collect::<feasible_burn::Result<_>>()?;
+        Ok(Self {
             layers,
             omega: config.omega,
-        }
+        })
     }
 
     /// `None`: without gates (a dense network).
-    fn forward(&self, x: Tensor<2>, modes: Option<&[GateMode]>) -> Tensor<2> {
+    fn forward(&self, x: Tensor<2>, modes: Option<&[GateMode]>) -> feasible_burn::Result<Tensor<2>> {
         let last = self.layers.len() - 1;
-        self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
+        self.layers.iter().enumerate().try_fold(x, |h, (i, layer)| {
             let z = match modes {
-                Some(modes) => layer.forward(h, &modes[i]),
-                None => layer.forward_ungated(h),
+                Some(modes) => layer.forward(h, &modes[i])?,
+                None => layer.forward_ungated(h)?,
             };
-            if i < last { z.mul_scalar(self.omega).sin() } else { z }
+            Ok(if i < last { z.mul_scalar(self.omega).sin() } else { z })
         })
     }
 
@@ -283,6 +288,39 @@ impl Siren {
     }
 }
 
+/// Which network a training fits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// COIN: the small dense network, at `small_width`.
+    Coin,
+    /// L0onie: the wide gated network, constrained to COIN's stored size
+    /// (its kept weights and their mask).
+    L0onie,
+    /// The same, constrained to COIN's number of parameters with the mask
+    /// not counted (`--full`'s control).
+    L0onieMaskFree,
+    /// The wide network without gates.
+    WideDense,
+}
+
+impl Method {
+    /// Its name in tables, JSON and run names.
+    pub fn id(self) -> &'static str {
+        match self {
+            Method::Coin => "coin",
+            Method::L0onie => "l0onie",
+            Method::L0onieMaskFree => "l0onie_mask_free",
+            Method::WideDense => "wide_dense",
+        }
+    }
+
+    /// Whether its weights are gated (and constrained).
+    pub fn gated(self) -> bool {
+        matches!(self, Method::L0onie | Method::L0onieMaskFree)
+    }
+}
+
 /// One network's result.
 #[derive(Clone, Debug, Serialize)]
 pub struct L0onieRow {
@@ -290,11 +328,9 @@ pub struct L0onieRow {
     pub experiment: &'static str,
     /// The photograph.
     pub photo: Photo,
-    /// `coin` (small, dense), `l0onie` (wide, gated, constrained to COIN's
-    /// stored size), `l0onie_mask_free` (the same constrained to COIN's
-    /// parameters, the mask not counted: `--full`'s control) or
-    /// `wide_dense` (wide, no gates).
-    pub method: &'static str,
+    /// The network (in JSON: `coin`, `l0onie`, `l0onie_mask_free`,
+    /// `wide_dense`).
+    pub method: Method,
     /// Hidden width.
     pub width: usize,
     /// Seed of the initialisation and the gate noise.
@@ -350,23 +386,22 @@ fn grid(image: &Image, device: &Device) -> (Tensor<2>, Tensor<2>) {
     )
 }
 
-/// Fits one network to `image`: `coin`, `l0onie`, `l0onie_mask_free` or
-/// `wide_dense` (see [`L0onieRow::method`]).
-pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow::Result<L0onieRow> {
+/// Fits one network (see [`Method`]) to `image`.
+pub fn fit(image: &Image, config: &L0onieConfig, method: Method) -> anyhow::Result<L0onieRow> {
     let device = config.device.device()?.autodiff();
     let (coords, rgb) = grid(image, &device);
     let pixels = image.width * image.height;
-    let width = if method == "coin" {
+    let width = if method == Method::Coin {
         config.small_width
     } else {
         config.wide_width
     };
     let mut rng = SplitMix64::new(config.seed);
-    let mut model = Siren::new(&config.widths(width), config, &device, &mut rng);
-    let gated = method.starts_with("l0onie");
+    let mut model = Siren::new(&config.widths(width), config, &device, &mut rng)?;
+    let gated = method.gated();
     let n = model.weights();
-    let coin_parameters = budget(config, &device);
-    let kept_budget = if method == "l0onie_mask_free" {
+    let coin_parameters = budget(config, &device)?;
+    let kept_budget = if method == Method::L0onieMaskFree {
         coin_parameters.saturating_sub(model.biases())
     } else {
         kept_weight_budget(16 * coin_parameters, model.biases(), n)
@@ -422,7 +457,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
                 })
                 .collect()
         });
-        let error = model.forward(coords.clone(), modes.as_deref()) - rgb.clone();
+        let error = model.forward(coords.clone(), modes.as_deref())? - rgb.clone();
         let loss = error.powi_scalar(2).mean();
 
         let evaluation = if gated {
@@ -452,7 +487,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
     let (coords, rgb) = grid(image, &device_plain);
     let deterministic = vec![GateMode::Deterministic; inference.layers.len()];
     let reconstruction = inference
-        .forward(coords, gated.then_some(&deterministic[..]))
+        .forward(coords, gated.then_some(&deterministic[..]))?
         .clamp(0.0, 1.0);
     let mse = (reconstruction - rgb).powi_scalar(2).mean().into_scalar::<f64>();
     let kept_weights = if gated {
@@ -485,7 +520,7 @@ pub fn fit(image: &Image, config: &L0onieConfig, method: &'static str) -> anyhow
         side: image.width,
         steps: config.steps,
         seconds,
-        model: (method == "l0onie").then_some(inference),
+        model: (method == Method::L0onie).then_some(inference),
     })
 }
 
@@ -533,14 +568,14 @@ fn fill_to_budget(mut model: Siren, kept: usize) -> anyhow::Result<Siren> {
 }
 
 /// COIN's parameters: the most the gated network may keep.
-fn budget(config: &L0onieConfig, device: &Device) -> usize {
+fn budget(config: &L0onieConfig, device: &Device) -> feasible_burn::Result<usize> {
     let small = Siren::new(
         &config.widths(config.small_width),
         config,
         device,
         &mut SplitMix64::new(0),
-    );
-    small.weights() + small.biases()
+    )?;
+    Ok(small.weights() + small.biases())
 }
 
 /// Bits of the mask that says which `kept` of `n` gated weights are kept,
@@ -571,11 +606,11 @@ pub fn kept_weight_budget(bits: usize, biases: usize, n: usize) -> usize {
 
 /// The trainings of a run: the three networks on the photograph, or
 /// (`--full`) [`full_jobs`].
-pub fn jobs(config: &L0onieConfig, full: bool) -> Vec<(L0onieConfig, &'static str)> {
+pub fn jobs(config: &L0onieConfig, full: bool) -> Vec<(L0onieConfig, Method)> {
     if full {
         full_jobs(config)
     } else {
-        ["coin", "l0onie", "wide_dense"]
+        [Method::Coin, Method::L0onie, Method::WideDense]
             .into_iter()
             .map(|method| (config.clone(), method))
             .collect()
@@ -586,7 +621,7 @@ pub fn jobs(config: &L0onieConfig, full: bool) -> Vec<(L0onieConfig, &'static st
 /// row's [`L0onieRow::vs_coin_db`] against COIN on the same picture with
 /// the same steps and seed.
 pub fn reproduce(
-    jobs: &[(L0onieConfig, &'static str)],
+    jobs: &[(L0onieConfig, Method)],
     threads: usize,
     done: impl Fn() + Sync,
 ) -> anyhow::Result<Vec<L0onieRow>> {
@@ -599,7 +634,7 @@ pub fn reproduce(
     let mut rows = crate::parallel::run_jobs(
         jobs,
         threads,
-        |(job, m)| fit(&images[&(job.photo, job.side)], job, m),
+        |(job, m)| fit(&images[&(job.photo, job.side)], job, *m),
         |_| done(),
     )
     .into_iter()
@@ -615,16 +650,16 @@ pub fn compare_with_coin(rows: &mut [L0onieRow]) {
     let key = |r: &L0onieRow| (r.photo, r.side, r.steps, r.seed);
     let coin: Vec<_> = rows
         .iter()
-        .filter(|r| r.method == "coin")
+        .filter(|r| r.method == Method::Coin)
         .map(|r| (key(r), r.psnr))
         .collect();
-    for row in rows.iter_mut().filter(|r| r.method != "coin") {
+    for row in rows.iter_mut().filter(|r| r.method != Method::Coin) {
         row.vs_coin_db = coin
             .iter()
             .find(|(k, _)| *k == key(row))
             .map(|(_, psnr)| row.psnr - psnr);
     }
-    rows.sort_by_key(|r| (key(r), r.method != "coin"));
+    rows.sort_by_key(|r| (key(r), r.method != Method::Coin));
 }
 
 /// `--full`'s trainings, the longest first (they are taken in order): on
@@ -632,7 +667,7 @@ pub fn compare_with_coin(rows: &mut [L0onieRow]) {
 /// [`FULL_SEEDS`]; with the first seed, L0onie at [`NARROW_WIDTH`], with
 /// [`EARLIER_DYNAMICS`], and the mask-free control; and on the 64x64
 /// pictures COIN and L0onie with [`LONG_STEPS_FACTOR`] times the steps.
-pub fn full_jobs(config: &L0onieConfig) -> Vec<(L0onieConfig, &'static str)> {
+pub fn full_jobs(config: &L0onieConfig) -> Vec<(L0onieConfig, Method)> {
     let mut jobs = Vec::new();
     for side in FULL_SIDES.into_iter().rev() {
         for photo in Photo::ALL {
@@ -646,15 +681,15 @@ pub fn full_jobs(config: &L0onieConfig) -> Vec<(L0onieConfig, &'static str)> {
                     steps: LONG_STEPS_FACTOR * config.steps,
                     ..picture.clone()
                 };
-                jobs.splice(0..0, [(long.clone(), "l0onie"), (long, "coin")]);
+                jobs.splice(0..0, [(long.clone(), Method::L0onie), (long, Method::Coin)]);
             }
             for seed in FULL_SEEDS {
                 let seeded = L0onieConfig {
                     seed,
                     ..picture.clone()
                 };
-                jobs.push((seeded.clone(), "l0onie"));
-                jobs.push((seeded, "coin"));
+                jobs.push((seeded.clone(), Method::L0onie));
+                jobs.push((seeded, Method::Coin));
             }
             let narrow = L0onieConfig {
                 wide_width: NARROW_WIDTH,
@@ -664,7 +699,11 @@ pub fn full_jobs(config: &L0onieConfig) -> Vec<(L0onieConfig, &'static str)> {
                 dynamics: EARLIER_DYNAMICS,
                 ..picture.clone()
             };
-            jobs.extend([(narrow, "l0onie"), (earlier, "l0onie"), (picture, "l0onie_mask_free")]);
+            jobs.extend([
+                (narrow, Method::L0onie),
+                (earlier, Method::L0onie),
+                (picture, Method::L0onieMaskFree),
+            ]);
         }
     }
     jobs
@@ -701,7 +740,7 @@ pub fn render(rows: &[L0onieRow]) -> String {
             r.photo.id().to_string(),
             r.side.to_string(),
             r.steps.to_string(),
-            r.method.to_string(),
+            r.method.id().to_string(),
             r.width.to_string(),
             r.seed.to_string(),
             dynamics(|d| d.dual_lr),
@@ -786,7 +825,7 @@ pub struct SeedMean {
 pub fn seed_means(rows: &[L0onieRow]) -> Vec<SeedMean> {
     let group = |r: &L0onieRow| (r.photo, r.side, r.steps, r.width, r.dynamics);
     let mut groups: Vec<_> = Vec::new();
-    for r in rows.iter().filter(|r| r.method == "l0onie") {
+    for r in rows.iter().filter(|r| r.method == Method::L0onie) {
         if !groups.contains(&group(r)) {
             groups.push(group(r));
         }
@@ -796,7 +835,7 @@ pub fn seed_means(rows: &[L0onieRow]) -> Vec<SeedMean> {
         .filter_map(|g| {
             let pairs: Vec<(f64, f64)> = rows
                 .iter()
-                .filter(|r| r.method == "l0onie" && group(r) == g)
+                .filter(|r| r.method == Method::L0onie && group(r) == g)
                 .filter_map(|r| r.vs_coin_db.map(|d| (r.psnr - d, r.psnr)))
                 .collect();
             (pairs.len() > 1).then(|| {
@@ -878,7 +917,7 @@ impl Experiment for L0onieExperiment {
                     let d = network.dynamics;
                     format!(
                         "{}-{}-{}-w{}-{}steps-seed{}-dual{}-gates{}-finetune{}",
-                        r.method,
+                        r.method.id(),
                         r.photo.id(),
                         r.side,
                         r.width,
@@ -889,7 +928,7 @@ impl Experiment for L0onieExperiment {
                         d.finetune_fraction
                     )
                 } else {
-                    r.method.to_string()
+                    r.method.id().to_string()
                 };
                 SavedModel::new(run, &network, move |dir| saved::write_record(dir, model))
             })
@@ -917,7 +956,7 @@ impl Experiment for L0onieExperiment {
             &config,
             &device,
             &mut SplitMix64::new(config.seed),
-        );
+        )?;
         let model = saved::read_record(dir, fresh)?;
         let kept = model
             .layers
@@ -927,7 +966,7 @@ impl Experiment for L0onieExperiment {
         let bits = 16 * (kept + model.biases()) + mask_bits(model.weights(), kept);
         let mut audit = Audit::new(CONFIDENCE)?;
         audit.push(
-            &Requirement::at_most("stored bits", (16 * budget(&config, &device)) as f64),
+            &Requirement::at_most("stored bits", (16 * budget(&config, &device)?) as f64),
             "model",
             &Evidence::Exact(bits as f64),
         )?;
@@ -964,6 +1003,22 @@ fn config(options: &RunOptions) -> L0onieConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_method_is_written_in_json_by_its_name_and_only_l0onie_is_gated() {
+        let methods = [Method::Coin, Method::L0onie, Method::L0onieMaskFree, Method::WideDense];
+        let names: Vec<String> = methods
+            .iter()
+            .map(|m| serde_json::to_value(m).unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["\"coin\"", "\"l0onie\"", "\"l0onie_mask_free\"", "\"wide_dense\""]
+        );
+        assert!(methods.iter().all(|m| serde_json::to_value(m).unwrap() == m.id()));
+        let gated: Vec<bool> = methods.iter().map(|m| m.gated()).collect();
+        assert_eq!(gated, [false, true, true, false]);
+    }
 
     #[test]
     fn the_mask_costs_the_count_and_the_rank_of_the_kept_set() {
@@ -1004,7 +1059,7 @@ mod tests {
             ..L0onieConfig::quick()
         };
         let device = config.device.device().unwrap().autodiff();
-        let mut model = Siren::new(&config.widths(3), &config, &device, &mut SplitMix64::new(0));
+        let mut model = Siren::new(&config.widths(3), &config, &device, &mut SplitMix64::new(0)).unwrap();
         // log α per layer (2x3, then 3x3); open where log α > ln(1/11) ≈ -2.4.
         let log_alphas: [Vec<f32>; 2] = [
             vec![-5.0, -4.0, 3.0, -3.0, -6.0, -7.0],
@@ -1066,23 +1121,23 @@ mod tests {
                     .filter(|(j, _)| (j.photo, j.side, j.steps) == (photo, side, 3000))
                     .collect();
                 for seed in FULL_SEEDS {
-                    for method in ["coin", "l0onie"] {
+                    for method in [Method::Coin, Method::L0onie] {
                         let n = here
                             .iter()
                             .filter(|(j, m)| {
                                 (j.seed, *m, j.wide_width, j.dynamics) == (seed, method, 36, config.dynamics)
                             })
                             .count();
-                        assert_eq!(n, 1, "{photo:?} {side} seed {seed} {method}");
+                        assert_eq!(n, 1, "{photo:?} {side} seed {seed} {method:?}");
                     }
                 }
                 let variant = |width, dynamics, method| {
                     here.iter()
                         .any(|(j, m)| (j.seed, j.wide_width, j.dynamics, *m) == (0, width, dynamics, method))
                 };
-                assert!(variant(NARROW_WIDTH, config.dynamics, "l0onie"));
-                assert!(variant(36, EARLIER_DYNAMICS, "l0onie"));
-                assert!(variant(36, config.dynamics, "l0onie_mask_free"));
+                assert!(variant(NARROW_WIDTH, config.dynamics, Method::L0onie));
+                assert!(variant(36, EARLIER_DYNAMICS, Method::L0onie));
+                assert!(variant(36, config.dynamics, Method::L0onieMaskFree));
             }
         }
     }
@@ -1093,9 +1148,9 @@ mod tests {
             experiment: "l0onie",
             photo: Photo::Chelsea,
             method,
-            width: if method == "coin" { 28 } else { 36 },
+            width: if method == Method::Coin { 28 } else { 36 },
             seed,
-            dynamics: (method != "coin").then_some(L0onieConfig::full().dynamics),
+            dynamics: (method != Method::Coin).then_some(L0onieConfig::full().dynamics),
             psnr,
             vs_coin_db: None,
             bits: 0,
@@ -1110,12 +1165,12 @@ mod tests {
             model: None,
         };
         let mut rows = vec![
-            row("coin", 0, 30.0),
-            row("l0onie", 0, 30.5),
-            row("coin", 1, 31.0),
-            row("l0onie", 1, 30.75),
+            row(Method::Coin, 0, 30.0),
+            row(Method::L0onie, 0, 30.5),
+            row(Method::Coin, 1, 31.0),
+            row(Method::L0onie, 1, 30.75),
             // No COIN with seed 2: left out.
-            row("l0onie", 2, 40.0),
+            row(Method::L0onie, 2, 40.0),
         ];
         compare_with_coin(&mut rows);
         let means = seed_means(&rows);

@@ -261,7 +261,7 @@ pub fn train(data: &Dataset, config: &SparsityConfig, method: Method) -> anyhow:
     let id = trainer.id(CONSTRAINT)?;
     let mut model = config
         .architecture
-        .build(data.classes, config.gate_scale, &device, config.seed);
+        .build(data.classes, config.gate_scale, &device, config.seed)?;
     let mut batches_rng = SplitMix64::new(config.seed ^ 0xba7c);
     let mut gates_rng = SplitMix64::new(config.seed ^ 0x9a7e);
     let start = Instant::now();
@@ -270,7 +270,7 @@ pub fn train(data: &Dataset, config: &SparsityConfig, method: Method) -> anyhow:
             let (x, y) = data.batch(&ids, &device);
             let n = ids.len();
             let modes = model.sample_gates(&mut gates_rng, &device);
-            let loss = log_softmax(model.forward(x, &modes), 1)
+            let loss = log_softmax(model.forward(x, &modes)?, 1)
                 .gather(1, y)
                 .reshape([n])
                 .mean()
@@ -286,7 +286,7 @@ pub fn train(data: &Dataset, config: &SparsityConfig, method: Method) -> anyhow:
     let train_seconds = start.elapsed().as_secs_f64();
     let density = sparsity::deterministic_density(&model.gated())?;
     let inference = burn::module::Module::valid(&model);
-    let logits = |x| inference.forward_deterministic(x);
+    let logits = |x| Ok(inference.forward_deterministic(x)?);
     let (_, test_correct) = evaluate(logits, &data.val_x, &data.val_y, data.dims, &device)?;
     let (_, train_correct) = evaluate(logits, &data.train_x, &data.train_y, data.dims, &device)?;
     let accuracy = |c: &[bool]| c.iter().filter(|c| **c).count() as f64 / c.len().max(1) as f64;
@@ -624,7 +624,7 @@ fn audit(network: Network, saved: &SavedRun, dir: &Path) -> anyhow::Result<Audit
     let run: SavedSparsity = saved.detail()?;
     let fresh = config
         .architecture
-        .build(CLASSES, config.gate_scale, &config.device.device()?, config.seed);
+        .build(CLASSES, config.gate_scale, &config.device.device()?, config.seed)?;
     let model = match fresh {
         SparseNet::Mlp(mlp) => SparseNet::Mlp(saved::read_record(dir, mlp)?),
         SparseNet::LeNet(lenet) => SparseNet::LeNet(saved::read_record(dir, lenet)?),

@@ -34,18 +34,23 @@ pub const LAYERS: usize = 4;
 impl GatedLeNet {
     /// For 28×28 grey images and `classes` classes, gates' parameters scaled
     /// by `gate_scale`, initialised from `seed`.
-    pub fn new(classes: usize, gate_scale: f64, device: &Device, seed: u64) -> Self {
+    /// A gate scale that is not a positive finite number, or no classes,
+    /// is refused.
+    pub fn new(classes: usize, gate_scale: f64, device: &Device, seed: u64) -> feasible_burn::Result<Self> {
         let mut rng = SplitMix64::new(seed);
         let [c1, c2] = CHANNELS;
         let conv = |i, o| L0Conv2dConfig::new(i, o, [KERNEL, KERNEL]).with_gate_scale(gate_scale);
-        let convs = vec![conv(1, c1).init(device, &mut rng), conv(c1, c2).init(device, &mut rng)];
+        let convs = vec![
+            conv(1, c1).init(device, &mut rng)?,
+            conv(c1, c2).init(device, &mut rng)?,
+        ];
         let flat = c2 * 4 * 4;
         let dense_layer = |i, o| L0LinearConfig::new(i, o).with_gate_scale(gate_scale);
         let dense = vec![
-            dense_layer(flat, HIDDEN).init(device, &mut rng),
-            dense_layer(HIDDEN, classes).init(device, &mut rng),
+            dense_layer(flat, HIDDEN).init(device, &mut rng)?,
+            dense_layer(HIDDEN, classes).init(device, &mut rng)?,
         ];
-        Self { convs, dense }
+        Ok(Self { convs, dense })
     }
 
     /// Its gated layers (for densities), convolutions first.
@@ -66,20 +71,30 @@ impl GatedLeNet {
     }
 
     /// Logits of `[n, 784]` images; `modes` has one entry per gated layer.
-    pub fn forward(&self, x: Tensor<2>, modes: &[GateMode]) -> Tensor<2> {
-        let [n, _] = x.dims();
+    /// Inputs without 784 features, or modes not one per gated layer, are
+    /// refused.
+    pub fn forward(&self, x: Tensor<2>, modes: &[GateMode]) -> feasible_burn::Result<Tensor<2>> {
+        let [n, features] = x.dims();
+        if features != 28 * 28 || modes.len() != LAYERS {
+            return Err(feasible_burn::Error::LayerInput {
+                layer: "GatedLeNet",
+                what: "input (and its gate modes)",
+                expected: format!("[n, 784] and {LAYERS} gate modes (got {})", modes.len()),
+                found: vec![n, features],
+            });
+        }
         let pool = || MaxPoolOptions::new([2, 2]).with_stride([2, 2]);
         let mut h = x.reshape([n, 1, 28, 28]);
         for (conv, mode) in self.convs.iter().zip(modes) {
-            h = max_pool2d(relu(conv.forward(h, mode)), pool());
+            h = max_pool2d(relu(conv.forward(h, mode)?), pool());
         }
         let h: Tensor<2> = h.flatten(1, 3);
-        let hidden = relu(self.dense[0].forward(h, &modes[2]));
+        let hidden = relu(self.dense[0].forward(h, &modes[2])?);
         self.dense[1].forward(hidden, &modes[3])
     }
 
     /// Logits with the deterministic test-time gates.
-    pub fn forward_deterministic(&self, x: Tensor<2>) -> Tensor<2> {
+    pub fn forward_deterministic(&self, x: Tensor<2>) -> feasible_burn::Result<Tensor<2>> {
         let modes = vec![GateMode::Deterministic; LAYERS];
         self.forward(x, &modes)
     }

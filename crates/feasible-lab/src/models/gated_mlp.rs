@@ -16,15 +16,20 @@ pub struct GatedMlp {
 }
 
 impl GatedMlp {
-    /// Layers made by `config(inputs, outputs)`, initialised from `seed`.
-    pub fn new(dims: &[usize], config: impl Fn(usize, usize) -> L0LinearConfig, device: &Device, seed: u64) -> Self {
+    /// Layers made by `config(inputs, outputs)`, initialised from `seed`
+    /// (a layer's setting out of range is refused).
+    pub fn new(
+        dims: &[usize],
+        config: impl Fn(usize, usize) -> L0LinearConfig,
+        device: &Device,
+        seed: u64,
+    ) -> feasible_burn::Result<Self> {
         let mut rng = SplitMix64::new(seed);
-        Self {
-            layers: dims
-                .windows(2)
-                .map(|w| config(w[0], w[1]).init(device, &mut rng))
-                .collect(),
-        }
+        let layers = dims
+            .windows(2)
+            .map(|w| config(w[0], w[1]).init(device, &mut rng))
+            .collect::<feasible_burn::Result<_>>()?;
+        Ok(Self { layers })
     }
 
     /// Fresh uniform noise for every layer's gates.
@@ -36,20 +41,21 @@ impl GatedMlp {
     }
 
     /// Logits; `modes` has one entry per layer (sampled or deterministic).
-    pub fn forward(&self, x: Tensor<2>, modes: &[GateMode]) -> Tensor<2> {
+    /// An input or noise of the wrong shape is refused.
+    pub fn forward(&self, x: Tensor<2>, modes: &[GateMode]) -> feasible_burn::Result<Tensor<2>> {
         let last = self.layers.len().saturating_sub(1);
         self.layers
             .iter()
             .zip(modes)
             .enumerate()
-            .fold(x, |h, (i, (layer, mode))| {
-                let h = layer.forward(h, mode);
-                if i < last { relu(h) } else { h }
+            .try_fold(x, |h, (i, (layer, mode))| {
+                let h = layer.forward(h, mode)?;
+                Ok(if i < last { relu(h) } else { h })
             })
     }
 
     /// Logits with the deterministic test-time gates.
-    pub fn forward_deterministic(&self, x: Tensor<2>) -> Tensor<2> {
+    pub fn forward_deterministic(&self, x: Tensor<2>) -> feasible_burn::Result<Tensor<2>> {
         let modes = vec![GateMode::Deterministic; self.layers.len()];
         self.forward(x, &modes)
     }

@@ -22,17 +22,24 @@ pub enum Architecture {
 
 impl Architecture {
     /// The network for `classes` classes (an MLP's last width is its own),
-    /// gates' parameters scaled by `gate_scale`, initialised from `seed`.
-    pub fn build(&self, classes: usize, gate_scale: f64, device: &Device, seed: u64) -> SparseNet {
-        match self {
+    /// gates' parameters scaled by `gate_scale`, initialised from `seed`
+    /// (a layer's setting out of range is refused).
+    pub fn build(
+        &self,
+        classes: usize,
+        gate_scale: f64,
+        device: &Device,
+        seed: u64,
+    ) -> feasible_burn::Result<SparseNet> {
+        Ok(match self {
             Self::Mlp(layers) => SparseNet::Mlp(GatedMlp::new(
                 layers,
                 |i, o| L0LinearConfig::new(i, o).with_gate_scale(gate_scale),
                 device,
                 seed,
-            )),
-            Self::LeNet5 => SparseNet::LeNet(GatedLeNet::new(classes, gate_scale, device, seed)),
-        }
+            )?),
+            Self::LeNet5 => SparseNet::LeNet(GatedLeNet::new(classes, gate_scale, device, seed)?),
+        })
     }
 
     /// One line: the network and where its gates are.
@@ -74,7 +81,7 @@ impl SparseNet {
     }
 
     /// Logits of `[n, features]` inputs; `modes` has one entry per gated layer.
-    pub fn forward(&self, x: Tensor<2>, modes: &[GateMode]) -> Tensor<2> {
+    pub fn forward(&self, x: Tensor<2>, modes: &[GateMode]) -> feasible_burn::Result<Tensor<2>> {
         match self {
             Self::Mlp(m) => m.forward(x, modes),
             Self::LeNet(m) => m.forward(x, modes),
@@ -82,7 +89,7 @@ impl SparseNet {
     }
 
     /// Logits with the deterministic test-time gates.
-    pub fn forward_deterministic(&self, x: Tensor<2>) -> Tensor<2> {
+    pub fn forward_deterministic(&self, x: Tensor<2>) -> feasible_burn::Result<Tensor<2>> {
         match self {
             Self::Mlp(m) => m.forward_deterministic(x),
             Self::LeNet(m) => m.forward_deterministic(x),

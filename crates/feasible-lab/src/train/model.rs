@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use feasible_burn::random::SplitMix64;
-use feasible_burn::sparsity::{self, GateMode, L0LinearConfig};
+use feasible_burn::sparsity::{self, L0LinearConfig};
 
 use super::plan::ModelPlan;
 use crate::models::gated_mlp::GatedMlp;
@@ -20,49 +20,57 @@ pub struct Network {
 }
 
 impl Network {
-    /// A fresh network `inputs → hidden... → classes`, initialised from `seed`.
-    pub fn new(plan: &ModelPlan, inputs: usize, classes: usize, device: &Device, seed: u64) -> Self {
+    /// A fresh network `inputs → hidden... → classes`, initialised from
+    /// `seed` (a gate scale out of range, or a zero width, is refused).
+    pub fn new(
+        plan: &ModelPlan,
+        inputs: usize,
+        classes: usize,
+        device: &Device,
+        seed: u64,
+    ) -> feasible_burn::Result<Self> {
         let dims: Vec<usize> = std::iter::once(inputs)
             .chain(plan.hidden.iter().copied())
             .chain(std::iter::once(classes))
             .collect();
         if plan.gates {
             let scale = plan.gate_scale;
-            Self {
+            let gated = GatedMlp::new(
+                &dims,
+                |i, o| L0LinearConfig::new(i, o).with_gate_scale(scale),
+                device,
+                seed,
+            )?;
+            Ok(Self {
                 plain: None,
-                gated: Some(GatedMlp::new(
-                    &dims,
-                    |i, o| L0LinearConfig::new(i, o).with_gate_scale(scale),
-                    device,
-                    seed,
-                )),
-            }
+                gated: Some(gated),
+            })
         } else {
-            Self {
+            Ok(Self {
                 plain: Some(Mlp::new(&dims, device, seed)),
                 gated: None,
-            }
+            })
         }
     }
 
     /// Logits in training: gates sampled from `rng`.
-    pub fn forward_train(&self, x: Tensor<2>, rng: &mut SplitMix64) -> Tensor<2> {
+    pub fn forward_train(&self, x: Tensor<2>, rng: &mut SplitMix64) -> feasible_burn::Result<Tensor<2>> {
         match (&self.plain, &self.gated) {
-            (Some(m), _) => m.forward(x),
+            (Some(m), _) => Ok(m.forward(x)),
             (None, Some(g)) => {
                 let modes = g.sample_gates(rng, &x.device());
                 g.forward(x, &modes)
             }
-            (None, None) => x,
+            (None, None) => Ok(x),
         }
     }
 
     /// Logits at test time (deterministic gates).
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+    pub fn forward(&self, x: Tensor<2>) -> feasible_burn::Result<Tensor<2>> {
         match (&self.plain, &self.gated) {
-            (Some(m), _) => m.forward(x),
-            (None, Some(g)) => g.forward(x, &vec![GateMode::Deterministic; g.layers.len()]),
-            (None, None) => x,
+            (Some(m), _) => Ok(m.forward(x)),
+            (None, Some(g)) => g.forward_deterministic(x),
+            (None, None) => Ok(x),
         }
     }
 

@@ -82,7 +82,7 @@ fn evaluate_batch(
         .flat_map(|i| train.x[i * p.data.dims..(i + 1) * p.data.dims].iter().copied())
         .collect();
     let ys: Vec<u8> = ids.iter().map(|i| train.labels[*i] as u8).collect();
-    let logits = model.forward_train(features(&xs, p.data.dims, device), rng);
+    let logits = model.forward_train(features(&xs, p.data.dims, device), rng)?;
     let per_sample: Tensor<1> = log_softmax(logits.clone(), 1)
         .gather(1, labels(&ys, device))
         .reshape([ids.len()])
@@ -143,7 +143,7 @@ pub fn train(config_path: &Path, out: &Path, overrides: Overrides) -> anyhow::Re
             .init(),
         PrimalKind::Sgd => SgdConfig::new().with_momentum(None).with_weight_decay(None).init(),
     };
-    let mut model = Network::new(&p.plan.model, p.data.dims, p.data.classes, &device, t.seed);
+    let mut model = Network::new(&p.plan.model, p.data.dims, p.data.classes, &device, t.seed)?;
     let mut batches_rng = SplitMix64::new(t.seed ^ 0xba7c);
     let mut gates_rng = SplitMix64::new(t.seed ^ 0x9a7e);
     let mut steps = Vec::new();
@@ -186,7 +186,7 @@ fn audit_model(model: &Network, p: &Prepared) -> anyhow::Result<Audit> {
     let classes = p.data.classes;
     for split in &p.data.splits {
         let ys: Vec<u8> = split.labels.iter().map(|y| *y as u8).collect();
-        let (losses, correct) = evaluate(|x| model.forward(x), &split.x, &ys, p.data.dims, &device)?;
+        let (losses, correct) = evaluate(|x| Ok(model.forward(x)?), &split.x, &ys, p.data.dims, &device)?;
         let predicted = split
             .labels
             .iter()
@@ -227,7 +227,7 @@ pub fn audit(dir: &Path) -> anyhow::Result<Audit> {
         p.data.classes,
         &p.plan.training.device.device()?,
         p.plan.training.seed,
-    )
+    )?
     .try_load_file(dir.join(MODEL_FILE))
     .map_err(|e| anyhow::anyhow!("loading the model {}: {e:?}", dir.join(MODEL_FILE).display()))?;
     let audit = audit_model(&model, &p)?;

@@ -92,10 +92,13 @@ impl DualOptimizer for Adam {
     }
 
     fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let Some(state) = state.first_chunk_mut::<3>() else {
+            return f64::NAN;
+        };
         let t = state[2] + 1.0;
         let m = self.beta1 * state[0] + (1.0 - self.beta1) * error;
         let v = self.beta2 * state[1] + (1.0 - self.beta2) * error * error;
-        state.copy_from_slice(&[m, v, t]);
+        *state = [m, v, t];
         // t counts steps exactly (an f64 holds every integer up to 2^53).
         let exponent = if t < i32::MAX as f64 { t as i32 } else { i32::MAX };
         let m_hat = m / (1.0 - self.beta1.powi(exponent));

@@ -87,8 +87,36 @@ impl EntryStates {
         self.entries == 0
     }
 
-    /// The state of entry `k` (zeros if never written; `k` must be `< len()`).
-    pub fn get(&self, k: usize) -> &[f64] {
+    /// The state of entry `k` (zeros if never written). An id `>= len()`
+    /// is [`FeasibleError::EntryOutOfRange`].
+    pub fn get(&self, k: usize) -> Result<&[f64]> {
+        self.check(k)?;
+        Ok(self.entry(k))
+    }
+
+    /// The state of entry `k` for writing (allocates its page on first
+    /// use). An id `>= len()` is [`FeasibleError::EntryOutOfRange`], and
+    /// nothing is allocated.
+    pub fn get_mut(&mut self, k: usize) -> Result<&mut [f64]> {
+        self.check(k)?;
+        Ok(self.entry_mut(k))
+    }
+
+    /// `k < len()`, or the error naming this state.
+    fn check(&self, k: usize) -> Result<()> {
+        if k < self.entries {
+            Ok(())
+        } else {
+            Err(FeasibleError::EntryOutOfRange {
+                what: format!("the per-entry state {:?}", self.fields),
+                index: k,
+                entries: self.entries,
+            })
+        }
+    }
+
+    /// [`EntryStates::get`] for an id the crate has checked (`k < len()`).
+    pub(crate) fn entry(&self, k: usize) -> &[f64] {
         let w = self.width();
         match self.pages.get(k / Self::PAGE).and_then(Option::as_ref) {
             Some(page) => &page[(k % Self::PAGE) * w..(k % Self::PAGE + 1) * w],
@@ -96,23 +124,27 @@ impl EntryStates {
         }
     }
 
-    /// The state of entry `k` for writing (allocates its page on first use).
-    pub fn get_mut(&mut self, k: usize) -> &mut [f64] {
+    /// [`EntryStates::get_mut`] for an id the crate has checked (`k < len()`).
+    pub(crate) fn entry_mut(&mut self, k: usize) -> &mut [f64] {
         let w = self.width();
+        if w == 0 {
+            return &mut [];
+        }
         let page_len = Self::PAGE.min(self.entries - (k / Self::PAGE) * Self::PAGE);
         let page = self.pages[k / Self::PAGE].get_or_insert_with(|| vec![0.0; page_len * w].into_boxed_slice());
         &mut page[(k % Self::PAGE) * w..(k % Self::PAGE + 1) * w]
     }
 
-    /// Puts entry `k` back in its initial (all-zero) state.
-    pub fn reset(&mut self, k: usize) {
+    /// Puts entry `k` (`< len()`) back in its initial (all-zero) state.
+    pub(crate) fn reset(&mut self, k: usize) {
         if self.width() > 0 && self.pages[k / Self::PAGE].is_some() {
-            self.get_mut(k).fill(0.0);
+            self.entry_mut(k).fill(0.0);
         }
     }
 
-    /// The states of entries `ids` (ids may repeat), as a dense store.
-    pub fn gather(&self, ids: &[usize]) -> Self {
+    /// The states of entries `ids` (ids may repeat, each `< len()`), as a
+    /// dense store.
+    pub(crate) fn gather(&self, ids: &[usize]) -> Self {
         let mut out = Self {
             fields: self.fields.clone(),
             entries: ids.len(),
@@ -121,9 +153,9 @@ impl EntryStates {
         if self.width() > 0 {
             out.pages.resize_with(ids.len().div_ceil(Self::PAGE), || None);
             for (j, id) in ids.iter().enumerate() {
-                let source = self.get(*id);
+                let source = self.entry(*id);
                 if source.iter().any(|v| *v != 0.0) {
-                    out.get_mut(j).copy_from_slice(source);
+                    out.entry_mut(j).copy_from_slice(source);
                 }
             }
         }
@@ -132,14 +164,14 @@ impl EntryStates {
 
     /// Writes back entries `ids` from `sub`, made by [`EntryStates::gather`]
     /// with the same (distinct) ids.
-    pub fn scatter(&mut self, ids: &[usize], sub: &Self) {
+    pub(crate) fn scatter(&mut self, ids: &[usize], sub: &Self) {
         if self.width() == 0 {
             return;
         }
         for (j, id) in ids.iter().enumerate() {
-            let source = sub.get(j);
+            let source = sub.entry(j);
             if source.iter().any(|v| *v != 0.0) || self.pages[id / Self::PAGE].is_some() {
-                self.get_mut(*id).copy_from_slice(source);
+                self.entry_mut(*id).copy_from_slice(source);
             }
         }
     }
@@ -268,9 +300,9 @@ mod tests {
     #[test]
     fn unwritten_entries_read_as_zeros_and_cost_no_page() {
         let mut s = EntryStates::new(&["xi", "started"], 1_000_000_000).unwrap();
-        assert_eq!(s.get(999_999_999), &[0.0, 0.0]);
-        s.get_mut(5).copy_from_slice(&[0.5, 1.0]);
-        assert_eq!(s.get(5), &[0.5, 1.0]);
+        assert_eq!(s.entry(999_999_999), &[0.0, 0.0]);
+        s.entry_mut(5).copy_from_slice(&[0.5, 1.0]);
+        assert_eq!(s.entry(5), &[0.5, 1.0]);
         assert!(s.allocated_bytes() < 9_000_000, "{}", s.allocated_bytes());
         assert!(EntryStates::new(&["xi"], usize::MAX).is_err());
     }
@@ -278,7 +310,7 @@ mod tests {
     #[test]
     fn columns_round_trip_and_refuse_bad_input() {
         let mut s = EntryStates::new(&["xi", "started"], 2000).unwrap();
-        s.get_mut(1500).copy_from_slice(&[0.5, 1.0]);
+        s.entry_mut(1500).copy_from_slice(&[0.5, 1.0]);
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains(r#""pages":[1]"#), "{json}");
         let back: EntryStates = serde_json::from_str(&json).unwrap();
@@ -294,19 +326,42 @@ mod tests {
     #[test]
     fn gather_scatter_and_reset() {
         let mut s = EntryStates::new(&["m"], 10).unwrap();
-        s.get_mut(3)[0] = 2.0;
+        s.entry_mut(3)[0] = 2.0;
         let mut sub = s.gather(&[3, 7]);
-        assert_eq!((sub.get(0), sub.get(1)), (&[2.0][..], &[0.0][..]));
-        sub.get_mut(1)[0] = 1.0;
+        assert_eq!((sub.entry(0), sub.entry(1)), (&[2.0][..], &[0.0][..]));
+        sub.entry_mut(1)[0] = 1.0;
         s.scatter(&[3, 7], &sub);
-        assert_eq!(s.get(7), &[1.0]);
+        assert_eq!(s.entry(7), &[1.0]);
         s.reset(7);
-        assert_eq!(s.get(7), &[0.0]);
+        assert_eq!(s.entry(7), &[0.0]);
         assert_eq!(s.first_non_finite(), None);
-        s.get_mut(9)[0] = f64::NAN;
+        s.entry_mut(9)[0] = f64::NAN;
         assert_eq!(
             s.first_non_finite().map(|(k, f, _)| (k, f.to_string())),
             Some((9, "m".into()))
         );
+    }
+
+    #[test]
+    fn an_id_out_of_range_is_a_typed_error_and_changes_nothing() {
+        let mut s = EntryStates::new(&["m"], 3).unwrap();
+        s.entry_mut(2)[0] = 1.0;
+        let before = s.clone();
+        for k in [3, 1024, usize::MAX] {
+            for e in [s.get(k).unwrap_err(), s.get_mut(k).unwrap_err()] {
+                assert!(
+                    matches!(&e, FeasibleError::EntryOutOfRange { index, entries: 3, .. } if *index == k),
+                    "{e}"
+                );
+                assert!(e.to_string().contains(&format!("entry {k} is out of range")), "{e}");
+                assert!(e.to_string().contains(r#"["m"]"#), "{e}");
+            }
+            assert_eq!(s, before);
+        }
+        assert_eq!(s.get(2).unwrap(), &[1.0]);
+        // A state without fields has nothing to read or write, in range.
+        let mut bare = EntryStates::new(&[], 2).unwrap();
+        assert!(bare.get_mut(1).unwrap().is_empty() && bare.get(1).unwrap().is_empty());
+        assert!(bare.get_mut(2).is_err());
     }
 }

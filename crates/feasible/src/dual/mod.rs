@@ -27,15 +27,15 @@
 //! | [`Omega`] | `η (e_t + γ (e_t - m_{t-1}))`, `m` an EMA of `e` | `m`, started |
 //! | [`Adam`] | `η m̂_t / (√v̂_t + ε)` | `m, v, t` |
 
-mod adam;
+pub mod adam;
 mod any;
 mod entry_states;
 mod gradient_ascent;
-mod nupi;
-mod omega;
-mod optimistic;
+pub mod nupi;
+pub mod omega;
+pub mod optimistic;
 mod per_entry;
-mod pid;
+pub mod pid;
 
 pub use adam::Adam;
 pub use any::AnyDualOptimizer;
@@ -52,7 +52,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{FeasibleError, Result};
 use crate::multiplier::Bounds;
 
 /// An ascent rule for multipliers, applied entry by entry.
@@ -106,7 +106,32 @@ pub trait DualOptimizer: Debug + Send + Sync + 'static {
     /// entry's `state`. Positive gradients must produce non-negative changes
     /// for non-negative step sizes: this is ascent. A change or state that
     /// is not finite makes the step fail with nothing changed.
+    ///
+    /// `state` holds the entry's [`state_fields`](DualOptimizer::state_fields)
+    /// numbers (the crate always passes exactly those). Called directly
+    /// with a shorter slice, the built-in optimizers return NaN and leave
+    /// it untouched; [`DualOptimizer::try_step`] refuses such a slice with a
+    /// typed error.
     fn step(&self, entry: usize, gradient: f64, state: &mut [f64]) -> f64;
+
+    /// [`DualOptimizer::step`], after checking that `state` holds exactly
+    /// one number per [`state_fields`](DualOptimizer::state_fields):
+    /// otherwise [`FeasibleError::StateMismatch`] naming the optimizer and
+    /// both lengths, with `state` untouched.
+    fn try_step(&self, entry: usize, gradient: f64, state: &mut [f64]) -> Result<f64> {
+        let fields = self.state_fields();
+        if state.len() != fields.len() {
+            return Err(FeasibleError::StateMismatch {
+                reason: format!(
+                    "dual optimizer `{}` keeps {} numbers per entry {fields:?}, the state given has {}",
+                    self.name(),
+                    fields.len(),
+                    state.len()
+                ),
+            });
+        }
+        Ok(self.step(entry, gradient, state))
+    }
 }
 
 /// A dual optimizer shared by a formulation and its copies.
@@ -131,8 +156,8 @@ impl OptimizerState {
         })
     }
 
-    /// The state of entries `ids` only (ids may repeat).
-    pub fn gather(&self, ids: &[usize]) -> Self {
+    /// The state of entries `ids` only (ids may repeat, each `< entries`).
+    pub(crate) fn gather(&self, ids: &[usize]) -> Self {
         Self {
             optimizer: self.optimizer.clone(),
             entries: self.entries.gather(ids),
@@ -140,7 +165,7 @@ impl OptimizerState {
     }
 
     /// Writes back the state of entries `ids` from `sub`.
-    pub fn scatter(&mut self, ids: &[usize], sub: &Self) {
+    pub(crate) fn scatter(&mut self, ids: &[usize], sub: &Self) {
         self.entries.scatter(ids, &sub.entries);
     }
 
@@ -190,8 +215,9 @@ pub struct NonFinite {
 /// [`Bounds`]. `ids` are the entries' ids in the constraint (for per-entry
 /// hyperparameters); `None` means `0, 1, 2, ...`. A step, state or
 /// multiplier that is not finite stops the update with [`NonFinite`]
-/// (the caller works on a copy and drops it).
-pub fn ascend_entries(
+/// (the caller works on a copy and drops it). The slices and `states`
+/// have the same length, and so has `ids` (checked by the crate).
+pub(crate) fn ascend_entries(
     optimizer: &dyn DualOptimizer,
     ids: Option<&[usize]>,
     gradients: &[f64],
@@ -206,7 +232,7 @@ pub fn ascend_entries(
     for (k, (g, m)) in gradients.iter().zip(multipliers.iter_mut()).enumerate() {
         let entry = ids.map_or(k, |ids| ids[k]);
         let state = &mut scratch[..width];
-        state.copy_from_slice(states.get(k));
+        state.copy_from_slice(states.entry(k));
         let step = optimizer.step(entry, *g, state);
         if let Some(f) = state.iter().position(|v| !v.is_finite()) {
             return Err(NonFinite {
@@ -215,8 +241,8 @@ pub fn ascend_entries(
                 value: state[f],
             });
         }
-        if width > 0 && (state.iter().any(|v| *v != 0.0) || states.get(k).iter().any(|v| *v != 0.0)) {
-            states.get_mut(k).copy_from_slice(state);
+        if width > 0 && (state.iter().any(|v| *v != 0.0) || states.entry(k).iter().any(|v| *v != 0.0)) {
+            states.entry_mut(k).copy_from_slice(state);
         }
         let next = *m + step;
         if !next.is_finite() {

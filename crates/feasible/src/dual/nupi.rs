@@ -126,6 +126,9 @@ impl DualOptimizer for NuPi {
     }
 
     fn step(&self, entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let Some(state) = state.first_chunk_mut::<2>() else {
+            return f64::NAN;
+        };
         let (xi, previous) = filtered_error(self.nu, self.start, state[1] != 0.0, state[0], error);
         state[0] = xi;
         state[1] = 1.0;

@@ -67,6 +67,9 @@ impl DualOptimizer for Omega {
     }
 
     fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let Some(state) = state.first_chunk_mut::<2>() else {
+            return f64::NAN;
+        };
         let previous = if state[1] != 0.0 { state[0] } else { error };
         let step = self.lr * (error + self.optimism * (error - previous));
         state[0] = self.ema * previous + (1.0 - self.ema) * error;

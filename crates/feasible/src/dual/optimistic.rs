@@ -44,6 +44,9 @@ impl DualOptimizer for Optimistic {
     }
 
     fn step(&self, _entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let Some(state) = state.first_chunk_mut::<1>() else {
+            return f64::NAN;
+        };
         let step = self.lr * (2.0 * error - state[0]);
         state[0] = error;
         step

@@ -114,6 +114,9 @@ impl DualOptimizer for Pid {
     }
 
     fn step(&self, entry: usize, error: f64, state: &mut [f64]) -> f64 {
+        let Some(state) = state.first_chunk_mut::<3>() else {
+            return f64::NAN;
+        };
         let (xi, previous) = filtered_error(self.nu, self.start, state[2] != 0.0, state[0], error);
         let pi = pi_step(self.lr, self.ki.get(entry), self.kp.get(entry), error, xi, previous);
         let kd = self.kd.get(entry);

@@ -190,16 +190,24 @@ impl AugmentedLagrangian {
     }
 }
 
-/// `w_i = [λ_i + c_i g_i]_+` (inequality) or `λ_i + c_i g_i` (equality).
-pub fn primal_weights(multipliers: &[f64], penalty: &[f64], violations: &[f64], inequality: bool, out: &mut [f64]) {
+/// `w_i = [λ_i + c_i g_i]_+` (inequality) or `λ_i + c_i g_i` (equality);
+/// the slices as long as `out`, `penalty` one value or one per entry.
+pub(crate) fn primal_weights(
+    multipliers: &[f64],
+    penalty: &[f64],
+    violations: &[f64],
+    inequality: bool,
+    out: &mut [f64],
+) {
     for (i, w) in out.iter_mut().enumerate() {
         let shifted = multipliers[i] + coefficient(penalty, i) * violations[i];
         *w = if inequality { shifted.max(0.0) } else { shifted };
     }
 }
 
-/// The constraint's terms of `L_c` (eq. 18).
-pub fn primal_contribution(multipliers: &[f64], penalty: &[f64], violations: &[f64], inequality: bool) -> f64 {
+/// The constraint's terms of `L_c` (eq. 18); the slices as long as
+/// `violations`, `penalty` one value or one per entry.
+pub(crate) fn primal_contribution(multipliers: &[f64], penalty: &[f64], violations: &[f64], inequality: bool) -> f64 {
     (0..violations.len())
         .map(|i| {
             let (l, c, g) = (multipliers[i], coefficient(penalty, i), violations[i]);
@@ -213,8 +221,9 @@ pub fn primal_contribution(multipliers: &[f64], penalty: &[f64], violations: &[f
 }
 
 /// The classical step `λ ← [λ + c g]_+` (inequality) or `μ ← μ + c h`,
-/// projected onto `bounds`.
-pub fn classical_dual_update(
+/// projected onto `bounds`; the slices as long as `multipliers`,
+/// `penalty` one value or one per entry.
+pub(crate) fn classical_dual_update(
     multipliers: &mut [f64],
     penalty: &[f64],
     strict_violations: &[f64],

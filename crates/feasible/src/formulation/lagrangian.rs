@@ -91,6 +91,10 @@ impl Relaxation {
     }
 }
 
+/// The numbers the smoothed violation keeps per entry: `ĝ`, and whether
+/// the entry has started.
+const SMOOTHED_FIELDS: [&str; 2] = ["value", "started"];
+
 /// The Lagrangian `f + λ·g` with multipliers learned by a dual optimizer,
 /// see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -253,7 +257,7 @@ impl Lagrangian {
             multipliers: initial_vector(&self.initial, shape.entries)?,
             dual_optimizer: OptimizerState::new(&*self.dual_optimizer, shape.entries)?,
             smoothed: match self.smoothing {
-                Some(_) => Some(EntryStates::new(&["value", "started"], shape.entries)?),
+                Some(_) => Some(EntryStates::new(&SMOOTHED_FIELDS, shape.entries)?),
                 None => None,
             },
         })
@@ -267,7 +271,15 @@ impl Lagrangian {
         state.dual_optimizer.check_fits(&*self.dual_optimizer, shape.entries)?;
         match (&state.smoothed, self.smoothing) {
             (None, None) => Ok(()),
-            (Some(s), Some(_)) => check_length("smoothed violations", s.len(), shape.entries),
+            (Some(s), Some(_)) => {
+                if s.fields() != SMOOTHED_FIELDS {
+                    return Err(format!(
+                        "its smoothed violation keeps {:?}, this constraint keeps {SMOOTHED_FIELDS:?}",
+                        s.fields()
+                    ));
+                }
+                check_length("smoothed violations", s.len(), shape.entries)
+            }
             (Some(_), None) => Err("it has a smoothed violation, this constraint does not smooth".into()),
             (None, Some(_)) => Err("it has no smoothed violation, this constraint smooths".into()),
         }
@@ -333,7 +345,7 @@ fn smooth(ema: &mut EntryStates, g: &[f64], beta: f64) -> Vec<f64> {
     g.iter()
         .enumerate()
         .map(|(k, g)| {
-            let s = ema.get_mut(k);
+            let s = ema.entry_mut(k);
             s[0] = if s[1] != 0.0 {
                 beta * s[0] + (1.0 - beta) * g
             } else {
@@ -429,8 +441,8 @@ pub(crate) fn check_length(what: &str, got: usize, expected: usize) -> std::resu
     }
 }
 
-/// `w_i = λ_i`.
-pub fn primal_weights(multipliers: &[f64], out: &mut [f64]) {
+/// `w_i = λ_i` (`out` as long as `multipliers`).
+pub(crate) fn primal_weights(multipliers: &[f64], out: &mut [f64]) {
     out.copy_from_slice(multipliers);
 }
 

@@ -311,10 +311,10 @@ impl FormulationState {
         }
     }
 
-    /// The state of entries `ids` only (ids may repeat). A coefficient shared
+    /// The state of entries `ids` only (ids may repeat, each in range). A coefficient shared
     /// by the whole constraint stays one value; a proxy-Lagrangian state,
     /// one distribution over every entry, stays whole.
-    pub fn gather(&self, ids: &[usize]) -> FormulationState {
+    pub(crate) fn gather(&self, ids: &[usize]) -> FormulationState {
         use crate::dual::gather;
         use FormulationState as S;
         let penalty = |p: &Vec<f64>| if p.len() == 1 { p.clone() } else { gather(p, ids) };
@@ -339,7 +339,7 @@ impl FormulationState {
 
     /// Writes back entries `ids` from `sub`, made by
     /// [`FormulationState::gather`] with the same (distinct) ids.
-    pub fn scatter(&mut self, ids: &[usize], sub: &FormulationState) {
+    pub(crate) fn scatter(&mut self, ids: &[usize], sub: &FormulationState) {
         use crate::dual::scatter;
         use FormulationState as S;
         let penalty = |p: &mut Vec<f64>, q: &Vec<f64>| {

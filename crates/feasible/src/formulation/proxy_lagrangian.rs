@@ -53,6 +53,10 @@
 //!
 //! ## Limits
 //!
+//! - At most [`ProxyLagrangian::MAX_ENTRIES`] entries in one game (over all
+//!   its constraints): the matrix holds `(m+1)²` numbers and every step
+//!   solves an `(m+1) × (m+1)` linear system. A larger game is refused at
+//!   build with [`FeasibleError::TooLarge`].
 //! - Inequalities only (the weights are a distribution, never negative);
 //!   an equality is refused at build, as is an indexed constraint: the
 //!   distribution is over every entry, which must be measured at every step.
@@ -127,7 +131,27 @@ fn sums_to_one(sum: f64) -> bool {
     (sum - 1.0).abs() <= SUM_TOLERANCE
 }
 
+/// `m + 1` for a game of `m` entries, if it is at most
+/// [`ProxyLagrangian::MAX_ENTRIES`]; otherwise the error naming `m`.
+fn game_dimension(m: usize) -> Result<usize> {
+    if m <= ProxyLagrangian::MAX_ENTRIES {
+        Ok(m + 1)
+    } else {
+        Err(FeasibleError::TooLarge {
+            what: format!(
+                "a proxy-Lagrangian game of {m} entries (at most {} are supported: its matrix has (m+1)² numbers)",
+                ProxyLagrangian::MAX_ENTRIES
+            ),
+        })
+    }
+}
+
 impl ProxyLagrangian {
+    /// The most entries one game may have, over all its proxy-Lagrangian
+    /// constraints: its matrix then holds `4096²` numbers (128 MiB), and
+    /// every step solves a linear system of that size.
+    pub const MAX_ENTRIES: usize = 4095;
+
     /// The proxy-Lagrangian whose matrix `log M` ascends by
     /// `dual_optimizer` ([`GradientAscent`](crate::GradientAscent) with step
     /// `η`: Algorithm 2's multiplicative update), minimum radius `10⁻³`.
@@ -197,13 +221,8 @@ impl ProxyLagrangian {
         if !(r0 >= r && r0 <= 1.0) {
             return Err(invalid("initial radius", r0, "must be in [minimum radius, 1]"));
         }
-        let dimension = shape.entries + 1;
-        let cells = dimension
-            .checked_mul(dimension)
-            .ok_or_else(|| FeasibleError::TooLarge {
-                what: format!("a proxy-Lagrangian matrix of {dimension}² entries"),
-            })?;
-        self.dual_optimizer.validate(&shape.owner, cells)
+        let dimension = game_dimension(shape.entries)?;
+        self.dual_optimizer.validate(&shape.owner, dimension * dimension)
     }
 
     /// The state of a constraint that plays the game alone.
@@ -218,20 +237,36 @@ impl ProxyLagrangian {
     /// weight as it can on the objective: row 0 is `1 - r₀ m/(m+1)`, every
     /// other entry `r₀/(m+1)`, `m` the entries of all of them.
     pub(crate) fn init_game(&self, entries: &[usize]) -> Result<Vec<ProxyLagrangianState>> {
-        let m: usize = entries.iter().sum();
-        let dimension = m + 1;
+        let m = entries
+            .iter()
+            .try_fold(0usize, |sum, n| sum.checked_add(*n))
+            .ok_or_else(|| FeasibleError::TooLarge {
+                what: format!("a proxy-Lagrangian game of {entries:?} entries"),
+            })?;
+        let dimension = game_dimension(m)?;
         let r0 = self.initial_radius();
         let share = r0 / dimension as f64;
         let first = 1.0 - share * m as f64;
-        let mut log_matrix = vec![share.ln(); dimension * dimension];
+        let mut log_matrix = Vec::new();
+        log_matrix
+            .try_reserve_exact(dimension * dimension)
+            .map_err(|_| FeasibleError::TooLarge {
+                what: format!("a proxy-Lagrangian matrix of {dimension}² numbers"),
+            })?;
+        log_matrix.resize(dimension * dimension, share.ln());
         log_matrix[..dimension].fill(first.ln());
         let leader = OptimizerState::new(&*self.dual_optimizer, dimension * dimension)?;
         let follower = OptimizerState::new(&*self.dual_optimizer, 0)?;
+        let mut log_matrix = Some(log_matrix);
         Ok(entries
             .iter()
             .enumerate()
             .map(|(k, n)| ProxyLagrangianState {
-                log_matrix: if k == 0 { log_matrix.clone() } else { Vec::new() },
+                log_matrix: if k == 0 {
+                    log_matrix.take().unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
                 multipliers: vec![share; *n],
                 objective_weight: first,
                 dual_optimizer: if k == 0 { leader.clone() } else { follower.clone() },
@@ -364,7 +399,7 @@ fn distribution(states: &[&ProxyLagrangianState]) -> Vec<f64> {
 /// log space: `p = max(floor, q / Z)` with the `Z` that makes the column sum
 /// to 1 (the entries raised to the floor only grow in number as `Z` grows,
 /// so at most `dimension` rounds find it). Needs `dimension · floor < 1`.
-pub fn project_columns(log_matrix: &mut [f64], dimension: usize, floor: f64) {
+pub(crate) fn project_columns(log_matrix: &mut [f64], dimension: usize, floor: f64) {
     let log_floor = floor.ln();
     let mut raised = vec![false; dimension];
     for k in 0..dimension {
@@ -406,7 +441,7 @@ pub fn project_columns(log_matrix: &mut [f64], dimension: usize, floor: f64) {
 /// `(M - I) λ = 0`, `Σ λ = 1`, by Gaussian elimination with partial
 /// pivoting (the last equation of `(M - I) λ = 0` replaced by `Σ λ = 1`,
 /// since the rows of `M - I` sum to zero).
-pub fn stationary_distribution(matrix: &[f64], dimension: usize) -> std::result::Result<Vec<f64>, NonFinite> {
+pub(crate) fn stationary_distribution(matrix: &[f64], dimension: usize) -> std::result::Result<Vec<f64>, NonFinite> {
     let n = dimension;
     let mut a: Vec<f64> = matrix.to_vec();
     for i in 0..n {

@@ -59,7 +59,7 @@ impl QuadraticPenalty {
 }
 
 /// `w_i = c_i [g_i]_+` (inequality) or `c_i h_i` (equality).
-pub fn primal_weights(penalty: &[f64], violations: &[f64], inequality: bool, out: &mut [f64]) {
+pub(crate) fn primal_weights(penalty: &[f64], violations: &[f64], inequality: bool, out: &mut [f64]) {
     for (i, w) in out.iter_mut().enumerate() {
         let g = if inequality {
             violations[i].max(0.0)
@@ -71,7 +71,7 @@ pub fn primal_weights(penalty: &[f64], violations: &[f64], inequality: bool, out
 }
 
 /// `Σ (c_i / 2) [g_i]_+²` (inequality) or `Σ (c_i / 2) h_i²`.
-pub fn primal_contribution(penalty: &[f64], violations: &[f64], inequality: bool) -> f64 {
+pub(crate) fn primal_contribution(penalty: &[f64], violations: &[f64], inequality: bool) -> f64 {
     violations
         .iter()
         .enumerate()

@@ -4,11 +4,12 @@
 
 use std::convert::Infallible;
 
+use feasible::dual::EntryStates;
 use feasible::formulation::FormulationState;
 use feasible::penalty::{Penalty, PenaltyGrowth};
 use feasible::{
     Adam, ConstrainedOptimizer, Constraint, ConstraintId, DualState, FeasibleError, Formulation, GradientAscent,
-    History, Measurement, Measurements, NuPi, PrimalProblem, PrimalWeights, UpdateScheme,
+    History, Measurement, Measurements, NuPi, PrimalProblem, PrimalWeights, ProxyLagrangian, UpdateScheme,
 };
 
 use crate::common::{Replay, step_on};
@@ -147,9 +148,11 @@ fn edits() -> Vec<Edit> {
         ("penalty coefficient", |s, v| {
             s.constraints[2].state.penalty_mut().unwrap()[0] = v
         }),
-        ("xi", |s, v| lagrangian(s).dual_optimizer.entries.get_mut(0)[0] = v),
+        ("xi", |s, v| {
+            lagrangian(s).dual_optimizer.entries.get_mut(0).unwrap()[0] = v
+        }),
         ("value", |s, v| {
-            lagrangian(s).smoothed.as_mut().unwrap().get_mut(0)[0] = v
+            lagrangian(s).smoothed.as_mut().unwrap().get_mut(0).unwrap()[0] = v
         }),
     ]
 }
@@ -224,6 +227,52 @@ fn restore_refuses_non_finite_numbers_anywhere_in_the_state_and_changes_nothing(
         }
     }
     assert_eq!(opt.state(), before);
+}
+
+#[test]
+fn restore_refuses_a_smoothed_violation_with_other_fields_and_changes_nothing() {
+    let mut opt = trained();
+    let before = opt.state();
+    fn smoothed(state: &mut DualState) -> &mut EntryStates {
+        match &mut state.constraints[0].state {
+            FormulationState::Lagrangian(s) => s.smoothed.as_mut().expect("a smoothed violation"),
+            other => panic!("{}", other.name()),
+        }
+    }
+    for fields in [
+        &["value"][..],
+        &[],
+        &["started", "value"],
+        &["value", "started", "more"],
+    ] {
+        let mut state = before.clone();
+        *smoothed(&mut state) = EntryStates::new(fields, 1).unwrap();
+        let e = opt.restore(state).unwrap_err();
+        assert!(matches!(e, FeasibleError::StateMismatch { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("constraint `a`") && text.contains(&format!("smoothed violation keeps {fields:?}")),
+            "{text}"
+        );
+        assert!(text.contains(r#"this constraint keeps ["value", "started"]"#), "{text}");
+        assert_eq!(opt.state(), before);
+    }
+    // The same from a hand-edited file.
+    let json = before.to_json().unwrap();
+    let at = json.find(r#""smoothed""#).unwrap();
+    let edited = format!("{}{}", &json[..at], json[at..].replace(r#""started""#, r#""begun""#));
+    let e = opt.restore(DualState::from_json(&edited).unwrap()).unwrap_err();
+    assert!(matches!(e, FeasibleError::StateMismatch { .. }), "{e}");
+    assert!(e.to_string().contains(r#"keeps ["value", "begun"]"#), "{e}");
+    assert_eq!(opt.state(), before);
+    // The optimizer still steps from its own state.
+    let mut p = Replay::new(
+        Measurements::new(0.0)
+            .with("a", Measurement::scalar(2.0))
+            .with("b", Measurement::scalar(2.0))
+            .with("c", Measurement::scalar(0.0)),
+    );
+    p.step(&mut opt).unwrap();
 }
 
 #[test]
@@ -458,6 +507,45 @@ fn absurd_sizes_are_typed_errors_at_build_not_aborts() {
     }
 }
 
+#[test]
+fn an_absurd_proxy_lagrangian_game_is_a_typed_error_at_build_not_an_abort() {
+    let proxy = || Formulation::proxy_lagrangian(Adam::new(0.1));
+    let too_large = |e: &FeasibleError, entries: usize| {
+        assert!(
+            matches!(e, FeasibleError::TooLarge { what } if what.contains(&format!("game of {entries} entries"))),
+            "{entries}: {e}"
+        );
+        assert!(e.to_string().contains("cannot be allocated"), "{e}");
+    };
+    for entries in [usize::MAX, usize::MAX / 2, 1 << 31, ProxyLagrangian::MAX_ENTRIES + 1] {
+        let e = ConstrainedOptimizer::builder()
+            .constraint(
+                Constraint::at_most("rates", 0.5)
+                    .with_entries(entries)
+                    .with_formulation(proxy()),
+            )
+            .build()
+            .unwrap_err();
+        too_large(&e, entries);
+    }
+    // Two constraints within the limit that together exceed it: one game.
+    let half = ProxyLagrangian::MAX_ENTRIES / 2 + 1;
+    let e = ConstrainedOptimizer::builder()
+        .constraint(
+            Constraint::at_most("a", 0.5)
+                .with_entries(half)
+                .with_formulation(proxy()),
+        )
+        .constraint(
+            Constraint::at_most("b", 0.5)
+                .with_entries(half)
+                .with_formulation(proxy()),
+        )
+        .build()
+        .unwrap_err();
+    too_large(&e, 2 * half);
+}
+
 /// The resident memory of this process, in bytes (Linux).
 fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -502,7 +590,7 @@ fn a_billion_indexed_entries_build_without_allocating_their_state_and_step_on_a_
     assert_eq!(report.constraints[0].multipliers, Some(vec![1.0, 1.0, 1.0]));
     let state = opt.constraint_state("loss_i").unwrap().dual_optimizer().unwrap();
     assert_eq!(
-        (state.entries.get(5), state.entries.get(n - 1)),
+        (state.entries.get(5).unwrap(), state.entries.get(n - 1).unwrap()),
         (&[1.0, 1.0][..], &[1.0, 1.0][..])
     );
     // Two pages of 1024 entries × 2 numbers were written.

@@ -4,8 +4,8 @@
 
 use feasible::dual::{NuPiStart, PerEntry};
 use feasible::{
-    Adam, AnyDualOptimizer, ConstrainedOptimizer, Constraint, DualOptimizer, Formulation, GradientAscent, NuPi, Omega,
-    Optimistic, UpdateScheme,
+    Adam, AnyDualOptimizer, ConstrainedOptimizer, Constraint, DualOptimizer, FeasibleError, Formulation,
+    GradientAscent, NuPi, Omega, Optimistic, Pid, UpdateScheme,
 };
 
 use crate::common::{LinearlyConstrainedQuadratic, Rng, close, run};
@@ -220,6 +220,34 @@ fn adam_with_too_large_a_step_keeps_oscillating_where_ascent_converges() {
     assert!(last_swing(GradientAscent::new(0.05).into()) < 1e-9);
     assert!(last_swing(Adam::new(0.05).into()) > 0.1);
     assert!(last_swing(Adam::new(0.01).into()) < 1e-6);
+}
+
+#[test]
+fn a_state_slice_too_short_for_a_built_in_optimizer_is_a_nan_step_or_a_typed_error_and_changes_nothing() {
+    let mut optimizers = all_optimizers(0.1);
+    optimizers.push(Pid::new(0.1, 1.0, 1.0, 0.5).into());
+    for o in optimizers {
+        let fields = o.state_fields().len();
+        for len in 0..fields {
+            let mut state = vec![0.5; len];
+            let step = o.step(0, 1.0, &mut state);
+            assert!(step.is_nan(), "{}: {step}", o.name());
+            assert_eq!(state, vec![0.5; len], "{}", o.name());
+            let e = o.try_step(0, 1.0, &mut state).unwrap_err();
+            assert!(matches!(e, FeasibleError::StateMismatch { .. }), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("`{}` keeps {fields} numbers", o.name())),
+                "{text}"
+            );
+            assert!(text.contains(&format!("the state given has {len}")), "{text}");
+            assert_eq!(state, vec![0.5; len], "{}", o.name());
+        }
+        // The right length: the same step as `step`.
+        let mut state = vec![0.0; fields];
+        assert_eq!(o.try_step(0, 1.0, &mut state).unwrap(), steps(&o, &[1.0])[0]);
+        assert!(o.try_step(0, 1.0, &mut vec![0.0; fields + 1]).is_err());
+    }
 }
 
 #[test]

@@ -34,6 +34,7 @@ fn optimizer_state(optimizer: &ConstrainedOptimizer, name: &str, entry: usize) -
         .unwrap()
         .entries
         .get(entry)
+        .unwrap()
         .to_vec()
 }
 
@@ -357,7 +358,13 @@ fn warmup_holds_the_initial_multipliers_then_moves_as_computed_by_hand() {
 /// The smoothed violation `(ĝ, started)` of entry `k`.
 fn smoothed(optimizer: &ConstrainedOptimizer, name: &str, k: usize) -> Vec<f64> {
     match optimizer.constraint_state(name).unwrap() {
-        FormulationState::Lagrangian(s) => s.smoothed.as_ref().expect("a smoothed violation").get(k).to_vec(),
+        FormulationState::Lagrangian(s) => s
+            .smoothed
+            .as_ref()
+            .expect("a smoothed violation")
+            .get(k)
+            .unwrap()
+            .to_vec(),
         other => panic!("{}", other.name()),
     }
 }

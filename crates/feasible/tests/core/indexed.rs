@@ -73,8 +73,8 @@ fn only_the_batch_moves_and_unobserved_entries_keep_their_start() {
     assert_eq!(c.primal_weight, vec![0.75, 0.0]);
     // The optimizer state of the unobserved entries never started.
     let entries = nupi_entries(&opt);
-    assert_eq!(entries.get(0), [0.0, 0.0]);
-    assert_eq!(entries.get(1), [0.5, 1.0]);
+    assert_eq!(entries.get(0).unwrap(), [0.0, 0.0]);
+    assert_eq!(entries.get(1).unwrap(), [0.5, 1.0]);
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn repeated_ids_share_their_weight_and_average_their_violations_into_one_update(
     assert_eq!(report.constraints[0].multipliers, Some(vec![0.75, 0.75, 0.75]));
     // One update: nuPI's ξ of entry 3 is the mean, not the last violation.
     let entries = nupi_entries(&opt);
-    assert_eq!(entries.get(3), [1.5, 1.0]);
+    assert_eq!(entries.get(3).unwrap(), [1.5, 1.0]);
 }
 
 #[test]
@@ -425,8 +425,8 @@ fn dual_restarts_reset_strictly_satisfied_entries_only() {
     opt.step(&mut p, &()).unwrap();
     assert_eq!(opt.multipliers("loss_i").unwrap().unwrap(), &[1.5, 1.0, 1.0]);
     let entries = nupi_entries(&opt);
-    assert!(entries.get(0)[1] == 1.0 && entries.get(1)[1] == 1.0);
-    assert_eq!(entries.get(2), [0.0, 0.0]);
+    assert!(entries.get(0).unwrap()[1] == 1.0 && entries.get(1).unwrap()[1] == 1.0);
+    assert_eq!(entries.get(2).unwrap(), [0.0, 0.0]);
     // Without restarts the satisfied entry would have fallen.
     let mut plain = indexed(
         3,

@@ -183,6 +183,7 @@ fn state_of(optimizer: &ConstrainedOptimizer, name: &str, entry: usize) -> Vec<f
         .expect("a dual optimizer state")
         .entries
         .get(entry)
+        .unwrap()
         .to_vec()
 }
 
