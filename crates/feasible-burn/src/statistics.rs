@@ -125,11 +125,10 @@ impl TryFrom<Unchecked> for ConstraintStatistics {
                     (value.len(), strict.as_ref().map(Vec::len))
                 }
             };
-            if strict.is_some_and(|n| n != values) {
+            if let Some(n) = strict.filter(|n| *n != values) {
                 return Err(mismatch(format!(
-                    "constraint `{}`: {} strict values with {values} values",
-                    c.name,
-                    strict.unwrap_or(0)
+                    "constraint `{}`: {n} strict values with {values} values",
+                    c.name
                 )));
             }
         }

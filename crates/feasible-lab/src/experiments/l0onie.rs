@@ -288,9 +288,8 @@ impl Siren {
     }
 }
 
-/// Which network a training fits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Which network a training fits (written in JSON by its [`Method::id`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     /// COIN: the small dense network, at `small_width`.
     Coin,
@@ -318,6 +317,12 @@ impl Method {
     /// Whether its weights are gated (and constrained).
     pub fn gated(self) -> bool {
         matches!(self, Method::L0onie | Method::L0onieMaskFree)
+    }
+}
+
+impl Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
     }
 }
 
