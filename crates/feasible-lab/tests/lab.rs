@@ -7,7 +7,7 @@ use std::process::Output;
 
 use feasible_lab::data::image::{self, Image};
 use feasible_lab::data::{adult, compas as compas_data, fashion_mnist};
-use feasible_lab::experiments::balancing_act::{self, BalancingConfig};
+use feasible_lab::experiments::balancing_act::{self, BalancingConfig, Mitigation, PaperPrimal, Setup};
 use feasible_lab::experiments::compas::{self, CompasConfig};
 use feasible_lab::experiments::concave::{self, ConcaveConfig};
 use feasible_lab::experiments::fairness::{self, FairnessConfig};
@@ -673,9 +673,24 @@ fn the_constrained_fine_tuning_shrinks_the_worst_excess_accuracy_drop() {
     // than the average on the training set; under the constraint (the
     // paper's method, and our batch estimate) the worst excess drop is at
     // most 3 points, at the same density and with no more than one point
-    // of training accuracy lost.
+    // of training accuracy lost. Both constrained fine-tunings at the
+    // tolerance with Adam at a constant step (the defaults until stop 24).
     let data = feasible_learning::fashion().unwrap();
-    let (rows, sweep) = balancing_act::reproduce(&data, &BalancingConfig::quick(), &[], 2).unwrap();
+    let at_tolerance = |mitigation| Setup {
+        mitigation,
+        dual_lr: 0.01,
+        kp: 0.0,
+        margin: 0.0,
+    };
+    let config = BalancingConfig {
+        constrained: at_tolerance(Mitigation::Paper {
+            buffer: 40,
+            primal: PaperPrimal::Adam,
+        }),
+        comparison: at_tolerance(Mitigation::Batch),
+        ..BalancingConfig::quick()
+    };
+    let (rows, sweep) = balancing_act::reproduce(&data, &config, &[], 2).unwrap();
     assert!(sweep.is_empty());
     let by = |m: &str| rows.iter().find(|r| r.method == m).unwrap();
     let (dense, sparse) = (by("dense"), by("sparse"));
@@ -704,24 +719,52 @@ fn the_constrained_fine_tuning_shrinks_the_worst_excess_accuracy_drop() {
     not(has_fashion_mnist),
     ignore = "Fashion-MNIST missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
-fn the_papers_method_cuts_the_worst_excess_drop_at_the_selected_epoch() {
-    // The whole set (60,000 images), as `reproduce balancing-act`: the
-    // paper's estimate (buffers of 40 predictions per class, cross-entropy
-    // gaps, dual step 0.01) cuts the worst class's excess accuracy drop on
-    // the training set, at the epoch TFCO's heuristic selects, from over 7
-    // points (unconstrained fine-tuning) to under 3, for less than a point
-    // of training accuracy. Issue 14's goal is the 2-point tolerance: met
-    // on the machine the method was chosen on (1.93 points against 7.52),
-    // not on this stop's AVX-512 machine (2.27 against 9.19; our batch
-    // estimate 2.20 there, 2.86 on the first); so the tolerance is
-    // reported, not asserted.
+fn the_papers_method_meets_the_tolerance_when_imposed_a_point_below_it() {
+    // The whole set (60,000 images), as `reproduce balancing-act`.
+    //
+    // The paper's estimate (buffers of 40 predictions per class,
+    // cross-entropy gaps, dual step 0.01) imposed at the tolerance, with
+    // Adam at a constant step, cuts the worst class's excess accuracy drop
+    // on the training set at the epoch TFCO's heuristic selects from over
+    // 7 points (unconstrained fine-tuning) to under 3, for less than a
+    // point of training accuracy, but not to the 2-point tolerance (1.93
+    // on stop 19's machine, 2.27 on stop 23's).
+    //
+    // Issue 14's goal, the tolerance on the training set at the selected
+    // epoch: the default run imposes the constraint a point below the
+    // tolerance, with Adam on the paper's step schedule; measured on stop
+    // 24's machine: 1.23 points at the last epoch, 1.31 at the selected
+    // one, for 1.27 points of training accuracy.
     let data = feasible_learning::fashion().unwrap();
-    let (rows, _) = balancing_act::reproduce(&data, &BalancingConfig::full(), &[], 2).unwrap();
+    let config = BalancingConfig::full();
+    let at_tolerance = Setup {
+        mitigation: Mitigation::Paper {
+            buffer: 40,
+            primal: PaperPrimal::Adam,
+        },
+        dual_lr: 0.01,
+        kp: 0.0,
+        margin: 0.0,
+    };
+    let (rows, sweep) = balancing_act::reproduce(&data, &config, &[at_tolerance], 2).unwrap();
     let by = |m: &str| rows.iter().find(|r| r.method == m).unwrap();
-    let selected = by("sparse_constrained_best");
-    assert!(by("sparse").max_train_gap > 0.07, "{:?}", by("sparse"));
-    assert!(selected.max_train_gap < 0.03, "{selected:?}");
-    assert!(selected.train_acc > by("sparse").train_acc - 0.01, "{selected:?}");
+    let sparse = by("sparse");
+    assert!(sparse.max_train_gap > 0.07, "{sparse:?}");
+    let [at_tolerance] = sweep.as_slice() else {
+        panic!("{sweep:?}")
+    };
+    assert!(at_tolerance.selected_max_train_gap < 0.03, "{at_tolerance:?}");
+    assert!(
+        at_tolerance.selected_train_acc > sparse.train_acc - 0.01,
+        "{at_tolerance:?}"
+    );
+
+    assert!((config.constrained.margin - 0.01).abs() < 1e-12, "{config:?}");
+    for method in ["sparse_constrained", "sparse_constrained_best"] {
+        let row = by(method);
+        assert!(row.max_train_gap <= config.tolerance, "{row:?}");
+        assert!(row.train_acc > sparse.train_acc - 0.02, "{row:?}");
+    }
 }
 
 #[test]

@@ -41,6 +41,17 @@
 //! fine-tuning gives two rows, its last epoch and its best epoch by TFCO's
 //! rank heuristic ([`feasible::selection`]) on the training set.
 //!
+//! Imposed exactly at the tolerance, the worst class ends 1 to 1.5 points
+//! above it: each class's drop fluctuates from epoch to epoch around the
+//! bound the multipliers hold it to on average, and the worst of ten
+//! fluctuating drops lies above that bound. So the default run imposes the
+//! constraint below the tolerance ([`Setup::margin`]: one point for the
+//! paper's method, which also takes Adam on the paper's step schedule,
+//! [`PaperPrimal::AdamStepDecay`]; one and a half for ours), and judges
+//! every row against the tolerance itself. The `--full` sweep shows the
+//! rest: at the tolerance no dual step, buffer, nuPI damping or schedule
+//! meets it robustly.
+//!
 //! The constraint invites "levelling down": since `Σ_g p_g ψ_g = 0`, the
 //! Lagrangian term `Σ λ_g ψ_g` rewards lower accuracy on the groups whose
 //! multipliers are below the average. With a dual step of 0.1 the
@@ -58,7 +69,7 @@ use burn::optim::{AdamConfig, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use feasible::selection::Snapshots;
-use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, UpdateScheme};
+use feasible::{ConstrainedOptimizer, Constraint, Formulation, GradientAscent, NuPi, UpdateScheme};
 use feasible_burn::rates::{MulticlassPredictions, Rate, Subset, Surrogate};
 use feasible_burn::{ConstrainedTrainer, ConstraintTensors, Evaluation};
 use serde::Serialize;
@@ -129,13 +140,17 @@ impl BalancingConfig {
             constrained: Setup {
                 mitigation: Mitigation::Paper {
                     buffer: 40,
-                    primal: PaperPrimal::Adam,
+                    primal: PaperPrimal::AdamStepDecay,
                 },
                 dual_lr: 0.01,
+                kp: 0.0,
+                margin: 0.01,
             },
             comparison: Setup {
                 mitigation: Mitigation::Batch,
                 dual_lr: 0.01,
+                kp: 0.0,
+                margin: 0.015,
             },
             subset: None,
             seed: 0,
@@ -182,6 +197,7 @@ impl Mitigation {
             Mitigation::Paper { buffer, primal } => {
                 let primal = match primal {
                     PaperPrimal::Adam => "Adam".to_string(),
+                    PaperPrimal::AdamStepDecay => "Adam, paper's schedule".to_string(),
                     PaperPrimal::Sgd { lr } => format!("SGD {lr}"),
                 };
                 format!("buffer {buffer}, cross-entropy gaps, {primal}")
@@ -190,37 +206,80 @@ impl Mitigation {
     }
 }
 
-/// One constrained fine-tuning's method and dual step (gradient ascent on
-/// the multipliers).
+/// One constrained fine-tuning's method and dual update (gradient ascent
+/// on the multipliers, or nuPI).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Setup {
     /// How the constraint is estimated and descended.
     pub mitigation: Mitigation,
-    /// The multipliers' gradient-ascent step.
+    /// The multipliers' step.
     pub dual_lr: f64,
+    /// nuPI's proportional gain `K_p` (Sohrabi et al. 2024; `K_i = 1`,
+    /// `ν = 0`): the multipliers move by `dual_lr · (e_t + K_p (e_t -
+    /// e_{t-1}))`, which damps their oscillation. Zero: plain gradient
+    /// ascent, the paper's.
+    pub kp: f64,
+    /// How far below the tolerance the constraint is imposed (`ψ_g <= ε -
+    /// margin` in training; the rows are judged against `ε`). Zero: at the
+    /// tolerance, the paper's.
+    pub margin: f64,
 }
 
 /// The sweep of `--full`: our batch estimate, the paper's method with
-/// Adam at five dual steps, with a ten times longer buffer, and with the
-/// paper's SGD.
+/// Adam at five dual steps, with a ten times longer buffer, with the
+/// paper's SGD, with nuPI, with Adam on the paper's schedule; then the
+/// constraint imposed half a point to a point and a half below the
+/// tolerance.
 pub fn default_sweep() -> Vec<Setup> {
-    let paper = |buffer, primal, dual_lr| Setup {
+    let paper = |buffer, primal, dual_lr, kp| Setup {
         mitigation: Mitigation::Paper { buffer, primal },
         dual_lr,
+        kp,
+        margin: 0.0,
     };
     let mut sweep: Vec<Setup> = [0.003, 0.01, 0.03]
         .into_iter()
         .map(|dual_lr| Setup {
             mitigation: Mitigation::Batch,
             dual_lr,
+            kp: 0.0,
+            margin: 0.0,
         })
         .collect();
     for dual_lr in [0.001, 0.003, 0.01, 0.03, 0.1] {
-        sweep.push(paper(40, PaperPrimal::Adam, dual_lr));
+        sweep.push(paper(40, PaperPrimal::Adam, dual_lr, 0.0));
     }
-    sweep.push(paper(400, PaperPrimal::Adam, 0.01));
+    sweep.push(paper(400, PaperPrimal::Adam, 0.01, 0.0));
     for dual_lr in [0.01, 0.03] {
-        sweep.push(paper(40, PaperPrimal::Sgd { lr: 0.01 }, dual_lr));
+        sweep.push(paper(40, PaperPrimal::Sgd { lr: 0.01 }, dual_lr, 0.0));
+    }
+    // nuPI's damping, and the paper's step schedule with Adam, at the
+    // tolerance.
+    for kp in [3.0, 10.0] {
+        sweep.push(paper(40, PaperPrimal::Adam, 0.01, kp));
+    }
+    for dual_lr in [0.003, 0.01] {
+        sweep.push(paper(40, PaperPrimal::AdamStepDecay, dual_lr, 0.0));
+    }
+    // Imposed below the tolerance.
+    let margin = |margin, setup| Setup { margin, ..setup };
+    for m in [0.005, 0.01, 0.015] {
+        sweep.push(margin(m, paper(40, PaperPrimal::Adam, 0.01, 0.0)));
+    }
+    sweep.push(margin(0.01, paper(40, PaperPrimal::AdamStepDecay, 0.003, 0.0)));
+    for m in [0.005, 0.01] {
+        sweep.push(margin(m, paper(40, PaperPrimal::AdamStepDecay, 0.01, 0.0)));
+    }
+    for m in [0.01, 0.015] {
+        sweep.push(margin(
+            m,
+            Setup {
+                mitigation: Mitigation::Batch,
+                dual_lr: 0.01,
+                kp: 0.0,
+                margin: 0.0,
+            },
+        ));
     }
     sweep
 }
@@ -230,6 +289,10 @@ pub fn default_sweep() -> Vec<Setup> {
 pub enum PaperPrimal {
     /// Adam with the experiment's step, as every other training here.
     Adam,
+    /// Adam with the experiment's step divided by 10 at 60%, 80% and 90%
+    /// of the epochs: the paper's schedule with this experiment's
+    /// optimizer.
+    AdamStepDecay,
     /// The paper's: SGD with momentum 0.9 and weight decay 1e-4, step
     /// `lr`, divided by 10 at 60%, 80% and 90% of the epochs.
     Sgd {
@@ -247,8 +310,12 @@ pub struct BalancingSweepRow {
     pub experiment: &'static str,
     /// [`Mitigation::describe`].
     pub mitigation: String,
-    /// The multipliers' gradient-ascent step.
+    /// The multipliers' step.
     pub dual_lr: f64,
+    /// nuPI's `K_p` (zero: gradient ascent).
+    pub kp: f64,
+    /// [`Setup::margin`].
+    pub margin: f64,
     /// `max_g ψ_g` on the training set at the last epoch.
     pub last_max_train_gap: f64,
     /// The selected epoch (from 1).
@@ -281,6 +348,9 @@ pub struct BalancingRow {
     pub mitigation: Option<String>,
     /// Its dual step.
     pub dual_lr: Option<f64>,
+    /// How far below the tolerance its constraint was imposed
+    /// ([`Setup::margin`]).
+    pub margin: Option<f64>,
     /// The epoch of the training the model comes from (from 1).
     pub epoch: usize,
     /// The fraction of non-zero weights.
@@ -404,11 +474,20 @@ fn train(
     device: &Device,
 ) -> anyhow::Result<Trained> {
     let mut builder = ConstrainedOptimizer::builder().scheme(UpdateScheme::AlternatingDualPrimal);
+    // The bound the constraint imposes: the tolerance less the setup's margin.
+    let target = match phase {
+        Phase::Constrained(_, _, setup) => config.tolerance - setup.margin,
+        _ => config.tolerance,
+    };
     if let Phase::Constrained(_, _, setup) = phase {
         builder = builder.constraint(
-            Constraint::at_most(CONSTRAINT, config.tolerance)
+            Constraint::at_most(CONSTRAINT, target)
                 .with_entries(data.classes)
-                .with_formulation(Formulation::lagrangian(GradientAscent::new(setup.dual_lr))),
+                .with_formulation(if setup.kp == 0.0 {
+                    Formulation::lagrangian(GradientAscent::new(setup.dual_lr))
+                } else {
+                    Formulation::lagrangian(NuPi::new(setup.dual_lr, setup.kp, 1.0))
+                }),
         );
     }
     // betas 0.9 and 0.999 as in Balancing Act (Hashemizadeh et al. 2024,
@@ -424,34 +503,34 @@ fn train(
             .init()
     };
     // The paper's SGD (its configs: momentum 0.9, weight decay 1e-4, no
-    // dampening or Nesterov) where its method is asked for.
-    let sgd = match phase {
+    // dampening or Nesterov) where its method is asked for, and the
+    // paper's step schedule (from `Some` first step) with SGD or Adam.
+    let (sgd, schedule) = match phase {
         Phase::Constrained(
             ..,
             Setup {
-                mitigation:
-                    Mitigation::Paper {
-                        primal: PaperPrimal::Sgd { lr },
-                        ..
-                    },
+                mitigation: Mitigation::Paper { primal, .. },
                 ..
             },
-        ) => Some(lr),
-        _ => None,
+        ) => match primal {
+            PaperPrimal::Sgd { lr } => (true, Some(lr)),
+            PaperPrimal::AdamStepDecay => (false, Some(config.lr)),
+            PaperPrimal::Adam => (false, None),
+        },
+        _ => (false, None),
     };
-    let mut trainer = match sgd {
-        Some(lr) => {
-            let momentum = MomentumConfig::new()
-                .with_momentum(0.9)
-                .with_dampening(0.0)
-                .with_nesterov(false);
-            let optimizer = SgdConfig::new()
-                .with_momentum(Some(momentum))
-                .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
-                .init();
-            ConstrainedTrainer::new(builder.build()?, optimizer, lr)?
-        }
-        None => ConstrainedTrainer::new(builder.build()?, adam(), config.lr)?,
+    let mut trainer = if sgd {
+        let momentum = MomentumConfig::new()
+            .with_momentum(0.9)
+            .with_dampening(0.0)
+            .with_nesterov(false);
+        let optimizer = SgdConfig::new()
+            .with_momentum(Some(momentum))
+            .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
+            .init();
+        ConstrainedTrainer::new(builder.build()?, optimizer, schedule.unwrap_or(config.lr))?
+    } else {
+        ConstrainedTrainer::new(builder.build()?, adam(), config.lr)?
     };
     // The paper's per-group buffers of recent correct/incorrect predictions.
     let mut buffers: Vec<VecDeque<bool>> = vec![VecDeque::new(); data.classes];
@@ -469,7 +548,7 @@ fn train(
     let mut snapshots = Vec::with_capacity(epochs);
     let start = Instant::now();
     for epoch in 0..epochs {
-        if let Some(lr) = sgd {
+        if let Some(lr) = schedule {
             // Divided by 10 at 60%, 80% and 90% of the epochs.
             let passed = [0.6, 0.8, 0.9]
                 .iter()
@@ -503,14 +582,7 @@ fn train(
                     .into_data()
                     .try_into_vec_as::<i64>()
                     .map_err(|e| anyhow::anyhow!("reading the predictions back: {e:?}"))?;
-                let strict = buffered_excess_drops(
-                    &mut buffers,
-                    buffer,
-                    &labels,
-                    &predicted,
-                    dense_shortfalls,
-                    config.tolerance,
-                );
+                let strict = buffered_excess_drops(&mut buffers, buffer, &labels, &predicted, dense_shortfalls, target);
                 let gaps = group_loss_gaps(losses, &labels, data.classes, device);
                 evaluation = evaluation.with(CONSTRAINT, ConstraintTensors::new(gaps).with_strict_values(strict));
             } else if let Phase::Constrained(_, dense_shortfalls, _) = phase {
@@ -666,6 +738,7 @@ pub fn reproduce(
             method,
             mitigation: setup.map(|s| s.mitigation.describe()),
             dual_lr: setup.map(|s| s.dual_lr),
+            margin: setup.map(|s| s.margin),
             epoch,
             density: model.weight_density()?,
             tolerance: config.tolerance,
@@ -728,6 +801,8 @@ pub fn reproduce(
                 experiment: "balancing-act-sweep",
                 mitigation: setup.mitigation.describe(),
                 dual_lr: setup.dual_lr,
+                kp: setup.kp,
+                margin: setup.margin,
                 last_max_train_gap: last.max_train_gap,
                 selected_epoch: best.epoch,
                 selected_max_train_gap: best.max_train_gap,
@@ -750,7 +825,8 @@ pub fn render(rows: &[BalancingRow], config: &BalancingConfig, data: &Dataset) -
          psi_g = (A_dense,g - A_g) - (A_dense - A) <= {}\n\
          MLP {:?} on Fashion-MNIST ({} training / {} test images), {} dense epochs, global magnitude pruning \
          to {:.0}% of the weights, {} fine-tuning epochs, batch {}, Adam {}\n\
-         sparse_constrained: the paper's method ({}), dual step {}; batch_constrained: {}, dual step {}\n\n",
+         sparse_constrained: the paper's method ({}), dual step {}, imposed at psi_g <= {:.1} points; \
+         batch_constrained: {}, dual step {}, imposed at psi_g <= {:.1} points\n\n",
         config.tolerance,
         config.layers,
         train.min(data.train_len()),
@@ -762,8 +838,10 @@ pub fn render(rows: &[BalancingRow], config: &BalancingConfig, data: &Dataset) -
         config.lr,
         config.constrained.mitigation.describe(),
         config.constrained.dual_lr,
+        100.0 * (config.tolerance - config.constrained.margin),
         config.comparison.mitigation.describe(),
-        config.comparison.dual_lr
+        config.comparison.dual_lr,
+        100.0 * (config.tolerance - config.comparison.margin)
     );
     let mut models = Table::new(
         "accuracy in %, max psi_g in percentage points",
@@ -839,6 +917,8 @@ pub fn render_sweep(rows: &[BalancingSweepRow], tolerance: f64) -> String {
         &[
             "method",
             "dual step",
+            "K_p",
+            "margin",
             "last: max train psi",
             "selected epoch",
             "max train psi",
@@ -852,6 +932,8 @@ pub fn render_sweep(rows: &[BalancingSweepRow], tolerance: f64) -> String {
         table.row(vec![
             r.mitigation.clone(),
             r.dual_lr.to_string(),
+            r.kp.to_string(),
+            percent(r.margin),
             percent(r.last_max_train_gap),
             r.selected_epoch.to_string(),
             percent(r.selected_max_train_gap),
