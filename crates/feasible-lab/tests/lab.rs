@@ -1352,6 +1352,7 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
     let balancing_row = |method, gaps: Vec<f64>| BalancingRow {
         mitigation: None,
         dual_lr: None,
+        margin: None,
         experiment: "balancing-act",
         method,
         epoch: 1,
