@@ -289,6 +289,35 @@ fn feasible_learning_satisfies_every_two_moons_sample_where_erm_does_not() {
 }
 
 #[test]
+fn feasible_learning_imposed_below_the_requirement_is_still_counted_at_the_requirement() {
+    // Two moons, the bound imposed at probability 0.9 on the true class
+    // (-ln 0.9 = 0.105) while the requirement stays at 0.6 (0.511): every
+    // sample ends within the requirement, the rows keep the requirement as
+    // their epsilon, and the tighter bound pushes the worst loss below
+    // the one Feasible Learning reaches at the requirement itself.
+    let data = feasible_learning::moons(0);
+    let at_requirement = FeasibleLearningConfig::moons();
+    let tighter = FeasibleLearningConfig {
+        imposed: Some(-(0.9f64.ln())),
+        ..FeasibleLearningConfig::moons()
+    };
+    assert_eq!(tighter.imposed_bound(), -(0.9f64.ln()));
+    assert_eq!(at_requirement.imposed_bound(), at_requirement.epsilon);
+    let plain = feasible_learning::run_one(&data, &at_requirement, "feasible").unwrap();
+    let below = feasible_learning::run_one(&data, &tighter, "feasible").unwrap();
+    assert_eq!(below.epsilon, at_requirement.epsilon);
+    assert_eq!(below.imposed, tighter.imposed);
+    assert_eq!(plain.imposed, Some(at_requirement.epsilon));
+    assert_eq!(below.train_frac_satisfied, 1.0, "{below:?}");
+    assert!(
+        below.worst_train_loss < plain.worst_train_loss,
+        "{below:?} vs {plain:?}"
+    );
+    let erm = feasible_learning::run_one(&data, &tighter, "erm").unwrap();
+    assert_eq!(erm.imposed, None);
+}
+
+#[test]
 fn the_multiplier_model_gives_unseen_samples_over_the_bound_larger_multipliers() {
     // Two moons: the 128 validation points are never seen in training; the
     // multiplier model still gives the 8 of them whose loss exceeds the
