@@ -11,7 +11,7 @@
 //! - `hand lagrangian`: the same with `c = λ`, the true rate read back and
 //!   `λ` updated by hand in an `f64` (what a user writes without a library);
 //! - `feasible penalty` and `feasible lagrangian`: the same two through
-//!   [`ConstrainedTrainer`](feasible_burn::ConstrainedTrainer), which also
+//!   [`feasible_burn::ConstrainedTrainer`], which also
 //!   reads the loss and the surrogate back, validates them and builds a
 //!   [`StepReport`](feasible::StepReport) every step;
 //! - two controls that keep the multiplier on the autodiff device, the way a

@@ -33,7 +33,7 @@
 //!   update of Cotter et al.'s Algorithm 2 with step 1 (TFCO's tests' step).
 //!   TFCO's notebook moved it with Adam 0.01 (its optimizer reuses the
 //!   model's); the command prints a sweep over that choice on the first
-//!   seed ([`tfco::render_sweep`](super::tfco::render_sweep)): with Adam
+//!   seed ([`super::tfco::render_sweep`]): with Adam
 //!   0.01 the constraint weights grow too slowly here to meet the
 //!   constraints in 40 epochs.
 //!
