@@ -1381,6 +1381,7 @@ fn sparsity_fairness_and_balancing_act_figures_have_their_series() {
     let balancing_row = |method, gaps: Vec<f64>| BalancingRow {
         mitigation: None,
         dual_lr: None,
+        kp: None,
         margin: None,
         experiment: "balancing-act",
         method,

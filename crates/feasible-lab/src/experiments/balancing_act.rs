@@ -35,14 +35,15 @@
 //! one under the constraint with each method (Lagrangian, gradient ascent
 //! on the multipliers with step 0.01, alternating dual→primal updates, Adam
 //! for the model: the paper's SGD with momentum, tried in the `--full`
-//! sweep, costs 3 to 5 points of accuracy here). The pruned weights stay
+//! sweep, costs 3 to 4 points of accuracy here). The pruned weights stay
 //! zero (masked forward pass). Gaps are measured on the whole training set
 //! (where the constraint is imposed) and on the test set; each constrained
 //! fine-tuning gives two rows, its last epoch and its best epoch by TFCO's
 //! rank heuristic ([`feasible::selection`]) on the training set.
 //!
-//! Imposed exactly at the tolerance, the worst class ends 1 to 1.5 points
-//! above it: each class's drop fluctuates from epoch to epoch around the
+//! Imposed exactly at the tolerance, the worst class ends up to 1.3 points
+//! above it at the selected epoch and up to 2.5 at the last (Fashion-MNIST,
+//! settings that do not collapse the model): each class's drop fluctuates from epoch to epoch around the
 //! bound the multipliers hold it to on average, and the worst of ten
 //! fluctuating drops lies above that bound. So the default run imposes the
 //! constraint below the tolerance ([`Setup::margin`]: one point for the
@@ -56,7 +57,8 @@
 //! Lagrangian term `Σ λ_g ψ_g` rewards lower accuracy on the groups whose
 //! multipliers are below the average. With a dual step of 0.1 the
 //! multipliers outgrow the cross-entropy and the model collapses onto a few
-//! classes. `--full` prints the sweep over the method and the dual step.
+//! classes. `--full` prints the sweep over the method, the dual step, nuPI's
+//! `K_p`, the model's step schedule and the margin.
 //! `--quick`: 6,000 training and 2,000 test images.
 
 use std::collections::VecDeque;
@@ -348,6 +350,8 @@ pub struct BalancingRow {
     pub mitigation: Option<String>,
     /// Its dual step.
     pub dual_lr: Option<f64>,
+    /// Its nuPI `K_p` (zero: gradient ascent; [`Setup::kp`]).
+    pub kp: Option<f64>,
     /// How far below the tolerance its constraint was imposed
     /// ([`Setup::margin`]).
     pub margin: Option<f64>,
@@ -549,12 +553,7 @@ fn train(
     let start = Instant::now();
     for epoch in 0..epochs {
         if let Some(lr) = schedule {
-            // Divided by 10 at 60%, 80% and 90% of the epochs.
-            let passed = [0.6, 0.8, 0.9]
-                .iter()
-                .filter(|m| epoch as f64 >= *m * epochs as f64)
-                .count();
-            trainer.set_lr(lr * 0.1f64.powi(passed as i32))?;
+            trainer.set_lr(paper_schedule(lr, epoch, epochs))?;
         }
         for ids in epoch_batches(data.train_len(), Some(config.batch), &mut rng) {
             let (x, y) = data.batch(&ids, device);
@@ -623,19 +622,30 @@ fn train(
     })
 }
 
+/// The paper's step schedule: `first` divided by 10 at 60%, 80% and 90%
+/// of `epochs`, for `epoch` counted from 0.
+pub fn paper_schedule(first: f64, epoch: usize, epochs: usize) -> f64 {
+    let passed = [0.6, 0.8, 0.9]
+        .iter()
+        .filter(|m| epoch as f64 >= *m * epochs as f64)
+        .count();
+    first * 0.1f64.powi(passed as i32)
+}
+
 /// The paper's estimate of each group's excess drop for the multipliers:
 /// `labels` and `predicted` join each group's buffer of its last `memory`
 /// predictions (right or wrong); a group with a full buffer gets `Ā - A_g -
 /// d_g`, with `A_g` its buffer's accuracy and `Ā` the mean over the full
 /// buffers (as the paper's `GroupCyclicBuffer.query`), a group without one
-/// gets `tolerance`, no violation, so its multiplier does not move.
+/// gets `bound` (the bound the constraint imposes), no violation, so its
+/// multiplier does not move.
 pub fn buffered_excess_drops(
     buffers: &mut [VecDeque<bool>],
     memory: usize,
     labels: &[usize],
     predicted: &[i64],
     dense_shortfalls: &[f64],
-    tolerance: f64,
+    bound: f64,
 ) -> Vec<f64> {
     for (label, guess) in labels.iter().zip(predicted) {
         let buffer = &mut buffers[*label];
@@ -653,7 +663,7 @@ pub fn buffered_excess_drops(
     let mean = known.iter().sum::<f64>() / known.len().max(1) as f64;
     full.iter()
         .zip(dense_shortfalls)
-        .map(|(a, d)| a.map_or(tolerance, |a| mean - a - d))
+        .map(|(a, d)| a.map_or(bound, |a| mean - a - d))
         .collect()
 }
 
@@ -703,9 +713,18 @@ pub fn reproduce(
     let mask = dense.model.magnitude_mask(config.density)?;
     let shortfalls = dense_train.shortfalls();
 
-    let jobs: Vec<Option<Setup>> = [None, Some(config.constrained), Some(config.comparison)]
-        .into_iter()
-        .chain(sweep.iter().copied().map(Some))
+    // The rows' fine-tunings, then the sweep's; a sweep setup that is one
+    // of the rows' reuses its fine-tuning (`sweep_at`).
+    let mut jobs: Vec<Option<Setup>> = vec![None, Some(config.constrained), Some(config.comparison)];
+    let sweep_at: Vec<usize> = sweep
+        .iter()
+        .map(|setup| match jobs.iter().position(|job| *job == Some(*setup)) {
+            Some(k) => k,
+            None => {
+                jobs.push(Some(*setup));
+                jobs.len() - 1
+            }
+        })
         .collect();
     let tunings = crate::parallel::run_jobs(
         &jobs,
@@ -738,6 +757,7 @@ pub fn reproduce(
             method,
             mitigation: setup.map(|s| s.mitigation.describe()),
             dual_lr: setup.map(|s| s.dual_lr),
+            kp: setup.map(|s| s.kp),
             margin: setup.map(|s| s.margin),
             epoch,
             density: model.weight_density()?,
@@ -794,9 +814,9 @@ pub fn reproduce(
     )?);
     let sweep_rows = sweep
         .iter()
-        .zip(&tunings[3..])
-        .map(|(setup, trained)| {
-            let [last, best] = constrained_rows(("last", "selected"), trained, *setup)?;
+        .zip(&sweep_at)
+        .map(|(setup, k)| {
+            let [last, best] = constrained_rows(("last", "selected"), &tunings[*k], *setup)?;
             Ok(BalancingSweepRow {
                 experiment: "balancing-act-sweep",
                 mitigation: setup.mitigation.describe(),
@@ -825,8 +845,8 @@ pub fn render(rows: &[BalancingRow], config: &BalancingConfig, data: &Dataset) -
          psi_g = (A_dense,g - A_g) - (A_dense - A) <= {}\n\
          MLP {:?} on Fashion-MNIST ({} training / {} test images), {} dense epochs, global magnitude pruning \
          to {:.0}% of the weights, {} fine-tuning epochs, batch {}, Adam {}\n\
-         sparse_constrained: the paper's method ({}), dual step {}, imposed at psi_g <= {:.1} points; \
-         batch_constrained: {}, dual step {}, imposed at psi_g <= {:.1} points\n\n",
+         sparse_constrained: the paper's method ({}), dual step {}, K_p {}, imposed at psi_g <= {:.1} \
+         points; batch_constrained: {}, dual step {}, K_p {}, imposed at psi_g <= {:.1} points\n\n",
         config.tolerance,
         config.layers,
         train.min(data.train_len()),
@@ -838,9 +858,11 @@ pub fn render(rows: &[BalancingRow], config: &BalancingConfig, data: &Dataset) -
         config.lr,
         config.constrained.mitigation.describe(),
         config.constrained.dual_lr,
+        config.constrained.kp,
         100.0 * (config.tolerance - config.constrained.margin),
         config.comparison.mitigation.describe(),
         config.comparison.dual_lr,
+        config.comparison.kp,
         100.0 * (config.tolerance - config.comparison.margin)
     );
     let mut models = Table::new(
@@ -974,7 +996,10 @@ impl Experiment for BalancingActExperiment {
     }
 
     fn full(&self) -> Option<&'static str> {
-        Some("the sweep over the constrained fine-tuning's method and dual step (10 more fine-tunings)")
+        Some(
+            "the sweep over the constrained fine-tuning's method, dual step, K_p, step schedule and margin \
+             (21 more fine-tunings)",
+        )
     }
 
     fn run(&self, options: &RunOptions) -> anyhow::Result<Outcome> {
@@ -1066,6 +1091,34 @@ fn config(options: &RunOptions) -> BalancingConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_papers_schedule_divides_the_step_by_ten_at_60_80_and_90_percent() {
+        // 20 epochs: epochs 0-11 at the first step, 12-15 a tenth, 16-17 a
+        // hundredth, 18-19 a thousandth.
+        let steps: Vec<f64> = (0..20).map(|e| paper_schedule(1e-3, e, 20)).collect();
+        for (epoch, step) in steps.iter().enumerate() {
+            let expected = match epoch {
+                0..=11 => 1e-3,
+                12..=15 => 1e-4,
+                16..=17 => 1e-5,
+                _ => 1e-6,
+            };
+            assert!((step - expected).abs() < 1e-18, "epoch {epoch}: {step}");
+        }
+    }
+
+    #[test]
+    fn a_group_without_a_full_buffer_gets_the_imposed_bound_not_the_tolerance() {
+        // Buffers of 2; group 0 gets two right predictions (full, accuracy
+        // 1), group 1 one wrong one (not full): group 0's estimate is the
+        // mean over full buffers (1) minus its accuracy (1) minus its dense
+        // shortfall (0.1); group 1 gets the bound passed in, 0.01.
+        let mut buffers = vec![VecDeque::new(); 2];
+        let drops = buffered_excess_drops(&mut buffers, 2, &[0, 0, 1], &[0, 0, 0], &[0.1, 0.2], 0.01);
+        assert!((drops[0] + 0.1).abs() < 1e-12, "{drops:?}");
+        assert_eq!(drops[1], 0.01);
+    }
 
     #[test]
     fn excess_drops_are_the_hand_computed_gaps() {

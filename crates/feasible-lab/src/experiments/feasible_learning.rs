@@ -131,8 +131,9 @@ pub struct FeasibleLearningConfig {
     /// The bound on every sample's cross-entropy: the requirement every
     /// row is judged against.
     pub epsilon: f64,
-    /// The bound the constraint imposes in training, when tighter than
-    /// `epsilon` (`None`: `epsilon` itself).
+    /// The bound the constraint imposes in training (`None`: `epsilon`
+    /// itself); the `--full` sweep sets it below `epsilon` to push more
+    /// samples within `epsilon`.
     pub imposed: Option<f64>,
     /// Every sample's multiplier at the start.
     pub initial_multiplier: f64,
@@ -474,7 +475,8 @@ pub fn run_one(
             let all: Vec<usize> = (0..data.val_y.len()).collect();
             let features = multiplier_features(&data.val_x, &data.val_y, &all, data.dims, data.classes, &device);
             let multipliers = implicit.multipliers(features)?;
-            Some(UnseenMultipliers::new(&multipliers, &val_loss, config.epsilon))
+            // Split at the bound the multiplier model was trained against.
+            Some(UnseenMultipliers::new(&multipliers, &val_loss, config.imposed_bound()))
         }
         None => None,
     };
