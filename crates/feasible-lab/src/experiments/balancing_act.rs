@@ -43,9 +43,9 @@
 //!
 //! Imposed exactly at the tolerance, the worst class ends up to 1.3 points
 //! above it at the selected epoch and up to 2.5 at the last (Fashion-MNIST,
-//! settings that do not collapse the model): each class's drop fluctuates from epoch to epoch around the
-//! bound the multipliers hold it to on average, and the worst of ten
-//! fluctuating drops lies above that bound. So the default run imposes the
+//! settings that do not collapse the model): each class's drop fluctuates
+//! from epoch to epoch around the bound the multipliers hold it to on
+//! average, and the worst of ten fluctuating drops lies above that bound. So the default run imposes the
 //! constraint below the tolerance ([`Setup::margin`]: one point for the
 //! paper's method, which also takes Adam on the paper's step schedule,
 //! [`PaperPrimal::AdamStepDecay`]; one and a half for ours), and judges
@@ -239,15 +239,13 @@ pub fn default_sweep() -> Vec<Setup> {
         kp,
         margin: 0.0,
     };
-    let mut sweep: Vec<Setup> = [0.003, 0.01, 0.03]
-        .into_iter()
-        .map(|dual_lr| Setup {
-            mitigation: Mitigation::Batch,
-            dual_lr,
-            kp: 0.0,
-            margin: 0.0,
-        })
-        .collect();
+    let batch = |dual_lr| Setup {
+        mitigation: Mitigation::Batch,
+        dual_lr,
+        kp: 0.0,
+        margin: 0.0,
+    };
+    let mut sweep: Vec<Setup> = [0.003, 0.01, 0.03].into_iter().map(batch).collect();
     for dual_lr in [0.001, 0.003, 0.01, 0.03, 0.1] {
         sweep.push(paper(40, PaperPrimal::Adam, dual_lr, 0.0));
     }
@@ -273,15 +271,7 @@ pub fn default_sweep() -> Vec<Setup> {
         sweep.push(margin(m, paper(40, PaperPrimal::AdamStepDecay, 0.01, 0.0)));
     }
     for m in [0.01, 0.015] {
-        sweep.push(margin(
-            m,
-            Setup {
-                mitigation: Mitigation::Batch,
-                dual_lr: 0.01,
-                kp: 0.0,
-                margin: 0.0,
-            },
-        ));
+        sweep.push(margin(m, batch(0.01)));
     }
     sweep
 }
@@ -506,35 +496,37 @@ fn train(
             .with_weight_decay(None)
             .init()
     };
-    // The paper's SGD (its configs: momentum 0.9, weight decay 1e-4, no
-    // dampening or Nesterov) where its method is asked for, and the
-    // paper's step schedule (from `Some` first step) with SGD or Adam.
-    let (sgd, schedule) = match phase {
+    let primal = match phase {
         Phase::Constrained(
             ..,
             Setup {
                 mitigation: Mitigation::Paper { primal, .. },
                 ..
             },
-        ) => match primal {
-            PaperPrimal::Sgd { lr } => (true, Some(lr)),
-            PaperPrimal::AdamStepDecay => (false, Some(config.lr)),
-            PaperPrimal::Adam => (false, None),
-        },
-        _ => (false, None),
+        ) => primal,
+        _ => PaperPrimal::Adam,
     };
-    let mut trainer = if sgd {
-        let momentum = MomentumConfig::new()
-            .with_momentum(0.9)
-            .with_dampening(0.0)
-            .with_nesterov(false);
-        let optimizer = SgdConfig::new()
-            .with_momentum(Some(momentum))
-            .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
-            .init();
-        ConstrainedTrainer::new(builder.build()?, optimizer, schedule.unwrap_or(config.lr))?
-    } else {
-        ConstrainedTrainer::new(builder.build()?, adam(), config.lr)?
+    // The paper's step schedule, from its first step, where asked for.
+    let schedule = match primal {
+        PaperPrimal::Sgd { lr } => Some(lr),
+        PaperPrimal::AdamStepDecay => Some(config.lr),
+        PaperPrimal::Adam => None,
+    };
+    let mut trainer = match primal {
+        // The paper's SGD (its configs: momentum 0.9, weight decay 1e-4, no
+        // dampening or Nesterov).
+        PaperPrimal::Sgd { lr } => {
+            let momentum = MomentumConfig::new()
+                .with_momentum(0.9)
+                .with_dampening(0.0)
+                .with_nesterov(false);
+            let optimizer = SgdConfig::new()
+                .with_momentum(Some(momentum))
+                .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
+                .init();
+            ConstrainedTrainer::new(builder.build()?, optimizer, lr)?
+        }
+        PaperPrimal::Adam | PaperPrimal::AdamStepDecay => ConstrainedTrainer::new(builder.build()?, adam(), config.lr)?,
     };
     // The paper's per-group buffers of recent correct/incorrect predictions.
     let mut buffers: Vec<VecDeque<bool>> = vec![VecDeque::new(); data.classes];

@@ -191,9 +191,7 @@ impl FeasibleLearningConfig {
             seed: 0,
         }
     }
-}
 
-impl FeasibleLearningConfig {
     /// The bound imposed in training: `imposed`, else `epsilon`.
     pub fn imposed_bound(&self) -> f64 {
         self.imposed.unwrap_or(self.epsilon)
