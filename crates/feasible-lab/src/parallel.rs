@@ -109,6 +109,23 @@ pub fn serve<J: ProcessJob>() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends each of `extra` to `jobs` unless it is there already
+/// (a sweep point that repeats one of the rows' trainings, or an earlier
+/// point); returns, for each of `extra` in order, its job's index in
+/// `jobs`. Every job then runs once and each of `extra` reads its result.
+pub fn push_distinct<J: PartialEq>(jobs: &mut Vec<J>, extra: impl IntoIterator<Item = J>) -> Vec<usize> {
+    extra
+        .into_iter()
+        .map(|job| match jobs.iter().position(|known| *known == job) {
+            Some(k) => k,
+            None => {
+                jobs.push(job);
+                jobs.len() - 1
+            }
+        })
+        .collect()
+}
+
 /// Runs `work` on every job with `threads` threads (at least 1), calling
 /// `done` after each job finishes; returns the results in job order. One
 /// thread (or one job) runs on the calling thread. More run as tasks of
@@ -269,6 +286,14 @@ mod tests {
         let (on_worker, threads) =
             on_compute_pool(|| (rayon::current_thread_index().is_some(), rayon::current_num_threads()));
         assert_eq!(on_worker, threads >= 2, "{threads} threads in the pool");
+    }
+
+    #[test]
+    fn repeated_jobs_are_pushed_once_and_point_to_the_first() {
+        let mut jobs = vec![10, 20];
+        let at = push_distinct(&mut jobs, [20, 30, 30, 10, 40]);
+        assert_eq!(jobs, vec![10, 20, 30, 40]);
+        assert_eq!(at, vec![1, 2, 2, 0, 3]);
     }
 
     #[test]

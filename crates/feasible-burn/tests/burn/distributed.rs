@@ -287,6 +287,35 @@ fn a_collective_refuses_a_rank_outside_its_workers_and_a_second_value_in_a_round
 }
 
 #[test]
+fn every_round_gives_every_worker_all_values_whether_it_watched_or_slept() {
+    // Rank 1 arrives at once in the first rounds (rank 0 finds the round
+    // complete while it watches) and 5 ms late in the last ones (rank 0
+    // has stopped watching and sleeps until rank 1 completes the round).
+    let collective = HostCollective::<(usize, u32)>::new(2);
+    let late = |round: u32| round >= 195;
+    let other = collective.clone();
+    let rank1 = thread::spawn(move || {
+        (0..200u32)
+            .map(|round| {
+                if late(round) {
+                    thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other.all_gather(1, (1, round)).unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    let seen0: Vec<_> = (0..200u32)
+        .map(|round| collective.all_gather(0, (0, round)).unwrap())
+        .collect();
+    let seen1 = rank1.join().unwrap();
+    for (round, (a, b)) in seen0.iter().zip(&seen1).enumerate() {
+        let round = round as u32;
+        assert_eq!(**a, vec![(0, round), (1, round)]);
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
 fn gradients_of_another_model_are_refused() {
     let device = device();
     let (x, y) = data(&device);

@@ -9,8 +9,9 @@
 //! 3. **statistics**: serialized with MessagePack (`rmp-serde`; what
 //!    crosses processes or nodes; the example writes JSON, which took
 //!    three times as long here with a per-sample constraint),
-//!    all-gathered ([`HostCollective`]: a mutex and a condition
-//!    variable among threads), deserialized and reduced
+//!    all-gathered ([`HostCollective`]: a mutex among threads, each
+//!    waiting one watching the round for up to 50 µs before it sleeps on
+//!    a condition variable), deserialized and reduced
 //!    ([`ConstraintStatistics::reduce`]), each timed apart;
 //! 4. **dual step**: [`Constraints::lagrangian_reduced`] (the dual update
 //!    from the reduced statistics, and the shard's objective);

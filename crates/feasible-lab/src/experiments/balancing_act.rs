@@ -708,16 +708,7 @@ pub fn reproduce(
     // The rows' fine-tunings, then the sweep's; a sweep setup that is one
     // of the rows' reuses its fine-tuning (`sweep_at`).
     let mut jobs: Vec<Option<Setup>> = vec![None, Some(config.constrained), Some(config.comparison)];
-    let sweep_at: Vec<usize> = sweep
-        .iter()
-        .map(|setup| match jobs.iter().position(|job| *job == Some(*setup)) {
-            Some(k) => k,
-            None => {
-                jobs.push(Some(*setup));
-                jobs.len() - 1
-            }
-        })
-        .collect();
+    let sweep_at = crate::parallel::push_distinct(&mut jobs, sweep.iter().map(|setup| Some(*setup)));
     let tunings = crate::parallel::run_jobs(
         &jobs,
         threads,

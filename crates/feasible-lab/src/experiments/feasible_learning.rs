@@ -116,7 +116,7 @@ pub fn moons(seed: u64) -> Dataset {
 }
 
 /// Training settings for one data set.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FeasibleLearningConfig {
     /// Layer widths, input first.
     pub layers: Vec<usize>,
@@ -730,19 +730,7 @@ impl Experiment for FeasibleLearningExperiment {
             }
         }
         // A sweep point that is one of the rows' trainings reuses it.
-        let same = |a: &(usize, FeasibleLearningConfig, &str), b: &(usize, FeasibleLearningConfig, &str)| {
-            a.0 == b.0 && a.2 == b.2 && format!("{:?}", a.1) == format!("{:?}", b.1)
-        };
-        let sweep_at: Vec<usize> = sweep_runs
-            .into_iter()
-            .map(|run| match runs.iter().position(|r| same(r, &run)) {
-                Some(k) => k,
-                None => {
-                    runs.push(run);
-                    runs.len() - 1
-                }
-            })
-            .collect();
+        let sweep_at = crate::parallel::push_distinct(&mut runs, sweep_runs);
         let bar = options.progress_bar(runs.len(), "feasible-learning");
         let trained = crate::parallel::run_jobs(
             &runs,
