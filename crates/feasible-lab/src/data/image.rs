@@ -22,8 +22,13 @@ pub fn chelsea_path() -> PathBuf {
     locations::chelsea_in(&downloads())
 }
 
+/// The third photograph of the L0onie experiment (a cup of coffee).
+pub fn coffee_path() -> PathBuf {
+    locations::coffee_in(&downloads())
+}
+
 /// How to get them, for error messages.
-pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it extracts skimage/data/astronaut.png and chelsea.png from the PyPI wheel scikit-image==0.24.0";
+pub const HINT: &str = "run `feasible data fetch` (`cargo run --release -p feasible-lab -- data fetch`, or scripts/fetch-data.sh): it extracts skimage/data/astronaut.png, chelsea.png and coffee.png from the PyPI wheel scikit-image==0.24.0";
 
 /// An RGB image with values in `[0, 1]`, row-major.
 #[derive(Clone, Debug, PartialEq)]

@@ -159,6 +159,11 @@ pub fn chelsea_in(downloads: &Path) -> PathBuf {
     downloads.join("images/chelsea.png")
 }
 
+/// The photograph of a cup of coffee, in `downloads`.
+pub fn coffee_in(downloads: &Path) -> PathBuf {
+    downloads.join("images/coffee.png")
+}
+
 /// Whether every one of `files` is in `dir`.
 pub fn all_present(dir: &Path, files: &[&str]) -> bool {
     files.iter().all(|f| dir.join(f).is_file())

