@@ -43,10 +43,7 @@ fn main() {
     if !downloads.starts_with(&data_dir) && (downloads.exists() || !release) {
         watch(&downloads);
     }
-    let images = locations::astronaut_in(&downloads)
-        .parent()
-        .unwrap_or(&downloads)
-        .to_path_buf();
+    let images = locations::images_in(&downloads);
     let sets: [(&str, PathBuf, &[&str]); 6] = [
         (
             "has_fashion_mnist",

@@ -474,8 +474,18 @@ fn one_constrained_training_of_lenet_with_gated_channels_reaches_ten_percent_den
 fn the_second_and_third_photographs_are_their_central_squares_shrunk() {
     // Each photograph, its size, and the corner of its central 256x256.
     for (photo, path, (width, height), (left, top)) in [
-        (l0onie::Photo::Chelsea, image::chelsea_path(), (451, 300), (97, 22)),
-        (l0onie::Photo::Coffee, image::coffee_path(), (600, 400), (172, 72)),
+        (
+            l0onie::Photo::Chelsea,
+            image::photo_path("chelsea"),
+            (451, 300),
+            (97, 22),
+        ),
+        (
+            l0onie::Photo::Coffee,
+            image::photo_path("coffee"),
+            (600, 400),
+            (172, 72),
+        ),
     ] {
         let full = Image::read_png(&path).unwrap();
         assert_eq!((full.width, full.height), (width, height));
@@ -507,7 +517,7 @@ fn the_second_and_third_photographs_are_their_central_squares_shrunk() {
     ignore = "astronaut.png missing: run `cargo run --release -p feasible-lab -- data fetch`"
 )]
 fn the_pruned_siren_keeps_no_more_parameters_than_coin_and_still_fits_the_image() {
-    let photo = Image::read_png(&image::astronaut_path()).unwrap();
+    let photo = Image::read_png(&image::photo_path("astronaut")).unwrap();
     assert_eq!((photo.width, photo.height), (512, 512));
     // `--quick`'s 2,000 steps: the small dual step prunes gradually.
     let config = L0onieConfig::quick();

@@ -12,19 +12,10 @@ pub fn downloads() -> PathBuf {
     locations::downloads_in(&locations::data_dir())
 }
 
-/// The photograph of the L0onie experiment.
-pub fn astronaut_path() -> PathBuf {
-    locations::astronaut_in(&downloads())
-}
-
-/// The second photograph of the L0onie experiment (Chelsea the cat).
-pub fn chelsea_path() -> PathBuf {
-    locations::chelsea_in(&downloads())
-}
-
-/// The third photograph of the L0onie experiment (a cup of coffee).
-pub fn coffee_path() -> PathBuf {
-    locations::coffee_in(&downloads())
+/// A photograph of the L0onie experiment (`astronaut`, `chelsea`,
+/// `coffee`), in [`downloads`].
+pub fn photo_path(name: &str) -> PathBuf {
+    locations::photo_in(&downloads(), name)
 }
 
 /// How to get them, for error messages.

