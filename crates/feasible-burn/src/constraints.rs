@@ -33,7 +33,7 @@
 
 use std::fmt;
 
-use burn::tensor::{Tensor, TensorData, Transaction};
+use burn::tensor::{DType, Tensor, TensorData, Transaction};
 use feasible::{
     ConstrainedOptimizer, ConstraintId, FeasibleError, Measurement, Measurements, PendingStep, PrimalWeights,
     StepReport, ValueKind,
@@ -375,25 +375,37 @@ pub(crate) fn objective(
             Some(c) if primal => c,
             _ => continue,
         };
-        let coefficients = match &placement {
-            None => coefficients,
+        // The part's own coefficients: its occurrences' (a range of the
+        // global batch's), or its share of a dense constraint's.
+        let (coefficients, range) = match &placement {
+            None => {
+                let all = 0..coefficients.len();
+                (coefficients, all)
+            }
             Some(p) => match (&indices, p.global.offset(&name_of(names, &key), p.position)) {
-                (Some(ids), Some(offset)) => coefficients
-                    .get(offset..offset + ids.len())
-                    .map(<[f64]>::to_vec)
-                    .ok_or_else(|| Error::Statistics {
+                (Some(ids), Some(offset)) if coefficients.get(offset..offset + ids.len()).is_some() => {
+                    (coefficients, offset..offset + ids.len())
+                }
+                (Some(_), Some(_)) => {
+                    return Err(Error::Statistics {
                         reason: format!(
                             "constraint `{}`: the part's values do not fit the reduced statistics",
                             name_of(names, &key)
                         ),
-                    })?,
-                _ => coefficients.iter().map(|c| c * p.share).collect(),
+                    });
+                }
+                _ => {
+                    let shared: Vec<f64> = coefficients.iter().map(|c| c * p.share).collect();
+                    let all = 0..shared.len();
+                    (shared, all)
+                }
             },
         };
+        let coefficients = &coefficients[range];
         if coefficients.iter().all(|c| *c == 0.0) {
             continue;
         }
-        let term = weighted(value, &coefficients);
+        let term = weighted(value, coefficients);
         objective = Some(match objective {
             Some(objective) => objective + term,
             None => term,
@@ -422,8 +434,14 @@ pub fn weighted(value: Tensor<1>, coefficients: &[f64]) -> Tensor<1> {
     if let [coefficient] = coefficients {
         value.mul_scalar(*coefficient)
     } else {
-        let options = (&value.device(), value.dtype());
-        let constants = Tensor::<1>::from_data(TensorData::new(coefficients.to_vec(), [coefficients.len()]), options);
+        let shape = [coefficients.len()];
+        let data = match value.dtype() {
+            // Rounded as burn's own conversion rounds them (`as f32`), in
+            // one copy instead of two.
+            DType::F32 => TensorData::new(coefficients.iter().map(|c| *c as f32).collect::<Vec<_>>(), shape),
+            _ => TensorData::new(coefficients.to_vec(), shape),
+        };
+        let constants = Tensor::<1>::from_data(data, (&value.device(), value.dtype()));
         (value * constants).sum()
     }
 }

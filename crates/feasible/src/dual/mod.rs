@@ -227,8 +227,17 @@ pub(crate) fn ascend_entries(
 ) -> std::result::Result<(), NonFinite> {
     debug_assert_eq!(gradients.len(), states.len());
     debug_assert_eq!(gradients.len(), multipliers.len());
-    let mut scratch = [0.0; EntryStates::MAX_FIELDS];
     let width = states.width();
+    if width == 0 {
+        // A stateless optimizer (gradient ascent): no state to read, check
+        // or write back.
+        for (k, (g, m)) in gradients.iter().zip(multipliers.iter_mut()).enumerate() {
+            let entry = ids.map_or(k, |ids| ids[k]);
+            *m = next_multiplier(entry, *m, optimizer.step(entry, *g, &mut []), bounds)?;
+        }
+        return Ok(());
+    }
+    let mut scratch = [0.0; EntryStates::MAX_FIELDS];
     for (k, (g, m)) in gradients.iter().zip(multipliers.iter_mut()).enumerate() {
         let entry = ids.map_or(k, |ids| ids[k]);
         let state = &mut scratch[..width];
@@ -244,17 +253,22 @@ pub(crate) fn ascend_entries(
         if width > 0 && (state.iter().any(|v| *v != 0.0) || states.entry(k).iter().any(|v| *v != 0.0)) {
             states.entry_mut(k).copy_from_slice(state);
         }
-        let next = *m + step;
-        if !next.is_finite() {
-            return Err(NonFinite {
-                entry,
-                quantity: if step.is_finite() { "multiplier" } else { "step" }.to_string(),
-                value: if step.is_finite() { next } else { step },
-            });
-        }
-        *m = bounds.project(next);
+        *m = next_multiplier(entry, *m, step, bounds)?;
     }
     Ok(())
+}
+
+/// `multiplier + step`, projected; an error if it is not finite.
+fn next_multiplier(entry: usize, multiplier: f64, step: f64, bounds: Bounds) -> std::result::Result<f64, NonFinite> {
+    let next = multiplier + step;
+    if !next.is_finite() {
+        return Err(NonFinite {
+            entry,
+            quantity: if step.is_finite() { "multiplier" } else { "step" }.to_string(),
+            value: if step.is_finite() { next } else { step },
+        });
+    }
+    Ok(bounds.project(next))
 }
 
 /// `values[ids[k]]` for every `k`.
