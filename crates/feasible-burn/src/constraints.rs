@@ -31,6 +31,7 @@
 //! and gives each part its share of the global objective, so that the
 //! parts' gradients add up to the global batch's.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use burn::tensor::{DType, Tensor, TensorData, Transaction};
@@ -376,36 +377,25 @@ pub(crate) fn objective(
             _ => continue,
         };
         // The part's own coefficients: its occurrences' (a range of the
-        // global batch's), or its share of a dense constraint's.
-        let (coefficients, range) = match &placement {
-            None => {
-                let all = 0..coefficients.len();
-                (coefficients, all)
-            }
+        // global batch's, borrowed), or its share of a dense constraint's.
+        let coefficients: Cow<'_, [f64]> = match &placement {
+            None => Cow::Borrowed(&coefficients),
             Some(p) => match (&indices, p.global.offset(&name_of(names, &key), p.position)) {
-                (Some(ids), Some(offset)) if coefficients.get(offset..offset + ids.len()).is_some() => {
-                    (coefficients, offset..offset + ids.len())
-                }
-                (Some(_), Some(_)) => {
-                    return Err(Error::Statistics {
+                (Some(ids), Some(offset)) => Cow::Borrowed(coefficients.get(offset..offset + ids.len()).ok_or_else(
+                    || Error::Statistics {
                         reason: format!(
                             "constraint `{}`: the part's values do not fit the reduced statistics",
                             name_of(names, &key)
                         ),
-                    });
-                }
-                _ => {
-                    let shared: Vec<f64> = coefficients.iter().map(|c| c * p.share).collect();
-                    let all = 0..shared.len();
-                    (shared, all)
-                }
+                    },
+                )?),
+                _ => Cow::Owned(coefficients.iter().map(|c| c * p.share).collect()),
             },
         };
-        let coefficients = &coefficients[range];
         if coefficients.iter().all(|c| *c == 0.0) {
             continue;
         }
-        let term = weighted(value, coefficients);
+        let term = weighted(value, &coefficients);
         objective = Some(match objective {
             Some(objective) => objective + term,
             None => term,

@@ -63,9 +63,11 @@ impl Batch {
 /// probing, at most half full) of positions in the list of distinct ids,
 /// the slot chosen by Fibonacci hashing (the top bits of the id times
 /// 2^64/φ). The ids are the user's sample indices, not an adversary's
-/// keys; a general hash map (SipHash, or hashbrown with a cheap hash) took
-/// about a quarter of `lagrangian_reduced`'s instructions on a global batch
-/// of 256 ids, this table a few percent.
+/// keys. A `HashMap` under SipHash took 23% of `lagrangian_reduced`'s time
+/// on a global batch of 256 ids (a profile); against one with a
+/// one-multiplication hasher, this table and gradient ascent's stateless
+/// dual step together take 10% of that call's instructions off
+/// (BENCHMARKS.md §7).
 struct DistinctIds {
     /// `position + 1` of the id in that slot; 0 for an empty slot.
     slots: Vec<usize>,

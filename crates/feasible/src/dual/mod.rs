@@ -250,7 +250,7 @@ pub(crate) fn ascend_entries(
                 value: state[f],
             });
         }
-        if width > 0 && (state.iter().any(|v| *v != 0.0) || states.entry(k).iter().any(|v| *v != 0.0)) {
+        if state.iter().any(|v| *v != 0.0) || states.entry(k).iter().any(|v| *v != 0.0) {
             states.entry_mut(k).copy_from_slice(state);
         }
         *m = next_multiplier(entry, *m, step, bounds)?;
