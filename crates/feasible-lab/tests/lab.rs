@@ -318,6 +318,100 @@ fn feasible_learning_imposed_below_the_requirement_is_still_counted_at_the_requi
 }
 
 #[test]
+fn a_training_is_compared_with_erm_sample_by_sample() {
+    // By hand, ε = 0.5: samples 0 and 1 within it under both, sample 2
+    // gained (0.4 here, 0.7 under ERM), samples 3 and 4 lost (0.6 and 2.0
+    // here; their median 1.3), sample 5 above it under both.
+    let here = [0.1, 0.5, 0.4, 0.6, 2.0, 3.0];
+    let erm = [0.2, 0.3, 0.7, 0.5, 0.1, 4.0];
+    let a = feasible_learning::AgainstErm::new(&here, &erm, 0.5);
+    assert_eq!((a.gained, a.lost), (1, 2));
+    assert!((a.lost_median_loss - 1.3).abs() < 1e-12, "{a:?}");
+    let none = feasible_learning::AgainstErm::new(&erm, &erm, 0.5);
+    assert_eq!((none.gained, none.lost), (0, 0));
+    assert!(none.lost_median_loss.is_nan());
+    // Multipliers from 1: growth 0.5 (within ε), 1.5 and 2 (above it);
+    // the one below its start does not count.
+    let share = feasible_learning::growth_on_unsatisfied(&[1.5, 2.5, 3.0, 0.2], &[0.1, 0.9, 0.7, 0.8], 1.0, 0.5);
+    assert_eq!(share, 3.5 / 4.0);
+    // With the ERM rows of a sweep: the row at the same budget and seed.
+    let data = feasible_learning::moons(0);
+    let config = FeasibleLearningConfig {
+        epochs: 20,
+        ..FeasibleLearningConfig::moons()
+    };
+    let mut rows = vec![
+        feasible_learning::run_one(&data, &config, "feasible").unwrap(),
+        feasible_learning::run_one(&data, &config, "erm").unwrap(),
+    ];
+    feasible_learning::compare_with_erm(&mut rows);
+    let expected = feasible_learning::AgainstErm::new(&rows[0].train_losses, &rows[1].train_losses, config.epsilon);
+    assert_eq!(
+        (rows[0].against_erm.unwrap().gained, rows[0].against_erm.unwrap().lost),
+        (expected.gained, expected.lost)
+    );
+    assert_eq!(rows[1].against_erm, None);
+    assert!(rows[0].growth_on_unsatisfied.is_some() && rows[1].growth_on_unsatisfied.is_none());
+    // Across seeds, by hand: ERM 0.90 and 0.80 on seeds 0 and 1, the
+    // setting 0.92 and 0.79: gaps +0.02 and -0.01, mean +0.005, standard
+    // deviation 0.015·√2, standard error 0.015; one seed at or above ERM. A
+    // setting on one seed only is left out.
+    let row = |method, seed, satisfied| feasible_learning::FeasibleLearningRow {
+        method,
+        seed,
+        train_frac_satisfied: satisfied,
+        ..rows[if method == "erm" { 1 } else { 0 }].clone()
+    };
+    let seeds = vec![
+        row("erm", 0, 0.90),
+        row("erm", 1, 0.80),
+        row("feasible", 0, 0.92),
+        row("feasible", 1, 0.79),
+        feasible_learning::FeasibleLearningRow {
+            dual_lr: Some(0.5),
+            ..row("feasible", 0, 0.5)
+        },
+    ];
+    let groups = feasible_learning::AcrossSeeds::group(&seeds);
+    assert_eq!(groups.len(), 1);
+    let (mean, se) = groups[0].gap(|r| r.train_frac_satisfied);
+    assert!(
+        (mean - 0.005).abs() < 1e-12 && (se - 0.015).abs() < 1e-12,
+        "{mean} {se}"
+    );
+    assert_eq!(groups[0].seeds_at_or_above_erm(), 1);
+}
+
+#[test]
+fn feasible_learning_at_the_batch_mean_with_a_still_dual_is_erm_bit_for_bit() {
+    // Every multiplier at 1 and a dual step of 0: the model descends the
+    // batch's mean of 1 · CE_i, ERM's objective, so every step is ERM's and
+    // every loss ends the same, bit for bit (the `--full` sweep's first
+    // check). Descending the sum instead, 512 times the mean, Adam's steps
+    // differ through its ε alone, and the losses part.
+    let data = feasible_learning::moons(0);
+    let still = FeasibleLearningConfig {
+        epochs: 40,
+        initial_multiplier: 1.0,
+        dual_lr: 0.0,
+        batch_mean: true,
+        ..FeasibleLearningConfig::moons()
+    };
+    let erm = feasible_learning::run_one(&data, &still, "erm").unwrap();
+    let fl = feasible_learning::run_one(&data, &still, "feasible").unwrap();
+    assert_eq!(fl.train_losses, erm.train_losses);
+    assert_eq!(fl.max_multiplier, 1.0);
+    assert_eq!(fl.batch_mean, Some(true));
+    let summed = FeasibleLearningConfig {
+        batch_mean: false,
+        ..still.clone()
+    };
+    let sum = feasible_learning::run_one(&data, &summed, "feasible").unwrap();
+    assert_ne!(sum.train_losses, erm.train_losses);
+    assert_eq!(sum.batch_mean, Some(false));
+}
+
+#[test]
 fn the_multiplier_model_gives_unseen_samples_over_the_bound_larger_multipliers() {
     // Two moons: the 128 validation points are never seen in training; the
     // multiplier model still gives the 8 of them whose loss exceeds the
@@ -391,22 +485,18 @@ fn reproduce_feasible_learning_quick_and_svm_print_the_required_json_fields() {
 )]
 fn feasible_learning_lowers_the_worst_losses_at_little_cost_against_erm() {
     // What `reproduce feasible-learning` shows on Fashion-MNIST (multipliers
-    // from 1, nuPI step 3e-3, 30 epochs over the 60,000 images; about a
-    // minute per training) on every machine it ran on: a lower worst
+    // from 1, nuPI step 3e-3, the batch's mean of λ_i CE_i, 30 epochs over
+    // the 60,000 images; about a minute per training): a lower worst
     // training loss and a lower mean of the worst 1% than ERM's, and a test
-    // accuracy within one point of ERM's. On an AVX-512 machine (this
-    // stop's; ERM 9.69 / 3.16, Feasible Learning 8.50 / 2.95, test accuracy
-    // 88.92% / 88.81%, and the same direction with seeds 1 and 2) and on
-    // the machine the dynamics were chosen on (9.61 / 3.29 against 8.42 /
-    // 2.83). Issue 14's goal also asks for at least ERM's fraction of
-    // satisfied samples: met there (92.53% against 92.01%), not here
-    // (92.93% against 93.25%; seeds 1 and 2: 93.29% / 93.43%, 92.04% /
-    // 93.00%): the same code and Cargo.lock give other numbers on the two
-    // machines (burn's CPU kernels choose their instructions at run time),
-    // and the 30-epoch trajectories move by more than the two methods
-    // differ in that count, so it is reported, not asserted. On a
-    // 6,000-image subset the dynamics satisfied 88.7% against ERM's 90.0%
-    // when they were chosen, so the test trains on the whole set.
+    // accuracy within one point of ERM's (December 2, AVX-512: ERM 10.84 /
+    // 3.25, Feasible Learning 7.35 / 2.77, test accuracy 89.06% / 88.87%;
+    // over ten seeds the worst loss is lower on every seed, the worst 1% on
+    // nine). Issue 14's goal also asks for at least ERM's fraction of
+    // satisfied samples: not met (92.84% against 93.03% here, 0.2 points
+    // fewer on average over ten seeds, while two runs of one setting differ
+    // by up to 0.8 points: see `--full`), so it is reported, not asserted.
+    // On a 6,000-image subset the dynamics satisfied 88.7% against ERM's
+    // 90.0% when they were chosen, so the test trains on the whole set.
     let data = feasible_learning::fashion().unwrap();
     let config = FeasibleLearningConfig::fashion();
     let (erm, fl) = std::thread::scope(|scope| {
