@@ -281,7 +281,10 @@ pub fn fashion_sweep() -> Vec<SweepPoint> {
         });
     }
     for seed in SWEEP_SEEDS {
-        points.push(SweepPoint { seed, ..chosen });
+        // Seed 0's chosen setting is already among the dynamics above.
+        if seed != 0 {
+            points.push(SweepPoint { seed, ..chosen });
+        }
         points.push(SweepPoint {
             seed,
             imposed: tighter(0.8),
@@ -713,19 +716,32 @@ pub fn render(rows: &[FeasibleLearningRow], skipped: Option<&str>) -> String {
 /// against those of the ERM row at the same budget and seed, where there is
 /// one.
 pub fn compare_with_erm(rows: &mut [FeasibleLearningRow]) {
-    let erm: Vec<(usize, u64, Vec<f64>)> = rows
+    let against: Vec<Option<AgainstErm>> = rows
         .iter()
-        .filter(|r| r.method == "erm")
-        .map(|r| (r.epochs, r.seed, r.train_losses.clone()))
+        .map(|r| {
+            erm_partner(rows, r)
+                .filter(|e| e.train_losses.len() == r.train_losses.len())
+                .map(|e| AgainstErm::new(&r.train_losses, &e.train_losses, r.epsilon))
+        })
         .collect();
-    for r in rows.iter_mut().filter(|r| r.method != "erm") {
-        r.against_erm = erm
-            .iter()
-            .find(|(epochs, seed, losses)| {
-                *epochs == r.epochs && *seed == r.seed && losses.len() == r.train_losses.len()
-            })
-            .map(|(_, _, losses)| AgainstErm::new(&r.train_losses, losses, r.epsilon));
+    for (r, a) in rows.iter_mut().zip(against) {
+        r.against_erm = a;
     }
+}
+
+/// ERM's row at `r`'s budget and seed (`None` for an ERM row itself).
+fn erm_partner<'a>(rows: &'a [FeasibleLearningRow], r: &FeasibleLearningRow) -> Option<&'a FeasibleLearningRow> {
+    if r.method == "erm" {
+        return None;
+    }
+    rows.iter()
+        .find(|e| e.method == "erm" && e.epochs == r.epochs && e.seed == r.seed)
+}
+
+/// How a row's model weighs `λ_i CE_i` over the batch: `mean`, `sum`, or
+/// `—` (ERM, the multiplier model).
+fn scale_label(batch_mean: Option<bool>) -> &'static str {
+    batch_mean.map_or("—", |m| if m { "mean" } else { "sum" })
 }
 
 /// The `--full` sweep's table (empty without one).
@@ -770,7 +786,7 @@ pub fn render_sweep(rows: &[FeasibleLearningRow]) -> String {
             or_dash(r.initial_multiplier),
             or_dash(r.dual_lr),
             or_dash(r.kp),
-            r.batch_mean.map_or("—", |m| if m { "mean" } else { "sum" }).to_string(),
+            scale_label(r.batch_mean).to_string(),
             percent(r.train_frac_satisfied),
             percent(r.val_acc),
             format!("{:.3}", r.worst_train_loss),
@@ -806,11 +822,8 @@ impl<'a> AcrossSeeds<'a> {
             )
         };
         let mut groups: Vec<(String, Self)> = Vec::new();
-        for r in rows.iter().filter(|r| r.method != "erm") {
-            let Some(erm) = rows
-                .iter()
-                .find(|e| e.method == "erm" && e.epochs == r.epochs && e.seed == r.seed)
-            else {
+        for r in rows.iter() {
+            let Some(erm) = erm_partner(rows, r) else {
                 continue;
             };
             let key = setting(r);
@@ -879,10 +892,7 @@ fn render_across_seeds(rows: &[FeasibleLearningRow]) -> String {
         table.row(vec![
             first.imposed.map_or("—".to_string(), |b| format!("{b:.3}")),
             first.dual_lr.map_or("—".to_string(), |v| format!("{v}")),
-            first
-                .batch_mean
-                .map_or("—", |m| if m { "mean" } else { "sum" })
-                .to_string(),
+            scale_label(first.batch_mean).to_string(),
             g.pairs.len().to_string(),
             format!("{:.2}", 100.0 * erm_mean),
             both(g.gap(|r| r.train_frac_satisfied), 100.0),
@@ -1003,16 +1013,8 @@ impl Experiment for FeasibleLearningExperiment {
         .collect::<anyhow::Result<Vec<_>>>()?;
         bar.finish_and_clear();
         let rows: Vec<FeasibleLearningRow> = trained[..rows_len].to_vec();
-        // A setting listed twice (the chosen one on seed 0 is also a
-        // setting of the seed-0 dynamics) is one training, shown once.
-        let mut shown = Vec::new();
         let mut sweep: Vec<FeasibleLearningRow> = sweep_at
             .iter()
-            .filter(|k| {
-                let first = !shown.contains(*k);
-                shown.push(**k);
-                first
-            })
             .map(|k| FeasibleLearningRow {
                 experiment: "feasible-learning-sweep",
                 ..trained[*k].clone()
