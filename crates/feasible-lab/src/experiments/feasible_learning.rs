@@ -143,6 +143,20 @@ pub struct FeasibleLearningConfig {
     /// strict value). Under Adam the two differ only through Adam's `ε`,
     /// which is enough for the trajectories to part.
     pub batch_mean: bool,
+    /// The largest violation `CE_i - bound` the dual update sees (`None`:
+    /// no cap): a sample far above the bound moves its multiplier no faster
+    /// than one `cap` above it. With [`Self::violation_floor`], each
+    /// multiplier ascends on `clamp(CE_i - bound, -floor, cap)`, the
+    /// violation of `clamp(CE_i, bound - floor, bound + cap) <= bound`,
+    /// whose feasible set is that of `CE_i <= bound` for any `cap > 0`
+    /// and `floor >= 0`; the model still descends `λ_i CE_i` (a proxy
+    /// Lagrangian, Cotter et al. 2019: a surrogate for the model, the
+    /// constraint's own measure for the multipliers).
+    pub violation_cap: Option<f64>,
+    /// How far below zero the violation the dual update sees may go
+    /// (`None`: no floor, down to `-bound`); `Some(0.0)`: a satisfied
+    /// sample's multiplier never falls. See [`Self::violation_cap`].
+    pub violation_floor: Option<f64>,
     /// The multiplier model's Adam step (`feasible-implicit`).
     pub implicit_lr: f64,
     /// nuPI step, `K_p`, `K_i`.
@@ -171,6 +185,8 @@ impl FeasibleLearningConfig {
             imposed: None,
             initial_multiplier: 0.0,
             batch_mean: false,
+            violation_cap: None,
+            violation_floor: None,
             implicit_lr: 1e-3,
             dual_lr: 1e-2,
             kp: 1.0,
@@ -192,6 +208,8 @@ impl FeasibleLearningConfig {
             imposed: None,
             initial_multiplier: 1.0,
             batch_mean: true,
+            violation_cap: None,
+            violation_floor: None,
             implicit_lr: 1e-3,
             dual_lr: 3e-3,
             kp: 1.0,
@@ -224,6 +242,10 @@ pub struct SweepPoint {
     pub imposed: Option<f64>,
     /// [`FeasibleLearningConfig::batch_mean`].
     pub batch_mean: bool,
+    /// [`FeasibleLearningConfig::violation_floor`].
+    pub violation_floor: Option<f64>,
+    /// [`FeasibleLearningConfig::violation_cap`].
+    pub violation_cap: Option<f64>,
 }
 
 /// The seeds the `--full` sweep trains ERM, the chosen setting and the
@@ -240,8 +262,11 @@ pub const CONTROL_DUAL_LR: f64 = 1e-6;
 /// the multipliers' start, nuPI's step (from 0, ERM's own run, up) and
 /// `K_p`, the objective's scale (the batch's sum of `λ_i CE_i` instead of
 /// its mean), the budget, and the bound imposed tighter (probabilities 0.7,
-/// 0.8, 0.9 on the true class). Then on every seed of [`SWEEP_SEEDS`]: the
-/// chosen setting, imposed at 0.8, and the run-to-run control
+/// 0.8, 0.9 on the true class), and the violation the multipliers ascend
+/// on clipped (capped at 0.2 with step 3e-2, floored at 0, both: see
+/// [`FeasibleLearningConfig::violation_cap`]). Then on every seed of
+/// [`SWEEP_SEEDS`]: the chosen setting, imposed at 0.8, the clipped
+/// violation (both sides), and the run-to-run control
 /// ([`CONTROL_DUAL_LR`]). ERM runs at each budget and seed beside them.
 pub fn fashion_sweep() -> Vec<SweepPoint> {
     let point = |epochs, initial_multiplier, dual_lr, kp| SweepPoint {
@@ -252,6 +277,8 @@ pub fn fashion_sweep() -> Vec<SweepPoint> {
         seed: 0,
         imposed: None,
         batch_mean: true,
+        violation_floor: None,
+        violation_cap: None,
     };
     let mut points = Vec::new();
     for initial in [0.0, 1.0] {
@@ -280,6 +307,23 @@ pub fn fashion_sweep() -> Vec<SweepPoint> {
             ..chosen
         });
     }
+    // The dual update's violation clipped: capped (a sample far above the
+    // bound moves its multiplier no faster than one 0.2 above it), floored
+    // at 0 (a satisfied sample's multiplier never falls), and both.
+    let capped = SweepPoint {
+        dual_lr: 3e-2,
+        violation_cap: Some(0.2),
+        ..chosen
+    };
+    points.push(capped);
+    points.push(SweepPoint {
+        violation_floor: Some(0.0),
+        ..chosen
+    });
+    let clipped = SweepPoint {
+        violation_floor: Some(0.0),
+        ..capped
+    };
     for seed in SWEEP_SEEDS {
         // Seed 0's chosen setting is already among the dynamics above.
         if seed != 0 {
@@ -295,6 +339,7 @@ pub fn fashion_sweep() -> Vec<SweepPoint> {
             dual_lr: CONTROL_DUAL_LR,
             ..chosen
         });
+        points.push(SweepPoint { seed, ..clipped });
     }
     points
 }
@@ -345,6 +390,12 @@ pub struct FeasibleLearningRow {
     /// [`FeasibleLearningConfig::batch_mean`] (`None` for ERM and the
     /// multiplier model).
     pub batch_mean: Option<bool>,
+    /// [`FeasibleLearningConfig::violation_floor`] (`None` for ERM and the
+    /// multiplier model too).
+    pub violation_floor: Option<f64>,
+    /// [`FeasibleLearningConfig::violation_cap`] (`None` for ERM and the
+    /// multiplier model too).
+    pub violation_cap: Option<f64>,
     /// Wall time of the training, seconds.
     pub seconds: f64,
     /// The multiplier model's mean multiplier over the held-out samples
@@ -544,15 +595,33 @@ pub fn run_one(
             };
             let losses = per_sample_loss(&model, x, y);
             let evaluation = match (id, implicit.as_mut()) {
-                (Some(id), _) if config.batch_mean => {
-                    // The mean's weights `λ_i / B` on the losses, the
-                    // multipliers moved by the losses themselves.
-                    let scaled = losses.clone().div_scalar(ids.len() as f64);
-                    let tensors = ConstraintTensors::new(scaled).with_strict(losses.detach());
-                    Evaluation::feasibility().with_id(id, tensors.with_indices(ids))
-                }
                 (Some(id), _) => {
-                    Evaluation::feasibility().with_id(id, ConstraintTensors::new(losses).with_indices(ids))
+                    // The multipliers move by the losses themselves, or by
+                    // the capped losses; the model descends the sum of
+                    // `λ_i CE_i`, or their mean (weights `λ_i / B`).
+                    let bound = config.imposed_bound();
+                    let strict = match (config.violation_floor, config.violation_cap) {
+                        (None, None) => config.batch_mean.then(|| losses.clone().detach()),
+                        (floor, cap) => {
+                            let mut strict = losses.clone().detach();
+                            if let Some(floor) = floor {
+                                strict = strict.clamp_min(bound - floor);
+                            }
+                            if let Some(cap) = cap {
+                                strict = strict.clamp_max(bound + cap);
+                            }
+                            Some(strict)
+                        }
+                    };
+                    let descended = match config.batch_mean {
+                        true => losses.div_scalar(ids.len() as f64),
+                        false => losses,
+                    };
+                    let tensors = match strict {
+                        Some(strict) => ConstraintTensors::new(descended).with_strict(strict),
+                        None => ConstraintTensors::new(descended),
+                    };
+                    Evaluation::feasibility().with_id(id, tensors.with_indices(ids))
                 }
                 (None, Some(implicit)) => {
                     // Both players from the same point: the model descends
@@ -642,6 +711,8 @@ pub fn run_one(
         },
         kp: indexed.then_some(config.kp),
         batch_mean: indexed.then_some(config.batch_mean),
+        violation_floor: config.violation_floor.filter(|_| indexed),
+        violation_cap: config.violation_cap.filter(|_| indexed),
         seconds,
         unseen_multipliers,
         growth_on_unsatisfied,
@@ -744,6 +815,21 @@ fn scale_label(batch_mean: Option<bool>) -> &'static str {
     batch_mean.map_or("—", |m| if m { "mean" } else { "sum" })
 }
 
+/// The range the dual update's violation was clipped to: `—` for none
+/// (and for ERM and the multiplier model), else `[-floor, cap]` with `∞`
+/// for a side left open.
+fn violation_label(r: &FeasibleLearningRow) -> String {
+    match (r.violation_floor, r.violation_cap) {
+        (None, None) => "—".to_string(),
+        (floor, cap) => format!(
+            "[{}, {}]",
+            // `0.0 - f`: a floor of 0 reads `0`, not `-0`.
+            floor.map_or("-∞".to_string(), |f| format!("{}", 0.0 - f)),
+            cap.map_or("∞".to_string(), |c| format!("{c}"))
+        ),
+    }
+}
+
 /// The `--full` sweep's table (empty without one).
 pub fn render_sweep(rows: &[FeasibleLearningRow]) -> String {
     use crate::table::{Table, percent};
@@ -762,6 +848,7 @@ pub fn render_sweep(rows: &[FeasibleLearningRow]) -> String {
             "dual step",
             "K_p",
             "λ·CE over batch",
+            "dual violation",
             "train sat. %",
             "val acc %",
             "worst train loss",
@@ -787,6 +874,7 @@ pub fn render_sweep(rows: &[FeasibleLearningRow]) -> String {
             or_dash(r.dual_lr),
             or_dash(r.kp),
             scale_label(r.batch_mean).to_string(),
+            violation_label(r),
             percent(r.train_frac_satisfied),
             percent(r.val_acc),
             format!("{:.3}", r.worst_train_loss),
@@ -817,8 +905,16 @@ impl<'a> AcrossSeeds<'a> {
     pub fn group(rows: &'a [FeasibleLearningRow]) -> Vec<Self> {
         let setting = |r: &FeasibleLearningRow| {
             format!(
-                "{} {} {:?} {:?} {:?} {:?} {:?}",
-                r.epochs, r.method, r.imposed, r.initial_multiplier, r.dual_lr, r.kp, r.batch_mean
+                "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                r.epochs,
+                r.method,
+                r.imposed,
+                r.initial_multiplier,
+                r.dual_lr,
+                r.kp,
+                r.batch_mean,
+                r.violation_floor,
+                r.violation_cap
             )
         };
         let mut groups: Vec<(String, Self)> = Vec::new();
@@ -875,6 +971,7 @@ fn render_across_seeds(rows: &[FeasibleLearningRow]) -> String {
             "imposed at",
             "dual step",
             "λ·CE over batch",
+            "dual violation",
             "seeds",
             "ERM train sat. %",
             "train sat.",
@@ -893,6 +990,7 @@ fn render_across_seeds(rows: &[FeasibleLearningRow]) -> String {
             first.imposed.map_or("—".to_string(), |b| format!("{b:.3}")),
             first.dual_lr.map_or("—".to_string(), |v| format!("{v}")),
             scale_label(first.batch_mean).to_string(),
+            violation_label(first),
             g.pairs.len().to_string(),
             format!("{:.2}", 100.0 * erm_mean),
             both(g.gap(|r| r.train_frac_satisfied), 100.0),
@@ -936,7 +1034,7 @@ impl Experiment for FeasibleLearningExperiment {
 
     fn full(&self) -> Option<&'static str> {
         Some(
-            "the sweep over Feasible Learning's dynamics on Fashion-MNIST (54 more trainings: settings on one seed, then ERM, the chosen setting, a tighter bound and a run-to-run control on ten seeds)",
+            "the sweep over Feasible Learning's dynamics on Fashion-MNIST (66 more trainings: settings on one seed, then ERM, the chosen setting, a tighter bound, a clipped dual violation and a run-to-run control on ten seeds)",
         )
     }
 
@@ -995,6 +1093,8 @@ impl Experiment for FeasibleLearningExperiment {
                     seed,
                     imposed: point.imposed,
                     batch_mean: point.batch_mean,
+                    violation_floor: point.violation_floor,
+                    violation_cap: point.violation_cap,
                     ..base.clone()
                 };
                 sweep_runs.push((d, config, "feasible"));
