@@ -446,7 +446,7 @@ fn feasible_learning_clips_the_violation_its_multipliers_ascend_on() {
     // falls below its start; unfloored, each falls to 0.1 CE_i.
     let loose = FeasibleLearningConfig {
         imposed: Some(10.0),
-        ..one_step
+        ..one_step.clone()
     };
     let floored = FeasibleLearningConfig {
         violation_floor: Some(0.0),
@@ -454,6 +454,17 @@ fn feasible_learning_clips_the_violation_its_multipliers_ascend_on() {
     };
     assert_eq!(run(&floored).max_multiplier, 1.0);
     assert!(run(&loose).max_multiplier < 1.0);
+    // A cap of 0 or less, or a negative floor, is not the same constraint:
+    // refused.
+    for (floor, cap) in [(None, Some(0.0)), (Some(-0.1), None), (None, Some(f64::NAN))] {
+        let wrong = FeasibleLearningConfig {
+            violation_floor: floor,
+            violation_cap: cap,
+            ..one_step.clone()
+        };
+        let error = feasible_learning::run_one(&data, &wrong, "feasible").unwrap_err();
+        assert!(error.to_string().contains("violation_"), "{error}");
+    }
     // ERM keeps neither setting.
     let erm = feasible_learning::run_one(&data, &floored, "erm").unwrap();
     assert_eq!((erm.violation_floor, erm.violation_cap), (None, None));

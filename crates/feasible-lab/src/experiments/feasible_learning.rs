@@ -544,6 +544,19 @@ pub fn run_one(
     config: &FeasibleLearningConfig,
     method: &'static str,
 ) -> anyhow::Result<FeasibleLearningRow> {
+    // Outside these ranges the clipped constraint would not be `CE_i <=
+    // bound`: a cap of 0 or less never reports a violation, a negative
+    // floor reports every satisfied sample as violated.
+    if let Some(cap) = config.violation_cap
+        && !(cap > 0.0 && cap.is_finite())
+    {
+        anyhow::bail!("violation_cap must be positive and finite, got {cap}");
+    }
+    if let Some(floor) = config.violation_floor
+        && !(floor >= 0.0 && floor.is_finite())
+    {
+        anyhow::bail!("violation_floor must be at least 0 and finite, got {floor}");
+    }
     let device = config.device.device()?.autodiff();
     let n = data.train_len();
     // PyTorch's AdamW (betas 0.9 and 0.999, eps 1e-8, decoupled weight
@@ -597,7 +610,7 @@ pub fn run_one(
             let evaluation = match (id, implicit.as_mut()) {
                 (Some(id), _) => {
                     // The multipliers move by the losses themselves, or by
-                    // the capped losses; the model descends the sum of
+                    // the clipped losses; the model descends the sum of
                     // `λ_i CE_i`, or their mean (weights `λ_i / B`).
                     let bound = config.imposed_bound();
                     let strict = match (config.violation_floor, config.violation_cap) {
