@@ -17,6 +17,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -229,6 +230,13 @@ const POOL_STACK_BYTES: usize = 8 << 20;
 /// `work` starts and waits for. The pool is built here (threads named
 /// `feasible-N`, 8 MiB stacks) unless it exists already; then it is used as
 /// it is.
+///
+/// While `work` runs, the pool's other workers stay awake ([`keep_hot`]):
+/// a sleeping worker woken for each product (a futex, and on a virtual
+/// machine an interrupt to a halted virtual CPU) arrived too late to take
+/// its half of a product of a few hundred microseconds, and the training's
+/// thread computed both halves (BENCHMARKS.md §8, "December 2, evening").
+/// `FEASIBLE_HOT_WORKERS=0` lets them sleep as rayon does.
 pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(POOL_STACK_BYTES)
@@ -237,7 +245,68 @@ pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     if rayon::current_num_threads() < 2 {
         return work();
     }
-    rayon::scope(|_| work())
+    let hot = std::env::var("FEASIBLE_HOT_WORKERS").map_or(true, |v| v != "0");
+    let stop = AtomicBool::new(false);
+    rayon::scope(|scope| {
+        let _stop = StopOnDrop(&stop);
+        if hot {
+            let here = rayon::current_thread_index();
+            let stop = &stop;
+            scope.spawn_broadcast(move |_, context| {
+                if Some(context.index()) != here {
+                    keep_hot(stop);
+                }
+            });
+        }
+        work()
+    })
+}
+
+/// Sets its flag when dropped: the hot workers stop when the work ends,
+/// even by a panic (the scope waits for them).
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// How long a hot worker spins without finding work before it cools.
+const HOT_IDLE: Duration = Duration::from_millis(20);
+/// A cooled worker's first wait between two looks for work; each empty
+/// look doubles it, up to [`COOL_POLL_MAX`].
+const COOL_POLL: Duration = Duration::from_millis(1);
+/// A cooled worker's longest wait between two looks for work.
+const COOL_POLL_MAX: Duration = Duration::from_millis(16);
+
+/// Keeps a worker of the pool awake until `stop`: it runs the pool's work
+/// as soon as it appears (`rayon::yield_now`: its own queue, stealing, the
+/// injected jobs) and spins while it ran some in the last [`HOT_IDLE`], as
+/// OpenMP's active waiting does for PyTorch's threads. Otherwise (before
+/// the first work, or while the work waits for something else than the
+/// pool: child processes, threads of its own) it looks for work after
+/// waits from [`COOL_POLL`] to [`COOL_POLL_MAX`].
+fn keep_hot(stop: &AtomicBool) {
+    // Cool until the first work: a command that never hands the pool
+    // anything (the rate task's small tensors) costs only the polls.
+    let mut last_work: Option<Instant> = None;
+    let mut poll = COOL_POLL;
+    while !stop.load(Ordering::Acquire) {
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => {
+                last_work = Some(Instant::now());
+                poll = COOL_POLL;
+            }
+            // Not a worker of a pool: nothing to keep awake.
+            None => return,
+            Some(rayon::Yield::Idle) if last_work.is_some_and(|t| t.elapsed() < HOT_IDLE) => std::hint::spin_loop(),
+            Some(rayon::Yield::Idle) => {
+                std::thread::sleep(poll);
+                poll = (poll * 2).min(COOL_POLL_MAX);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -286,6 +355,17 @@ mod tests {
         let (on_worker, threads) =
             on_compute_pool(|| (rayon::current_thread_index().is_some(), rayon::current_num_threads()));
         assert_eq!(on_worker, threads >= 2, "{threads} threads in the pool");
+    }
+
+    #[test]
+    fn the_hot_workers_end_with_the_work_even_when_it_panics() {
+        // A worker kept hot past the work's end would keep the scope, and
+        // this call, from returning.
+        let caught = std::panic::catch_unwind(|| on_compute_pool(|| panic!("the work failed")));
+        assert!(caught.is_err());
+        // The pool still runs work afterwards, nested calls included.
+        let sums = on_compute_pool(|| rayon::join(|| on_compute_pool(|| 1 + 1), || (0..100u64).sum::<u64>()));
+        assert_eq!(sums, (2, 4950));
     }
 
     #[test]
