@@ -56,6 +56,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod compute_pool;
 pub mod constraints;
 pub mod distributed;
 pub mod error;

@@ -17,7 +17,8 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+
+use feasible_burn::compute_pool::{self, IdleWorkers};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -218,95 +219,22 @@ const POOL_STACK_BYTES: usize = 8 << 20;
 
 /// Runs `work` on a worker of rayon's global thread pool, the pool that
 /// burn-flex hands its large matrix products to (`RAYON_NUM_THREADS`
-/// threads, else one per core).
-///
-/// Called from any other thread, a training waits for each product while
-/// the pool's workers compute it, and then runs its element-wise operations
-/// beside those workers, which spin for a while before they sleep: on two
-/// cores, three busy threads. On a worker, the training's own thread takes
-/// part in its products and nothing competes with its element-wise work
-/// (BENCHMARKS.md §8). With one thread in the pool `work` runs here: a lone
-/// worker busy with `work` could not serve the products of threads that
-/// `work` starts and waits for. The pool is built here (threads named
-/// `feasible-N`, 8 MiB stacks) unless it exists already; then it is used as
-/// it is.
-///
-/// While `work` runs, the pool's other workers stay awake ([`keep_hot`]):
-/// a sleeping worker woken for each product (a futex, and on a virtual
-/// machine an interrupt to a halted virtual CPU) arrived too late to take
-/// its half of a product of a few hundred microseconds, and the training's
-/// thread computed both halves (BENCHMARKS.md §8, "December 2, evening").
-/// `FEASIBLE_HOT_WORKERS=0` lets them sleep as rayon does.
+/// threads, else one per core), with the pool's other workers kept awake
+/// while it runs: [`feasible_burn::compute_pool::on_compute_pool`] with
+/// [`IdleWorkers::Spin`], or [`IdleWorkers::Sleep`] when
+/// `FEASIBLE_HOT_WORKERS=0` (BENCHMARKS.md §8, stop 20 and "December 2,
+/// evening"). The pool is built here (threads named `feasible-N`, 8 MiB
+/// stacks) unless it exists already; then it is used as it is.
 pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(POOL_STACK_BYTES)
         .thread_name(|i| format!("feasible-{i}"))
         .build_global();
-    if rayon::current_num_threads() < 2 {
-        return work();
-    }
-    let hot = std::env::var("FEASIBLE_HOT_WORKERS").map_or(true, |v| v != "0");
-    let stop = AtomicBool::new(false);
-    rayon::scope(|scope| {
-        let _stop = StopOnDrop(&stop);
-        if hot {
-            let here = rayon::current_thread_index();
-            let stop = &stop;
-            scope.spawn_broadcast(move |_, context| {
-                if Some(context.index()) != here {
-                    keep_hot(stop);
-                }
-            });
-        }
-        work()
-    })
-}
-
-/// Sets its flag when dropped: the hot workers stop when the work ends,
-/// even by a panic (the scope waits for them).
-struct StopOnDrop<'a>(&'a AtomicBool);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-    }
-}
-
-/// How long a hot worker spins without finding work before it cools.
-const HOT_IDLE: Duration = Duration::from_millis(20);
-/// A cooled worker's first wait between two looks for work; each empty
-/// look doubles it, up to [`COOL_POLL_MAX`].
-const COOL_POLL: Duration = Duration::from_millis(1);
-/// A cooled worker's longest wait between two looks for work.
-const COOL_POLL_MAX: Duration = Duration::from_millis(16);
-
-/// Keeps a worker of the pool awake until `stop`: it runs the pool's work
-/// as soon as it appears (`rayon::yield_now`: its own queue, stealing, the
-/// injected jobs) and spins while it ran some in the last [`HOT_IDLE`], as
-/// OpenMP's active waiting does for PyTorch's threads. Otherwise (before
-/// the first work, or while the work waits for something else than the
-/// pool: child processes, threads of its own) it looks for work after
-/// waits from [`COOL_POLL`] to [`COOL_POLL_MAX`].
-fn keep_hot(stop: &AtomicBool) {
-    // Cool until the first work: a command that never hands the pool
-    // anything (the rate task's small tensors) costs only the polls.
-    let mut last_work: Option<Instant> = None;
-    let mut poll = COOL_POLL;
-    while !stop.load(Ordering::Acquire) {
-        match rayon::yield_now() {
-            Some(rayon::Yield::Executed) => {
-                last_work = Some(Instant::now());
-                poll = COOL_POLL;
-            }
-            // Not a worker of a pool: nothing to keep awake.
-            None => return,
-            Some(rayon::Yield::Idle) if last_work.is_some_and(|t| t.elapsed() < HOT_IDLE) => std::hint::spin_loop(),
-            Some(rayon::Yield::Idle) => {
-                std::thread::sleep(poll);
-                poll = (poll * 2).min(COOL_POLL_MAX);
-            }
-        }
-    }
+    let idle = match std::env::var("FEASIBLE_HOT_WORKERS") {
+        Ok(v) if v == "0" => IdleWorkers::Sleep,
+        _ => IdleWorkers::Spin,
+    };
+    compute_pool::on_compute_pool(idle, work)
 }
 
 #[cfg(test)]
@@ -355,17 +283,6 @@ mod tests {
         let (on_worker, threads) =
             on_compute_pool(|| (rayon::current_thread_index().is_some(), rayon::current_num_threads()));
         assert_eq!(on_worker, threads >= 2, "{threads} threads in the pool");
-    }
-
-    #[test]
-    fn the_hot_workers_end_with_the_work_even_when_it_panics() {
-        // A worker kept hot past the work's end would keep the scope, and
-        // this call, from returning.
-        let caught = std::panic::catch_unwind(|| on_compute_pool(|| panic!("the work failed")));
-        assert!(caught.is_err());
-        // The pool still runs work afterwards, nested calls included.
-        let sums = on_compute_pool(|| rayon::join(|| on_compute_pool(|| 1 + 1), || (0..100u64).sum::<u64>()));
-        assert_eq!(sums, (2, 4950));
     }
 
     #[test]
